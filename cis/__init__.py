@@ -1,0 +1,1 @@
+"""The utility's records (CIS) and the use cases on them; no telephony here."""

@@ -1,0 +1,80 @@
+"""The CIS error tree: every domain error a channel may have to explain to a consumer or an agent."""
+
+from __future__ import annotations
+
+
+class CisError(Exception):
+    """Base of every error the CIS use cases raise on purpose."""
+
+
+class MalformedAccountNumber(CisError):
+    """The text given is not a 10-digit account number."""
+
+    def __init__(self, given: str) -> None:
+        super().__init__("An account number has exactly 10 digits.")
+        self.given = given
+
+
+class UnknownAccount(CisError):
+    """No account carries this number."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"No account {account_no} is on record.")
+        self.account_no = account_no
+
+
+class AccountClosed(CisError):
+    """The account is permanently disconnected, so this request does not apply to it."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"Account {account_no} is permanently disconnected.")
+        self.account_no = account_no
+
+
+class MalformedMobile(CisError):
+    """The text given is not a valid Indian mobile number."""
+
+    def __init__(self, given: str) -> None:
+        super().__init__("A mobile number has 10 digits and starts with 6, 7, 8 or 9.")
+        self.given = given
+
+
+class NoAccountForMobile(CisError):
+    """No account has this mobile registered."""
+
+    def __init__(self, mobile: str) -> None:
+        super().__init__("This mobile number is not registered with any account.")
+        self.mobile = mobile
+
+
+class UnknownComplaint(CisError):
+    """No complaint carries this number (or its check digit is wrong)."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"No complaint {number} is on record.")
+        self.number = number
+
+
+class UnknownComplaintCategory(CisError):
+    """The complaint category is not one the call centre handles."""
+
+    def __init__(self, category: str) -> None:
+        super().__init__(f"'{category}' is not a complaint category.")
+        self.category = category
+
+
+class UnknownChannel(CisError):
+    """The channel named is not one of the platform's channels."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"'{channel}' is not a channel.")
+        self.channel = channel
+
+
+class TooManyMobiles(CisError):
+    """The account already has the most mobiles an account may hold."""
+
+    def __init__(self, account_no: str, limit: int) -> None:
+        super().__init__(f"Account {account_no} already has {limit} registered mobiles.")
+        self.account_no = account_no
+        self.limit = limit

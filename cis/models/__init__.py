@@ -1,0 +1,45 @@
+"""The CIS tables as SQLAlchemy 2.0 typed models, split by subject; import them all from here."""
+
+from cis.models.accounts import Account, AccountMobile, Consumer
+from cis.models.audit import AuditLog
+from cis.models.base import Base
+from cis.models.billing import Bill, Payment, TariffSchedule
+from cis.models.complaints import Complaint
+from cis.models.metering import Meter, Reading
+from cis.models.network import (
+    Circle,
+    DistributionTransformer,
+    Division,
+    Feeder,
+    SubDivision,
+    Substation,
+    Zone,
+)
+from cis.models.notify import Outbox
+from cis.models.requests import ServiceRequest, ServiceRequestEvent
+from cis.models.staff import Staff
+
+__all__ = [
+    "Account",
+    "AccountMobile",
+    "AuditLog",
+    "Base",
+    "Bill",
+    "Circle",
+    "Complaint",
+    "Consumer",
+    "DistributionTransformer",
+    "Division",
+    "Feeder",
+    "Meter",
+    "Outbox",
+    "Payment",
+    "Reading",
+    "ServiceRequest",
+    "ServiceRequestEvent",
+    "Staff",
+    "SubDivision",
+    "Substation",
+    "TariffSchedule",
+    "Zone",
+]

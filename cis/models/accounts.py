@@ -1,0 +1,77 @@
+"""Consumers (people), their accounts (connections) and the mobiles registered against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cis.models.base import Base, BigId, UtcDateTime
+
+# Tariff categories of the UPERC rate schedule that the CIS bills.
+CATEGORIES = {
+    "LMV-1L": "Domestic, lifeline (BPL), up to 1 kW and 100 units a month",
+    "LMV-1R": "Domestic, rural, metered",
+    "LMV-1U": "Domestic, urban, metered",
+    "LMV-2": "Non-domestic (shops, offices, commercial)",
+    "LMV-5": "Private tube wells and pumping sets, metered",
+    "HV-2": "Large and heavy power (industry above 75 kW), HT supply",
+}
+SUPPLY_TYPES = ("LT-1PH", "LT-3PH", "HT-11KV")
+CONNECTION_STATUSES = ("active", "temp_disconnected", "perm_disconnected")
+LANGUAGES = ("hi", "en")
+# A household shares one connection among a few phones; more than this smells of a mistake.
+MAX_MOBILES_PER_ACCOUNT = 5
+
+
+class Consumer(Base):
+    """A person or organisation that holds one or more connections."""
+
+    __tablename__ = "consumer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_hi: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    preferred_language: Mapped[str] = mapped_column(String(2), default="hi")
+
+
+class Account(Base):
+    """A connection: one metered supply point, billed on its own 10-digit account number."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_no: Mapped[str] = mapped_column(String(10), unique=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumer.id"), index=True)
+    dt_id: Mapped[int] = mapped_column(ForeignKey("distribution_transformer.id"), index=True)
+    category: Mapped[str] = mapped_column(String(8))
+    sanctioned_load_kw: Mapped[Decimal] = mapped_column(Numeric(9, 2))
+    supply_type: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    address: Mapped[str] = mapped_column(String(200))
+    address_hi: Mapped[str | None] = mapped_column(String(200))
+    pin_code: Mapped[str | None] = mapped_column(String(6))
+    connected_on: Mapped[dt.date] = mapped_column(Date)
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    consumer: Mapped[Consumer] = relationship(lazy="joined")
+
+
+class AccountMobile(Base):
+    """A mobile registered against an account; one mobile may hold several accounts."""
+
+    __tablename__ = "account_mobile"
+    __table_args__ = (
+        UniqueConstraint("account_id", "e164"),
+        Index("ix_account_mobile_e164", "e164"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    e164: Mapped[str] = mapped_column(String(16))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_via: Mapped[str] = mapped_column(String(12))
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,39 @@
+"""Complaints from every channel, with the escalation state of the 1912 matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cis.models.base import Base, BigId, UtcDateTime
+
+COMPLAINT_STATUSES = ("open", "resolved", "closed", "reopened")
+
+
+class Complaint(Base):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        # The same request from a channel (an IVR call's step, an SMS id, a form token) is one complaint.
+        UniqueConstraint("channel", "channel_request_id"),
+        Index("ix_complaint_status_sla_due_at", "status", "sla_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    mobile: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    channel_request_id: Mapped[str | None] = mapped_column(String(80))
+    text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 JE, 1 SDO, 2 EE, 3 SE
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    sub_division_id: Mapped[int | None] = mapped_column(ForeignKey("sub_division.id"))
+    feeder_id: Mapped[int | None] = mapped_column(ForeignKey("feeder.id"))
+    sla_due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)

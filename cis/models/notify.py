@@ -1,0 +1,42 @@
+"""The notification outbox: every SMS, voice call or e-mail to a consumer is a row here first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cis.models.base import Base, BigId, Json, UtcDateTime
+
+OUTBOX_CHANNELS = ("sms", "voice", "email")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "cancelled", "expired")
+
+
+class Outbox(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_priority_id", "status", "priority", "id"),
+        Index("ix_outbox_provider_id", "provider", "provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    template: Mapped[str] = mapped_column(String(60))
+    recipient: Mapped[str] = mapped_column(String(254))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Unique: whatever retries happen, one event reaches one recipient on one channel once.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    priority: Mapped[int] = mapped_column(SmallInteger, default=5)  # 0 most urgent (OTP, alerts)
+    provider: Mapped[str | None] = mapped_column(String(20))
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,48 @@
+"""Account and complaint numbers: validation at the edge, and complaint numbers that can be spoken."""
+
+from __future__ import annotations
+
+from cis.errors import MalformedAccountNumber, UnknownComplaint
+
+ACCOUNT_NO_LENGTH = 10
+# Complaint numbers are the row id plus this offset, so the first one already has 8 digits and a
+# caller never hears a number with leading zeros; a Luhn check digit catches a mistyped digit.
+COMPLAINT_NO_OFFSET = 1_000_000
+
+
+def parse_account_no(raw: str) -> str:
+    """Return the 10-digit account number in `raw` (spaces and dashes allowed) or raise."""
+    text = (raw or "").strip().replace(" ", "").replace("-", "")
+    if len(text) != ACCOUNT_NO_LENGTH or not text.isascii() or not text.isdigit():
+        raise MalformedAccountNumber(raw)
+    return text
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit for a string of digits."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def complaint_no_for_id(complaint_id: int) -> str:
+    """The complaint number for a complaint row id: digits only, so the IVR can read it out."""
+    body = str(complaint_id + COMPLAINT_NO_OFFSET)
+    return body + luhn_digit(body)
+
+
+def complaint_id_for_no(raw: str) -> int:
+    """The row id behind a complaint number, or UnknownComplaint if it cannot be one of ours."""
+    text = (raw or "").strip().replace(" ", "").replace("-", "")
+    if not text.isascii() or not text.isdigit() or len(text) < 8 or len(text) > 16:
+        raise UnknownComplaint(raw)
+    body, check = text[:-1], text[-1]
+    if luhn_digit(body) != check or int(body) <= COMPLAINT_NO_OFFSET:
+        raise UnknownComplaint(raw)
+    return int(body) - COMPLAINT_NO_OFFSET

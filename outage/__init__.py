@@ -1,0 +1,1 @@
+"""Outage events, the outage desk, alert fan-out and reliability indices (filled by the outage issue)."""
