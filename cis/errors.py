@@ -39,14 +39,6 @@ class MalformedMobile(CisError):
         self.given = given
 
 
-class NoAccountForMobile(CisError):
-    """No account has this mobile registered."""
-
-    def __init__(self, mobile: str) -> None:
-        super().__init__("This mobile number is not registered with any account.")
-        self.mobile = mobile
-
-
 class UnknownComplaint(CisError):
     """No complaint carries this number (or its check digit is wrong)."""
 
@@ -77,4 +69,20 @@ class TooManyMobiles(CisError):
     def __init__(self, account_no: str, limit: int) -> None:
         super().__init__(f"Account {account_no} already has {limit} registered mobiles.")
         self.account_no = account_no
+        self.limit = limit
+
+
+class MissingDetails(CisError):
+    """The request lacks something it needs (an account for a supply complaint, a location for a hazard)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Please give {what}.")
+        self.what = what
+
+
+class TextTooLong(CisError):
+    """Free text over the limit a channel may store."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Please keep the description within {limit} characters.")
         self.limit = limit

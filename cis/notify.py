@@ -1,0 +1,61 @@
+"""The outbox: use cases put notifications here in their own transaction; dispatchers send them later."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cis.models import AccountMobile, Outbox
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    template: str,
+    recipient: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    at: dt.datetime,
+    account_id: int | None = None,
+    priority: int = 5,
+    expires_at: dt.datetime | None = None,
+) -> bool:
+    """Add one outbox row unless a row with `dedupe_key` exists; True when a row was added.
+
+    The unique dedupe key in the table is the real guard; this check only keeps a retry inside one
+    transaction from failing on it.
+    """
+    exists = session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+    if exists is not None:
+        return False
+    session.add(
+        Outbox(
+            channel=channel,
+            template=template,
+            recipient=recipient,
+            dedupe_key=dedupe_key,
+            payload=payload,
+            account_id=account_id,
+            priority=priority,
+            status="pending",
+            attempts=0,
+            created_at=at,
+            updated_at=at,
+            expires_at=expires_at,
+        )
+    )
+    return True
+
+
+def account_mobiles(session: Session, account_id: int) -> list[str]:
+    """The account's registered mobiles, verified ones first."""
+    rows = session.execute(
+        select(AccountMobile.e164)
+        .where(AccountMobile.account_id == account_id)
+        .order_by(AccountMobile.verified.desc(), AccountMobile.id)
+    )
+    return [row[0] for row in rows]

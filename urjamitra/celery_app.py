@@ -1,0 +1,30 @@
+"""The Celery app: Redis as broker when URJA_REDIS_URL is set, otherwise tasks run in-process."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from urjamitra.settings import Settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for `settings`; without Redis every `.delay()` runs at once in the caller's process."""
+    app = Celery("urjamitra", set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        timezone="Asia/Kolkata",
+        enable_utc=True,
+        task_acks_late=True,  # a task a dying worker held is delivered again; tasks are idempotent
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+    )
+    if settings.redis_url:
+        app.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url)
+    else:
+        app.conf.update(task_always_eager=True, task_eager_propagates=True, broker_url="memory://",
+                        result_backend="cache+memory://")
+    app.conf.urja_settings = settings
+    return app

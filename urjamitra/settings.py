@@ -1,0 +1,88 @@
+"""Settings: the one place that reads the environment, once, into a frozen object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting in the environment is malformed."""
+
+
+def _bind(value: str, name: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{name} must look like HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the embedded defaults of `urjamitra up`."""
+
+    database_url: str = field(default_factory=lambda: f"sqlite:///{Path.cwd() / 'urjamitra.db'}")
+    redis_url: str | None = None
+    web_bind: str = "127.0.0.1:8080"
+    fastagi_bind: str = "127.0.0.1:4573"
+    sms_provider: str = "console"
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    ami_url: str | None = None
+    demo_consumers: int = 2000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        provider = env.get("URJA_SMS_PROVIDER", defaults.sms_provider)
+        if provider not in ("console", "twilio", "dlt"):
+            raise SettingsError(f"URJA_SMS_PROVIDER must be console, twilio or dlt, got {provider!r}")
+        web_bind = env.get("URJA_WEB_BIND", defaults.web_bind)
+        fastagi_bind = env.get("URJA_FASTAGI_BIND", defaults.fastagi_bind)
+        _bind(web_bind, "URJA_WEB_BIND")
+        _bind(fastagi_bind, "URJA_FASTAGI_BIND")
+        demo = env.get("URJA_DEMO_CONSUMERS", str(defaults.demo_consumers))
+        if not demo.isdigit():
+            raise SettingsError(f"URJA_DEMO_CONSUMERS must be a whole number, got {demo!r}")
+        host, port = _bind(web_bind, "URJA_WEB_BIND")
+        return cls(
+            database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
+            redis_url=env.get("URJA_REDIS_URL") or None,
+            web_bind=web_bind,
+            fastagi_bind=fastagi_bind,
+            sms_provider=provider,
+            public_url=(env.get("URJA_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+            # Without a configured key every start signs sessions with a fresh random one.
+            secret_key=env.get("URJA_SECRET_KEY") or defaults.secret_key,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            ami_url=env.get("URJA_AMI_URL") or None,
+            demo_consumers=int(demo),
+        )
+
+    @property
+    def web_host(self) -> str:
+        return _bind(self.web_bind, "URJA_WEB_BIND")[0]
+
+    @property
+    def web_port(self) -> int:
+        return _bind(self.web_bind, "URJA_WEB_BIND")[1]
+
+    def masked(self) -> dict[str, str | None]:
+        """The settings for a log or a status page, secrets hidden."""
+        shown: dict[str, str | None] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name in ("secret_key", "twilio_auth_token") and value:
+                value = "********"
+            elif name in ("database_url", "redis_url", "ami_url") and value and "@" in str(value):
+                scheme, _, rest = str(value).partition("://")
+                value = f"{scheme}://***@{rest.rpartition('@')[2]}"
+            shown[name] = None if value is None else str(value)
+        return shown

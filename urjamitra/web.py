@@ -1,0 +1,76 @@
+"""The Flask app factory: wires the database, the Celery app and every blueprint together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Flask, jsonify, render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from cis.db import make_engine, make_session_factory
+from cis.migrate import current_revision
+from cis.models import Account, Complaint, Feeder
+from cis.web.api import bp as api_bp
+from urjamitra.settings import Settings
+from urjamitra.tasks import celery_for
+
+# The parts of the system and where each is reached; those still to come name their issue.
+PARTS: tuple[dict[str, Any], ...] = (
+    {"name": "CIS JSON API", "what": "account summary, complaint registration and status",
+     "links": ["/api/accounts/<account no>", "/api/complaints/<number>", "/api/complaint-categories"]},
+    {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
+    {"name": "Tariffs and billing", "what": "bill calculator and monthly billing run", "issue": 3},
+    {"name": "Hindi IVR", "what": "Asterisk FastAGI, Twilio voice and USSD menus", "issue": 4},
+    {"name": "SMS", "what": "keyword commands, DLT templates, providers and the outbox dispatcher", "issue": 5},
+    {"name": "Outage desk", "what": "shutdowns, breakdowns, rostering and their alerts", "issue": 6},
+)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    engine = make_engine(settings.database_url)
+    app.extensions["urja.settings"] = settings
+    app.extensions["urja.engine"] = engine
+    app.extensions["urja.session_factory"] = make_session_factory(engine)
+    app.extensions["urja.celery"] = celery_for(settings)
+    app.register_blueprint(api_bp)
+
+    @app.get("/")
+    def home() -> ResponseReturnValue:
+        counts: dict[str, int | None] = {}
+        try:
+            with engine.connect() as conn:
+                for label, model in (("accounts", Account), ("feeders", Feeder), ("complaints", Complaint)):
+                    counts[label] = conn.scalar(select(func.count()).select_from(model))
+        except SQLAlchemyError:
+            counts = {}
+        return render_template("home.html", parts=PARTS, counts=counts, settings=settings.masked())
+
+    @app.get("/healthz")
+    def healthz() -> ResponseReturnValue:
+        report: dict[str, Any] = {"status": "ok"}
+        try:
+            report["schema"] = current_revision(engine)
+        except SQLAlchemyError as exc:
+            report.update(status="error", database=type(exc).__name__)
+        if settings.redis_url:
+            client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+            try:
+                report["redis"] = "ok" if client.ping() else "error"
+            except redis.RedisError as exc:
+                report.update(status="error", redis=type(exc).__name__)
+            finally:
+                client.close()
+        else:
+            report["redis"] = "not configured: tasks run in-process"
+        if report.get("schema") is None and report["status"] == "ok":
+            report["status"] = "error"
+            report["database"] = "no schema: run `urjamitra db upgrade`"
+        return jsonify(report), 200 if report["status"] == "ok" else 503
+
+    return app
