@@ -233,18 +233,18 @@ def complaint_status(uow: UnitOfWork, raw_number: str) -> ComplaintStatus:
             .outerjoin(Account, Account.id == Complaint.account_id)
             .where(Complaint.id == complaint_id)
         ).first()
-    if row is None:
-        raise UnknownComplaint(raw_number)
-    complaint, account_no = row
-    assert complaint.number is not None
-    return ComplaintStatus(
-        number=complaint.number,
-        category=complaint.category,
-        status=complaint.status,
-        account_no=account_no,
-        registered_at=complaint.created_at,
-        sla_due_at=complaint.sla_due_at,
-        escalation_level=ESCALATION_LEVELS[min(complaint.escalation_level, len(ESCALATION_LEVELS) - 1)],
-        resolved_at=complaint.resolved_at,
-        resolution=complaint.resolution,
-    )
+        if row is None:
+            raise UnknownComplaint(raw_number)
+        complaint, account_no = row
+        assert complaint.number is not None
+        return ComplaintStatus(
+            number=complaint.number,
+            category=complaint.category,
+            status=complaint.status,
+            account_no=account_no,
+            registered_at=complaint.created_at,
+            sla_due_at=complaint.sla_due_at,
+            escalation_level=ESCALATION_LEVELS[min(complaint.escalation_level, len(ESCALATION_LEVELS) - 1)],
+            resolved_at=complaint.resolved_at,
+            resolution=complaint.resolution,
+        )

@@ -13,15 +13,17 @@ def normalise_mobile(raw: str) -> str:
     """Return the Indian mobile number in `raw` as E.164 (`+919876543210`) or raise MalformedMobile.
 
     Accepts what trunks, gateways and people produce: `+919876543210`, `919876543210`,
-    `09876543210`, `9876543210`, with spaces or dashes. Landlines and foreign numbers are refused,
-    since alerts and OTPs go by SMS.
+    `09876543210`, `00919876543210`, `9876543210`, with spaces or dashes. Landlines and foreign
+    numbers are refused, since alerts and OTPs go by SMS.
     """
     text = (raw or "").strip()
     digits = "".join(ch for ch in text if ch.isdigit())
-    if not digits or len(digits) > 15 or any(ch not in "0123456789+-() ." for ch in text):
+    if not digits or len(digits) > 15 or "+" in text[1:] or any(ch not in "0123456789+-() ." for ch in text):
         raise MalformedMobile(raw)
     if text.startswith("+") or (len(digits) == 12 and digits.startswith("91")):
         candidate = "+" + digits
+    elif len(digits) == 14 and digits.startswith("0091"):
+        candidate = "+" + digits[2:]
     elif len(digits) == 11 and digits.startswith("0"):
         candidate = "+91" + digits[1:]
     elif len(digits) == 10:

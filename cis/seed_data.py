@@ -561,285 +561,901 @@ def _feeders(prefix: str, kind: str, *tails: str) -> tuple[Feeder, ...]:
 
 
 NETWORK: tuple[Zone, ...] = (
-    ("Kanpur", (
-        ("KESCO Circle I", (
-            ("Civil Lines", "सिविल लाइंस", (
-                ("Civil Lines", (
-                    ("33/11 kV Civil Lines", _feeders(
-                        "Civil Lines", _U,
-                        "Mall Road", "Collectorate", "Parmat", "Khalasi Line", "Sarsaiya Ghat",
-                    )),
-                    ("33/11 kV Parade", _feeders(
-                        "Parade", _U, "Nayaganj", "Collectorganj", "Birhana Road", "Moolganj",
-                    )),
-                    ("33/11 kV Meston Road", _feeders(
-                        "Meston Road", _U, "Chowk", "Bansmandi", "Generalganj", "Hatia", "Kotwali",
-                    )),
-                )),
-                ("Gwaltoli", (
-                    ("33/11 kV Gwaltoli", _feeders(
-                        "Gwaltoli", _U, "Patkapur", "Sooterganj", "McRobertganj", "Elgin Mills",
-                    )),
-                    ("33/11 kV Cantt", _feeders(
-                        "Cantt", _U, "Sadar Bazar", "Rail Bazar", "Military Hospital",
-                    )),
-                    ("33/11 kV Chaman Ganj", _feeders(
-                        "Chaman Ganj", _U,
-                        "Beconganj", "Colonelganj", "Anwarganj", "Cooperganj", "Talaq Mahal",
-                    )),
-                )),
-            )),
-            ("Swaroop Nagar", "स्वरूप नगर", (
-                ("Swaroop Nagar", (
-                    ("33/11 kV Swaroop Nagar", _feeders(
-                        "Swaroop Nagar", _U,
-                        "Motijheel", "Benajhabar", "Tilak Nagar", "Arya Nagar", "Azad Nagar",
-                    )),
-                    ("33/11 kV Vishnupuri", _feeders(
-                        "Vishnupuri", _U, "Purana Kanpur", "Nawabganj", "Zoo Road", "Ganga Barrage",
-                    )),
-                )),
-                ("Sisamau", (
-                    ("33/11 kV Sisamau", _feeders(
-                        "Sisamau", _U, "Darshanpurwa", "Kaushalpuri", "Harsh Nagar", "Gumti No. 5",
-                    )),
-                    ("33/11 kV Fazalganj", _feeders(
-                        "Fazalganj", _U, "Ashok Nagar", "Vijay Nagar", "Fazalganj Industrial",
-                    )),
-                )),
-                ("Kakadeo", (
-                    ("33/11 kV Kakadeo", _feeders(
-                        "Kakadeo", _U,
-                        "Coaching Mandi", "Sharda Nagar", "Geeta Nagar", "Pandu Nagar", "Sarvodaya Nagar",
-                    )),
-                    ("33/11 kV Rawatpur", _feeders(
-                        "Rawatpur", _U, "Rawatpur Gaon", "Lajpat Nagar", "Shastri Nagar", "Medical College",
-                    )),
-                )),
-            )),
-            ("Kidwai Nagar", "किदवई नगर", (
-                ("Kidwai Nagar", (
-                    ("33/11 kV Kidwai Nagar", _feeders(
-                        "Kidwai Nagar", _U, "Block K", "Block H", "Block O", "Saket Nagar", "Babupurwa",
-                    )),
-                    ("33/11 kV Juhi", _feeders(
-                        "Juhi", _U, "Juhi Colony", "Begumpurwa", "Keshav Nagar", "Railway Yard",
-                    )),
-                )),
-                ("Naubasta", (
-                    ("33/11 kV Naubasta", _feeders(
-                        "Naubasta", _U,
-                        "Hamirpur Road", "Basant Vihar", "Sanjay Gandhi Nagar", "Mandi Samiti",
-                    )),
-                    ("33/11 kV Hanspuram", _feeders(
-                        "Hanspuram", _U, "Awas Vikas", "Yashoda Nagar", "Bypass",
-                    )),
-                    ("33/11 kV Yashoda Nagar", _feeders(
-                        "Yashoda Nagar", _U, "Sector 1", "Sector 2", "Naubasta Gaon", "Kidwai Nagar Link",
-                    )),
-                )),
-                ("Dada Nagar", (
-                    ("33/11 kV Dada Nagar", _feeders(
-                        "Dada Nagar Industrial", _U, "Phase I", "Phase II", "Cold Storage", "Transport Nagar",
-                    )),
-                    ("33/11 kV Ratan Lal Nagar", _feeders(
-                        "Ratan Lal Nagar", _U, "Block A", "Block B", "Nauraiya Khera",
-                    )),
-                )),
-            )),
-            ("Govind Nagar", "गोविंद नगर", (
-                ("Govind Nagar", (
-                    ("33/11 kV Govind Nagar", _feeders(
-                        "Govind Nagar", _U,
-                        "Block 8", "Block 10", "Chawla Market", "Dabauli", "Shivaji Nagar",
-                    )),
-                    ("33/11 kV Gujaini", _feeders(
-                        "Gujaini", _U, "Block A", "Ramganga Enclave", "Kalpi Road", "Gujaini Gaon",
-                    )),
-                )),
-                ("Barra", (
-                    ("33/11 kV Barra", _feeders(
-                        "Barra", _U, "Barra 2", "Barra 6", "Barra 8", "Vishwa Bank", "Karrahi",
-                    )),
-                    ("33/11 kV Jarauli", _feeders(
-                        "Jarauli", _U, "Phase I", "Phase II", "Damodar Nagar", "Bypass",
-                    )),
-                    ("33/11 kV Barra World Bank", _feeders(
-                        "Barra World Bank", _U, "Sector H", "Sector J", "Hamirpur Road",
-                    )),
-                )),
-            )),
-        )),
-        ("KESCO Circle II", (
-            ("Kalyanpur", "कल्याणपुर", (
-                ("Kalyanpur", (
-                    ("33/11 kV Kalyanpur", _feeders(
-                        "Kalyanpur", _U,
-                        "Gurdev", "Kalyanpur Gaon", "Awas Vikas 1", "Awas Vikas 3", "Maswanpur",
-                    )),
-                    ("33/11 kV Indira Nagar", _feeders(
-                        "Indira Nagar", _U, "Sector A", "Sector C", "Rawatpur Station", "Defence Estate",
-                    )),
-                    ("33/11 kV Vikas Nagar", _feeders(
-                        "Vikas Nagar", _U, "Sector 1", "Sector 3", "Ambedkarpuram",
-                    )),
-                )),
-                ("Nankari", (
-                    ("33/11 kV Nankari", _feeders(
-                        "Nankari", _U, "IIT Gate", "Nankari Gaon", "Bara Sirohi", "Kalyanpur Kalan",
-                    )),
-                    ("33/11 kV Shivli Road", _feeders(
-                        "Shivli Road", _U, "Mandhana Crossing", "Kulgaon", "Bhaunti", "Khyora",
-                    )),
-                )),
-            )),
-            ("Panki", "पनकी", (
-                ("Panki", (
-                    ("33/11 kV Panki", _feeders(
-                        "Panki", _U, "Ratanpur", "Panki Mandir", "Gangaganj", "Power House Colony",
-                    )),
-                    ("33/11 kV Panki Industrial Area", _feeders(
-                        "Panki Industrial", _U, "Site I", "Site II", "Site III", "Site V", "Dadanagar Link",
-                    )),
-                )),
-                ("Armapur", (
-                    ("33/11 kV Armapur", _feeders(
-                        "Armapur", _U, "Ordnance Estate", "Kalyanpur Link", "OF Colony",
-                    )),
-                    ("33/11 kV Vijay Nagar", _feeders(
-                        "Vijay Nagar", _U,
-                        "Shastri Chowk", "Kalpi Road", "Vijay Nagar Gaon", "Industrial Estate",
-                    )),
-                    ("33/11 kV Kalpi Road", _feeders(
-                        "Kalpi Road", _U, "Bhauti", "Sachendi Link", "Fazalganj Link",
-                    )),
-                )),
-            )),
-            ("Jajmau", "जाजमऊ", (
-                ("Jajmau", (
-                    ("33/11 kV Jajmau", _feeders(
-                        "Jajmau", _U,
-                        "Tannery Zone", "Jajmau Kila", "Sheikhpur", "Defence Colony", "Buddhiya Ghat",
-                    )),
-                    ("33/11 kV Wajidpur", _feeders(
-                        "Wajidpur", _U, "Pokharpur", "Tannery Cluster", "Ganga Bank",
-                    )),
-                )),
-                ("Chakeri", (
-                    ("33/11 kV Chakeri", _feeders(
-                        "Chakeri", _U, "Airport", "Ahirwan", "Gandhigram", "Sanigawan",
-                    )),
-                    ("33/11 kV Ramadevi", _feeders(
-                        "Ramadevi", _U, "Koyla Nagar", "Harjinder Nagar", "Lal Bangla Link",
-                    )),
-                )),
-            )),
-            ("Shyam Nagar", "श्याम नगर", (
-                ("Shyam Nagar", (
-                    ("33/11 kV Shyam Nagar", _feeders(
-                        "Shyam Nagar", _U, "Block A", "Block D", "Block F", "Chakeri Road",
-                    )),
-                    ("33/11 kV Krishna Nagar", _feeders(
-                        "Krishna Nagar", _U, "Market", "Railway Colony", "Cantt Link",
-                    )),
-                )),
-                ("Lal Bangla", (
-                    ("33/11 kV Lal Bangla", _feeders(
-                        "Lal Bangla", _U, "Bazaar", "Airforce Road", "HAL Colony", "Jajmau Road",
-                    )),
-                    ("33/11 kV Harjinder Nagar", _feeders(
-                        "Harjinder Nagar", _U, "Subhash Nagar", "Purana Harjinder Nagar", "Sati Chaura",
-                    )),
-                )),
-            )),
-        )),
-        ("Kanpur Rural Circle", (
-            ("Bithoor (Rural)", "बिठूर (ग्रामीण)", (
-                ("Bithoor", (
-                    ("33/11 kV Bithoor", _feeders(
-                        "Bithoor Rural", _R, "Town", "Ghat Road", "Singhpur", "PTW",
-                    )),
-                    ("33/11 kV Mandhana", _feeders(
-                        "Mandhana Rural", _R, "Town", "Naramau", "Abadi", "PTW", "Kalyanpur Kalan",
-                    )),
-                )),
-                ("Chaubepur", (
-                    ("33/11 kV Chaubepur", _feeders(
-                        "Chaubepur Rural", _R, "Town", "Uttaripura", "Abadi", "PTW",
-                    )),
-                    ("33/11 kV Shivrajpur", _feeders(
-                        "Shivrajpur Rural", _R, "Town", "Abadi", "PTW",
-                    )),
-                )),
-                ("Bilhaur", (
-                    ("33/11 kV Bilhaur", _feeders(
-                        "Bilhaur Rural", _R, "Town", "Arual", "Abadi", "PTW", "Makanpur",
-                    )),
-                    ("33/11 kV Kakwan", _feeders(
-                        "Kakwan Rural", _R, "Abadi", "PTW", "Mixed",
-                    )),
-                )),
-            )),
-            ("Ghatampur (Rural)", "घाटमपुर (ग्रामीण)", (
-                ("Ghatampur", (
-                    ("33/11 kV Ghatampur", _feeders(
-                        "Ghatampur Rural", _R, "Town", "Abadi", "PTW", "Kushmanda",
-                    )),
-                    ("33/11 kV Patara", _feeders(
-                        "Patara Rural", _R, "Abadi", "PTW", "Mixed",
-                    )),
-                    ("33/11 kV Bhitargaon", _feeders(
-                        "Bhitargaon Rural", _R, "Abadi", "PTW", "Mixed", "Temple",
-                    )),
-                )),
-                ("Bidhnu", (
-                    ("33/11 kV Bidhnu", _feeders(
-                        "Bidhnu Rural", _R, "Town", "Bhimsen", "Abadi", "PTW",
-                    )),
-                    ("33/11 kV Narwal", _feeders(
-                        "Narwal Rural", _R, "Town", "Abadi", "PTW",
-                    )),
-                )),
-                ("Sarsaul", (
-                    ("33/11 kV Sarsaul", _feeders(
-                        "Sarsaul Rural", _R, "Town", "Abadi", "PTW", "Mixed",
-                    )),
-                    ("33/11 kV Maharajpur", _feeders(
-                        "Maharajpur Rural", _R, "Town", "Abadi", "PTW",
-                    )),
-                    ("33/11 kV Rooma", _feeders(
-                        "Rooma Rural", _R, "Industrial", "Abadi", "PTW",
-                    )),
-                )),
-            )),
-            ("Akbarpur (Rural)", "अकबरपुर (ग्रामीण)", (
-                ("Akbarpur", (
-                    ("33/11 kV Akbarpur", _feeders(
-                        "Akbarpur Rural", _R, "Town", "Collectorate", "Abadi", "PTW",
-                    )),
-                    ("33/11 kV Rura", _feeders(
-                        "Rura Rural", _R, "Town", "Abadi", "PTW",
-                    )),
-                )),
-                ("Sachendi", (
-                    ("33/11 kV Sachendi", _feeders(
-                        "Sachendi Rural", _R, "Town", "Abadi", "PTW", "Mixed",
-                    )),
-                    ("33/11 kV Rania", _feeders(
-                        "Rania Rural", _R, "Industrial", "Abadi", "PTW",
-                    )),
-                )),
-                ("Pukhrayan", (
-                    ("33/11 kV Pukhrayan", _feeders(
-                        "Pukhrayan Rural", _R, "Town", "Abadi", "PTW", "Mixed",
-                    )),
-                    ("33/11 kV Bhognipur", _feeders(
-                        "Bhognipur Rural", _R, "Town", "Abadi", "PTW",
-                    )),
-                )),
-            )),
-        )),
-    )),
+    (
+        "Kanpur",
+        (
+            (
+                "KESCO Circle I",
+                (
+                    (
+                        "Civil Lines",
+                        "सिविल लाइंस",
+                        (
+                            (
+                                "Civil Lines",
+                                (
+                                    (
+                                        "33/11 kV Civil Lines",
+                                        _feeders(
+                                            "Civil Lines",
+                                            _U,
+                                            "Mall Road",
+                                            "Collectorate",
+                                            "Parmat",
+                                            "Khalasi Line",
+                                            "Sarsaiya Ghat",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Parade",
+                                        _feeders(
+                                            "Parade",
+                                            _U,
+                                            "Nayaganj",
+                                            "Collectorganj",
+                                            "Birhana Road",
+                                            "Moolganj",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Meston Road",
+                                        _feeders(
+                                            "Meston Road",
+                                            _U,
+                                            "Chowk",
+                                            "Bansmandi",
+                                            "Generalganj",
+                                            "Hatia",
+                                            "Kotwali",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Gwaltoli",
+                                (
+                                    (
+                                        "33/11 kV Gwaltoli",
+                                        _feeders(
+                                            "Gwaltoli",
+                                            _U,
+                                            "Patkapur",
+                                            "Sooterganj",
+                                            "McRobertganj",
+                                            "Elgin Mills",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Cantt",
+                                        _feeders(
+                                            "Cantt",
+                                            _U,
+                                            "Sadar Bazar",
+                                            "Rail Bazar",
+                                            "Military Hospital",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Chaman Ganj",
+                                        _feeders(
+                                            "Chaman Ganj",
+                                            _U,
+                                            "Beconganj",
+                                            "Colonelganj",
+                                            "Anwarganj",
+                                            "Cooperganj",
+                                            "Talaq Mahal",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Swaroop Nagar",
+                        "स्वरूप नगर",
+                        (
+                            (
+                                "Swaroop Nagar",
+                                (
+                                    (
+                                        "33/11 kV Swaroop Nagar",
+                                        _feeders(
+                                            "Swaroop Nagar",
+                                            _U,
+                                            "Motijheel",
+                                            "Benajhabar",
+                                            "Tilak Nagar",
+                                            "Arya Nagar",
+                                            "Azad Nagar",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Vishnupuri",
+                                        _feeders(
+                                            "Vishnupuri",
+                                            _U,
+                                            "Purana Kanpur",
+                                            "Nawabganj",
+                                            "Zoo Road",
+                                            "Ganga Barrage",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Sisamau",
+                                (
+                                    (
+                                        "33/11 kV Sisamau",
+                                        _feeders(
+                                            "Sisamau",
+                                            _U,
+                                            "Darshanpurwa",
+                                            "Kaushalpuri",
+                                            "Harsh Nagar",
+                                            "Gumti No. 5",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Fazalganj",
+                                        _feeders(
+                                            "Fazalganj",
+                                            _U,
+                                            "Ashok Nagar",
+                                            "Vijay Nagar",
+                                            "Fazalganj Industrial",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Kakadeo",
+                                (
+                                    (
+                                        "33/11 kV Kakadeo",
+                                        _feeders(
+                                            "Kakadeo",
+                                            _U,
+                                            "Coaching Mandi",
+                                            "Sharda Nagar",
+                                            "Geeta Nagar",
+                                            "Pandu Nagar",
+                                            "Sarvodaya Nagar",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Rawatpur",
+                                        _feeders(
+                                            "Rawatpur",
+                                            _U,
+                                            "Rawatpur Gaon",
+                                            "Lajpat Nagar",
+                                            "Shastri Nagar",
+                                            "Medical College",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Kidwai Nagar",
+                        "किदवई नगर",
+                        (
+                            (
+                                "Kidwai Nagar",
+                                (
+                                    (
+                                        "33/11 kV Kidwai Nagar",
+                                        _feeders(
+                                            "Kidwai Nagar",
+                                            _U,
+                                            "Block K",
+                                            "Block H",
+                                            "Block O",
+                                            "Saket Nagar",
+                                            "Babupurwa",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Juhi",
+                                        _feeders(
+                                            "Juhi",
+                                            _U,
+                                            "Juhi Colony",
+                                            "Begumpurwa",
+                                            "Keshav Nagar",
+                                            "Railway Yard",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Naubasta",
+                                (
+                                    (
+                                        "33/11 kV Naubasta",
+                                        _feeders(
+                                            "Naubasta",
+                                            _U,
+                                            "Hamirpur Road",
+                                            "Basant Vihar",
+                                            "Sanjay Gandhi Nagar",
+                                            "Mandi Samiti",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Hanspuram",
+                                        _feeders(
+                                            "Hanspuram",
+                                            _U,
+                                            "Awas Vikas",
+                                            "Yashoda Nagar",
+                                            "Bypass",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Yashoda Nagar",
+                                        _feeders(
+                                            "Yashoda Nagar",
+                                            _U,
+                                            "Sector 1",
+                                            "Sector 2",
+                                            "Naubasta Gaon",
+                                            "Kidwai Nagar Link",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Dada Nagar",
+                                (
+                                    (
+                                        "33/11 kV Dada Nagar",
+                                        _feeders(
+                                            "Dada Nagar Industrial",
+                                            _U,
+                                            "Phase I",
+                                            "Phase II",
+                                            "Cold Storage",
+                                            "Transport Nagar",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Ratan Lal Nagar",
+                                        _feeders(
+                                            "Ratan Lal Nagar",
+                                            _U,
+                                            "Block A",
+                                            "Block B",
+                                            "Nauraiya Khera",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Govind Nagar",
+                        "गोविंद नगर",
+                        (
+                            (
+                                "Govind Nagar",
+                                (
+                                    (
+                                        "33/11 kV Govind Nagar",
+                                        _feeders(
+                                            "Govind Nagar",
+                                            _U,
+                                            "Block 8",
+                                            "Block 10",
+                                            "Chawla Market",
+                                            "Dabauli",
+                                            "Shivaji Nagar",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Gujaini",
+                                        _feeders(
+                                            "Gujaini",
+                                            _U,
+                                            "Block A",
+                                            "Ramganga Enclave",
+                                            "Kalpi Road",
+                                            "Gujaini Gaon",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Barra",
+                                (
+                                    (
+                                        "33/11 kV Barra",
+                                        _feeders(
+                                            "Barra",
+                                            _U,
+                                            "Barra 2",
+                                            "Barra 6",
+                                            "Barra 8",
+                                            "Vishwa Bank",
+                                            "Karrahi",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Jarauli",
+                                        _feeders(
+                                            "Jarauli",
+                                            _U,
+                                            "Phase I",
+                                            "Phase II",
+                                            "Damodar Nagar",
+                                            "Bypass",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Barra World Bank",
+                                        _feeders(
+                                            "Barra World Bank",
+                                            _U,
+                                            "Sector H",
+                                            "Sector J",
+                                            "Hamirpur Road",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            (
+                "KESCO Circle II",
+                (
+                    (
+                        "Kalyanpur",
+                        "कल्याणपुर",
+                        (
+                            (
+                                "Kalyanpur",
+                                (
+                                    (
+                                        "33/11 kV Kalyanpur",
+                                        _feeders(
+                                            "Kalyanpur",
+                                            _U,
+                                            "Gurdev",
+                                            "Kalyanpur Gaon",
+                                            "Awas Vikas 1",
+                                            "Awas Vikas 3",
+                                            "Maswanpur",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Indira Nagar",
+                                        _feeders(
+                                            "Indira Nagar",
+                                            _U,
+                                            "Sector A",
+                                            "Sector C",
+                                            "Rawatpur Station",
+                                            "Defence Estate",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Vikas Nagar",
+                                        _feeders(
+                                            "Vikas Nagar",
+                                            _U,
+                                            "Sector 1",
+                                            "Sector 3",
+                                            "Ambedkarpuram",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Nankari",
+                                (
+                                    (
+                                        "33/11 kV Nankari",
+                                        _feeders(
+                                            "Nankari",
+                                            _U,
+                                            "IIT Gate",
+                                            "Nankari Gaon",
+                                            "Bara Sirohi",
+                                            "Kalyanpur Kalan",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Shivli Road",
+                                        _feeders(
+                                            "Shivli Road",
+                                            _U,
+                                            "Mandhana Crossing",
+                                            "Kulgaon",
+                                            "Bhaunti",
+                                            "Khyora",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Panki",
+                        "पनकी",
+                        (
+                            (
+                                "Panki",
+                                (
+                                    (
+                                        "33/11 kV Panki",
+                                        _feeders(
+                                            "Panki",
+                                            _U,
+                                            "Ratanpur",
+                                            "Panki Mandir",
+                                            "Gangaganj",
+                                            "Power House Colony",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Panki Industrial Area",
+                                        _feeders(
+                                            "Panki Industrial",
+                                            _U,
+                                            "Site I",
+                                            "Site II",
+                                            "Site III",
+                                            "Site V",
+                                            "Dadanagar Link",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Armapur",
+                                (
+                                    (
+                                        "33/11 kV Armapur",
+                                        _feeders(
+                                            "Armapur",
+                                            _U,
+                                            "Ordnance Estate",
+                                            "Kalyanpur Link",
+                                            "OF Colony",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Vijay Nagar",
+                                        _feeders(
+                                            "Vijay Nagar",
+                                            _U,
+                                            "Shastri Chowk",
+                                            "Kalpi Road",
+                                            "Vijay Nagar Gaon",
+                                            "Industrial Estate",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Kalpi Road",
+                                        _feeders(
+                                            "Kalpi Road",
+                                            _U,
+                                            "Bhauti",
+                                            "Sachendi Link",
+                                            "Fazalganj Link",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Jajmau",
+                        "जाजमऊ",
+                        (
+                            (
+                                "Jajmau",
+                                (
+                                    (
+                                        "33/11 kV Jajmau",
+                                        _feeders(
+                                            "Jajmau",
+                                            _U,
+                                            "Tannery Zone",
+                                            "Jajmau Kila",
+                                            "Sheikhpur",
+                                            "Defence Colony",
+                                            "Buddhiya Ghat",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Wajidpur",
+                                        _feeders(
+                                            "Wajidpur",
+                                            _U,
+                                            "Pokharpur",
+                                            "Tannery Cluster",
+                                            "Ganga Bank",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Chakeri",
+                                (
+                                    (
+                                        "33/11 kV Chakeri",
+                                        _feeders(
+                                            "Chakeri",
+                                            _U,
+                                            "Airport",
+                                            "Ahirwan",
+                                            "Gandhigram",
+                                            "Sanigawan",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Ramadevi",
+                                        _feeders(
+                                            "Ramadevi",
+                                            _U,
+                                            "Koyla Nagar",
+                                            "Harjinder Nagar",
+                                            "Lal Bangla Link",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Shyam Nagar",
+                        "श्याम नगर",
+                        (
+                            (
+                                "Shyam Nagar",
+                                (
+                                    (
+                                        "33/11 kV Shyam Nagar",
+                                        _feeders(
+                                            "Shyam Nagar",
+                                            _U,
+                                            "Block A",
+                                            "Block D",
+                                            "Block F",
+                                            "Chakeri Road",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Krishna Nagar",
+                                        _feeders(
+                                            "Krishna Nagar",
+                                            _U,
+                                            "Market",
+                                            "Railway Colony",
+                                            "Cantt Link",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Lal Bangla",
+                                (
+                                    (
+                                        "33/11 kV Lal Bangla",
+                                        _feeders(
+                                            "Lal Bangla",
+                                            _U,
+                                            "Bazaar",
+                                            "Airforce Road",
+                                            "HAL Colony",
+                                            "Jajmau Road",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Harjinder Nagar",
+                                        _feeders(
+                                            "Harjinder Nagar",
+                                            _U,
+                                            "Subhash Nagar",
+                                            "Purana Harjinder Nagar",
+                                            "Sati Chaura",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            (
+                "Kanpur Rural Circle",
+                (
+                    (
+                        "Bithoor (Rural)",
+                        "बिठूर (ग्रामीण)",
+                        (
+                            (
+                                "Bithoor",
+                                (
+                                    (
+                                        "33/11 kV Bithoor",
+                                        _feeders(
+                                            "Bithoor Rural",
+                                            _R,
+                                            "Town",
+                                            "Ghat Road",
+                                            "Singhpur",
+                                            "PTW",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Mandhana",
+                                        _feeders(
+                                            "Mandhana Rural",
+                                            _R,
+                                            "Town",
+                                            "Naramau",
+                                            "Abadi",
+                                            "PTW",
+                                            "Kalyanpur Kalan",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Chaubepur",
+                                (
+                                    (
+                                        "33/11 kV Chaubepur",
+                                        _feeders(
+                                            "Chaubepur Rural",
+                                            _R,
+                                            "Town",
+                                            "Uttaripura",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Shivrajpur",
+                                        _feeders(
+                                            "Shivrajpur Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Bilhaur",
+                                (
+                                    (
+                                        "33/11 kV Bilhaur",
+                                        _feeders(
+                                            "Bilhaur Rural",
+                                            _R,
+                                            "Town",
+                                            "Arual",
+                                            "Abadi",
+                                            "PTW",
+                                            "Makanpur",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Kakwan",
+                                        _feeders(
+                                            "Kakwan Rural",
+                                            _R,
+                                            "Abadi",
+                                            "PTW",
+                                            "Mixed",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Ghatampur (Rural)",
+                        "घाटमपुर (ग्रामीण)",
+                        (
+                            (
+                                "Ghatampur",
+                                (
+                                    (
+                                        "33/11 kV Ghatampur",
+                                        _feeders(
+                                            "Ghatampur Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                            "Kushmanda",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Patara",
+                                        _feeders(
+                                            "Patara Rural",
+                                            _R,
+                                            "Abadi",
+                                            "PTW",
+                                            "Mixed",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Bhitargaon",
+                                        _feeders(
+                                            "Bhitargaon Rural",
+                                            _R,
+                                            "Abadi",
+                                            "PTW",
+                                            "Mixed",
+                                            "Temple",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Bidhnu",
+                                (
+                                    (
+                                        "33/11 kV Bidhnu",
+                                        _feeders(
+                                            "Bidhnu Rural",
+                                            _R,
+                                            "Town",
+                                            "Bhimsen",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Narwal",
+                                        _feeders(
+                                            "Narwal Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Sarsaul",
+                                (
+                                    (
+                                        "33/11 kV Sarsaul",
+                                        _feeders(
+                                            "Sarsaul Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                            "Mixed",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Maharajpur",
+                                        _feeders(
+                                            "Maharajpur Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Rooma",
+                                        _feeders(
+                                            "Rooma Rural",
+                                            _R,
+                                            "Industrial",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                    (
+                        "Akbarpur (Rural)",
+                        "अकबरपुर (ग्रामीण)",
+                        (
+                            (
+                                "Akbarpur",
+                                (
+                                    (
+                                        "33/11 kV Akbarpur",
+                                        _feeders(
+                                            "Akbarpur Rural",
+                                            _R,
+                                            "Town",
+                                            "Collectorate",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Rura",
+                                        _feeders(
+                                            "Rura Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Sachendi",
+                                (
+                                    (
+                                        "33/11 kV Sachendi",
+                                        _feeders(
+                                            "Sachendi Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                            "Mixed",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Rania",
+                                        _feeders(
+                                            "Rania Rural",
+                                            _R,
+                                            "Industrial",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                            (
+                                "Pukhrayan",
+                                (
+                                    (
+                                        "33/11 kV Pukhrayan",
+                                        _feeders(
+                                            "Pukhrayan Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                            "Mixed",
+                                        ),
+                                    ),
+                                    (
+                                        "33/11 kV Bhognipur",
+                                        _feeders(
+                                            "Bhognipur Rural",
+                                            _R,
+                                            "Town",
+                                            "Abadi",
+                                            "PTW",
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    ),
 )
 
 # ---------------------------------------------------------------------------

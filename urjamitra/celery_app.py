@@ -24,7 +24,11 @@ def make_celery(settings: Settings) -> Celery:
     if settings.redis_url:
         app.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url)
     else:
-        app.conf.update(task_always_eager=True, task_eager_propagates=True, broker_url="memory://",
-                        result_backend="cache+memory://")
+        app.conf.update(
+            task_always_eager=True,
+            task_eager_propagates=True,
+            broker_url="memory://",
+            result_backend="cache+memory://",
+        )
     app.conf.urja_settings = settings
     return app

@@ -15,9 +15,24 @@ class SettingsError(ValueError):
 
 def _bind(value: str, name: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise SettingsError(f"{name} must look like HOST:PORT, got {value!r}")
     return host, int(port)
+
+
+def _mask_url(url: str) -> str:
+    """Hide credentials in a URL: the user-info part and any password in the query string."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        rest = "***@" + rest.split("@", 1)[1]
+    base, qsep, query = rest.partition("?")
+    if qsep:
+        parts = [
+            p if not p.lower().startswith(("password=", "secret=")) else p.split("=", 1)[0] + "=***"
+            for p in query.split("&")
+        ]
+        rest = base + "?" + "&".join(parts)
+    return scheme + sep + rest
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,7 @@ class Settings:
         _bind(web_bind, "URJA_WEB_BIND")
         _bind(fastagi_bind, "URJA_FASTAGI_BIND")
         demo = env.get("URJA_DEMO_CONSUMERS", str(defaults.demo_consumers))
-        if not demo.isdigit():
+        if not (demo.isascii() and demo.isdigit()):
             raise SettingsError(f"URJA_DEMO_CONSUMERS must be a whole number, got {demo!r}")
         host, port = _bind(web_bind, "URJA_WEB_BIND")
         return cls(
@@ -74,6 +89,9 @@ class Settings:
     def web_port(self) -> int:
         return _bind(self.web_bind, "URJA_WEB_BIND")[1]
 
+    def __repr__(self) -> str:
+        return f"Settings({self.masked()!r})"
+
     def masked(self) -> dict[str, str | None]:
         """The settings for a log or a status page, secrets hidden."""
         shown: dict[str, str | None] = {}
@@ -81,8 +99,7 @@ class Settings:
             value = getattr(self, name)
             if name in ("secret_key", "twilio_auth_token") and value:
                 value = "********"
-            elif name in ("database_url", "redis_url", "ami_url") and value and "@" in str(value):
-                scheme, _, rest = str(value).partition("://")
-                value = f"{scheme}://***@{rest.rpartition('@')[2]}"
+            elif name in ("database_url", "redis_url", "ami_url") and value:
+                value = _mask_url(str(value))
             shown[name] = None if value is None else str(value)
         return shown

@@ -19,12 +19,19 @@ from urjamitra.tasks import celery_for
 
 # The parts of the system and where each is reached; those still to come name their issue.
 PARTS: tuple[dict[str, Any], ...] = (
-    {"name": "CIS JSON API", "what": "account summary, complaint registration and status",
-     "links": ["/api/accounts/<account no>", "/api/complaints/<number>", "/api/complaint-categories"]},
+    {
+        "name": "CIS JSON API",
+        "what": "account summary, complaint registration and status",
+        "links": ["/api/accounts/<account no>", "/api/complaints/<number>", "/api/complaint-categories"],
+    },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {"name": "Tariffs and billing", "what": "bill calculator and monthly billing run", "issue": 3},
     {"name": "Hindi IVR", "what": "Asterisk FastAGI, Twilio voice and USSD menus", "issue": 4},
-    {"name": "SMS", "what": "keyword commands, DLT templates, providers and the outbox dispatcher", "issue": 5},
+    {
+        "name": "SMS",
+        "what": "keyword commands, DLT templates, providers and the outbox dispatcher",
+        "issue": 5,
+    },
     {"name": "Outage desk", "what": "shutdowns, breakdowns, rostering and their alerts", "issue": 6},
 )
 

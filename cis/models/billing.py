@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, Json, UtcDateTime
@@ -36,7 +36,13 @@ class Bill(Base):
     __tablename__ = "bill"
     __table_args__ = (
         UniqueConstraint("account_id", "cycle", "version"),
-        Index("ix_bill_due_date_status", "due_date", "status"),
+        # Reminders and disconnection lists look only at unpaid bills: a partial index stays small.
+        Index(
+            "ix_bill_unpaid_due_date",
+            "due_date",
+            postgresql_where=text("status IN ('issued', 'part_paid')"),
+            sqlite_where=text("status IN ('issued', 'part_paid')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -71,8 +71,13 @@ def lodge() -> ResponseReturnValue:
     fields = {k: body.get(k) for k in ("category", "account_no", "mobile", "text")}
     if any(v is not None and not isinstance(v, str) for v in fields.values()):
         return jsonify(error="BadRequest", message="Every field is text."), 400
-    cmd = RegisterComplaint(channel="portal", category=fields["category"] or "",
-                            account_no=fields["account_no"], mobile=fields["mobile"], text=fields["text"],
-                            channel_request_id=request.headers.get("Idempotency-Key") or None)
+    cmd = RegisterComplaint(
+        channel="portal",
+        category=fields["category"] or "",
+        account_no=fields["account_no"],
+        mobile=fields["mobile"],
+        text=fields["text"],
+        channel_request_id=request.headers.get("Idempotency-Key") or None,
+    )
     receipt = register_complaint(_uow(), cmd)
     return jsonify(_plain(asdict(receipt))), 201 if receipt.created else 200

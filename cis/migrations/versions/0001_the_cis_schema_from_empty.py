@@ -264,7 +264,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "cycle", "version", name=op.f("uq_bill_account_id_cycle_version")),
     )
     with op.batch_alter_table("bill", schema=None) as batch_op:
-        batch_op.create_index("ix_bill_due_date_status", ["due_date", "status"], unique=False)
+        batch_op.create_index(
+            "ix_bill_unpaid_due_date",
+            ["due_date"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('issued', 'part_paid')"),
+            sqlite_where=sa.text("status IN ('issued', 'part_paid')"),
+        )
 
     op.create_table(
         "complaint",
@@ -478,7 +484,11 @@ def downgrade() -> None:
 
     op.drop_table("complaint")
     with op.batch_alter_table("bill", schema=None) as batch_op:
-        batch_op.drop_index("ix_bill_due_date_status")
+        batch_op.drop_index(
+            "ix_bill_unpaid_due_date",
+            postgresql_where=sa.text("status IN ('issued', 'part_paid')"),
+            sqlite_where=sa.text("status IN ('issued', 'part_paid')"),
+        )
 
     op.drop_table("bill")
     with op.batch_alter_table("account_mobile", schema=None) as batch_op:

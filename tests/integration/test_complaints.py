@@ -1,0 +1,549 @@
+"""Complaint use cases against a real database: registration from every channel, its SMS, SLA and status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from cis.complaints import (
+    CHANNELS,
+    ComplaintReceipt,
+    RegisterComplaint,
+    complaint_status,
+    register_complaint,
+)
+from cis.db import UnitOfWork, make_session_factory
+from cis.errors import (
+    AccountClosed,
+    CisError,
+    MalformedAccountNumber,
+    MalformedMobile,
+    MissingDetails,
+    TextTooLong,
+    UnknownAccount,
+    UnknownChannel,
+    UnknownComplaint,
+    UnknownComplaintCategory,
+)
+from cis.models import (
+    Account,
+    AccountMobile,
+    AuditLog,
+    Circle,
+    Complaint,
+    Consumer,
+    DistributionTransformer,
+    Division,
+    Feeder,
+    Outbox,
+    Staff,
+    SubDivision,
+    Substation,
+    Zone,
+)
+from cis.numbers import complaint_no_for_id
+from tests import factories
+
+NOW = factories.NOW
+REGISTERED = "+919876543210"  # the account's registered mobile
+CALLER = "+919811122233"  # a mobile the consumer calls or texts from
+TOO_LONG = "x" * 1001
+
+
+def _complaint(fresh: Session, number: str) -> Complaint:
+    row = fresh.scalar(select(Complaint).where(Complaint.number == number))
+    assert row is not None, f"complaint {number} was not committed"
+    return row
+
+
+def _acks(fresh: Session, number: str) -> list[Outbox]:
+    rows = fresh.scalars(select(Outbox).where(Outbox.template == "complaint.ack").order_by(Outbox.id))
+    return [row for row in rows if row.payload.get("number") == number]
+
+
+def _counts(session_factory: Callable[[], Session]) -> tuple[int, int, int]:
+    with session_factory() as fresh:
+        complaints, audits, outbox = (
+            fresh.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Complaint, AuditLog, Outbox)
+        )
+    return complaints, audits, outbox
+
+
+# --- registering and reading back ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_complaint_from_any_channel_gets_a_digits_only_number_on_record(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session], channel: str
+) -> None:
+    factories.account(session, account_no="4600000001", mobiles=(REGISTERED,))
+    session.commit()
+
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint(
+            channel=channel,
+            category="no_supply",
+            account_no="4600000001",
+            channel_request_id=f"{channel}-req-1",
+        ),
+        now=NOW,
+    )
+
+    assert receipt.created is True
+    assert receipt.number.isascii()
+    assert receipt.number.isdigit()
+    with session_factory() as fresh:
+        complaint = _complaint(fresh, receipt.number)
+        assert (complaint.channel, complaint.channel_request_id) == (channel, f"{channel}-req-1")
+
+
+def test_status_finds_a_registered_complaint_and_says_where_it_stands(
+    uow: UnitOfWork, session: Session
+) -> None:
+    factories.account(session, account_no="4600000001", mobiles=(REGISTERED,))
+    session.commit()
+    receipt = register_complaint(
+        uow, RegisterComplaint(channel="ivr", category="no_supply", account_no="4600000001"), now=NOW
+    )
+
+    status = complaint_status(uow, receipt.number)
+
+    assert status.number == receipt.number
+    assert status.category == "no_supply"
+    assert status.status == "open"
+    assert status.account_no == "4600000001"
+    assert status.registered_at == NOW
+    assert status.sla_due_at == NOW + dt.timedelta(hours=4)
+    assert status.escalation_level == "je"
+    assert status.resolved_at is None
+    assert status.resolution is None
+
+
+def test_a_complaint_is_committed_with_its_audit_row_and_ack_sms_before_its_number_is_returned(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(session, account_no="4600000002", mobiles=(REGISTERED,))
+    session.commit()
+
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint(
+            channel="ivr",
+            category="no_supply",
+            account_no="4600000002",
+            mobile="09811122233",
+            text="Light gone since morning",
+            channel_request_id="call-1",
+        ),
+        now=NOW,
+    )
+
+    with session_factory() as fresh:
+        complaint = _complaint(fresh, receipt.number)
+        assert complaint.account_id == acc.id
+        assert complaint.mobile == CALLER
+        assert complaint.channel == "ivr"
+        assert complaint.text == "Light gone since morning"
+        assert complaint.status == "open"
+        audit = fresh.scalars(
+            select(AuditLog).where(AuditLog.entity == "complaint", AuditLog.entity_id == receipt.number)
+        ).all()
+        assert [(a.actor, a.action) for a in audit] == [("channel:ivr", "complaint.registered")]
+        assert audit[0].detail["account_no"] == "4600000002"
+        acks = _acks(fresh, receipt.number)
+        assert len(acks) == 1
+        ack = acks[0]
+        assert (ack.channel, ack.status, ack.recipient) == ("sms", "pending", CALLER)
+        assert ack.account_id == acc.id
+        assert ack.payload["number"] == receipt.number
+        assert ack.payload["category"] == "No supply"
+
+
+def test_without_a_caller_mobile_the_ack_sms_goes_to_the_accounts_registered_mobile(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4600000003", mobiles=(REGISTERED,))
+    session.commit()
+
+    receipt = register_complaint(
+        uow, RegisterComplaint(channel="portal", category="voltage", account_no="4600000003"), now=NOW
+    )
+
+    with session_factory() as fresh:
+        assert [ack.recipient for ack in _acks(fresh, receipt.number)] == [REGISTERED]
+
+
+def test_an_account_that_opted_out_of_sms_and_gave_no_mobile_gets_no_ack_sms(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(session, account_no="4600000004", mobiles=(REGISTERED,), opt_out=True)
+    session.commit()
+
+    receipt = register_complaint(
+        uow, RegisterComplaint(channel="console", category="meter", account_no="4600000004"), now=NOW
+    )
+
+    with session_factory() as fresh:
+        assert _complaint(fresh, receipt.number).account_id == acc.id
+        assert _acks(fresh, receipt.number) == []
+        assert fresh.scalar(select(func.count()).select_from(Outbox).where(Outbox.account_id == acc.id)) == 0
+
+
+# --- idempotency --------------------------------------------------------------------------------
+
+
+def test_the_same_channel_request_twice_gives_the_first_complaint_back_and_one_sms(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4600000005", mobiles=(REGISTERED,))
+    session.commit()
+    cmd = RegisterComplaint(
+        channel="sms",
+        category="no_supply",
+        account_no="4600000005",
+        mobile=CALLER,
+        channel_request_id="SM0001",
+    )
+
+    first = register_complaint(uow, cmd, now=NOW)
+    again = register_complaint(uow, cmd, now=NOW + dt.timedelta(minutes=3))
+
+    assert first.created is True
+    assert again == ComplaintReceipt(first.number, False, "no_supply", first.sla_due_at)
+    with session_factory() as fresh:
+        rows = fresh.scalars(
+            select(Complaint).where(Complaint.channel == "sms", Complaint.channel_request_id == "SM0001")
+        ).all()
+        assert [row.number for row in rows] == [first.number]
+        assert len(_acks(fresh, first.number)) == 1
+
+
+def test_the_same_request_id_on_different_channels_makes_different_complaints(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4600000006", mobiles=(REGISTERED,))
+    session.commit()
+
+    by_ivr, by_ussd = (
+        register_complaint(
+            uow,
+            RegisterComplaint(
+                channel=channel, category="no_supply", account_no="4600000006", channel_request_id="42"
+            ),
+            now=NOW,
+        )
+        for channel in ("ivr", "ussd")
+    )
+
+    assert by_ivr.created is True
+    assert by_ussd.created is True
+    assert by_ivr.number != by_ussd.number
+    with session_factory() as fresh:
+        assert (
+            fresh.scalar(
+                select(func.count()).select_from(Complaint).where(Complaint.channel_request_id == "42")
+            )
+            == 2
+        )
+
+
+# --- SLA and assignment -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "hours"), [("urban", 4), ("rural", 8)])
+def test_a_no_supply_complaint_is_due_within_the_sla_of_its_feeder_kind(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session], kind: str, hours: int
+) -> None:
+    factories.account(session, account_no="4600000007", kind=kind)
+    session.commit()
+    now = dt.datetime(2026, 6, 1, 22, 30, tzinfo=dt.UTC)
+
+    receipt = register_complaint(
+        uow, RegisterComplaint(channel="ivr", category="no_supply", account_no="4600000007"), now=now
+    )
+
+    assert receipt.sla_due_at == now + dt.timedelta(hours=hours)
+    with session_factory() as fresh:
+        assert _complaint(fresh, receipt.number).sla_due_at == now + dt.timedelta(hours=hours)
+
+
+def test_the_je_of_the_accounts_sub_division_is_assigned_the_complaint(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4600000008")  # another sub-division with its own JE
+    acc = factories.account(session, account_no="4600000009")
+    sub_division_id = session.scalar(
+        select(Substation.sub_division_id)
+        .join(Feeder, Feeder.substation_id == Substation.id)
+        .join(DistributionTransformer, DistributionTransformer.feeder_id == Feeder.id)
+        .where(DistributionTransformer.id == acc.dt_id)
+    )
+    session.commit()
+
+    receipt = register_complaint(
+        uow, RegisterComplaint(channel="console", category="no_supply", account_no="4600000009"), now=NOW
+    )
+
+    with session_factory() as fresh:
+        complaint = _complaint(fresh, receipt.number)
+        assert complaint.sub_division_id == sub_division_id
+        assert complaint.assignee_id is not None
+        assignee = fresh.get(Staff, complaint.assignee_id)
+        assert assignee is not None
+        assert assignee.role == "je"
+        assert (assignee.scope_level, assignee.scope_id) == ("sub_division", sub_division_id)
+
+
+# --- refusals, before anything is written -------------------------------------------------------
+
+
+def _bad(cmd: RegisterComplaint, error: type[CisError], case_id: str) -> object:
+    return pytest.param(cmd, error, id=case_id)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "error"),
+    [
+        _bad(
+            RegisterComplaint(channel="whatsapp", category="no_supply", account_no="4600000010"),
+            UnknownChannel,
+            "unknown-channel",
+        ),
+        _bad(
+            RegisterComplaint(channel="ivr", category="streetlight", account_no="4600000010"),
+            UnknownComplaintCategory,
+            "unknown-category",
+        ),
+        _bad(
+            RegisterComplaint(channel="ivr", category="no_supply", mobile=CALLER, text="K block"),
+            MissingDetails,
+            "no-supply-without-account",
+        ),
+        _bad(
+            RegisterComplaint(channel="ivr", category="no_supply", account_no="4699999999"),
+            UnknownAccount,
+            "unknown-account",
+        ),
+        _bad(
+            RegisterComplaint(channel="ivr", category="no_supply", account_no="46000000"),
+            MalformedAccountNumber,
+            "malformed-account-number",
+        ),
+        _bad(
+            RegisterComplaint(channel="sms", category="no_supply", account_no="4600000010", mobile="12345"),
+            MalformedMobile,
+            "malformed-mobile",
+        ),
+        _bad(
+            RegisterComplaint(channel="portal", category="voltage", account_no="4600000010", text=TOO_LONG),
+            TextTooLong,
+            "text-over-1000-characters",
+        ),
+        _bad(
+            RegisterComplaint(channel="ivr", category="no_supply", account_no="4600000011"),
+            AccountClosed,
+            "no-supply-on-perm-disconnected-account",
+        ),
+        _bad(
+            RegisterComplaint(channel="sms", category="dangerous_line", mobile=CALLER),
+            MissingDetails,
+            "hazard-without-account-or-location",
+        ),
+    ],
+)
+def test_a_bad_complaint_is_refused_before_anything_is_written(
+    uow: UnitOfWork,
+    session: Session,
+    session_factory: Callable[[], Session],
+    cmd: RegisterComplaint,
+    error: type[CisError],
+) -> None:
+    factories.account(session, account_no="4600000010", mobiles=(REGISTERED,))
+    factories.account(session, account_no="4600000011", mobiles=(REGISTERED,), status="perm_disconnected")
+    session.commit()
+    before = _counts(session_factory)
+
+    with pytest.raises(error):
+        register_complaint(uow, cmd, now=NOW)
+
+    assert _counts(session_factory) == before
+
+
+def test_a_billing_complaint_on_a_permanently_disconnected_account_is_accepted(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(
+        session, account_no="4600000012", mobiles=(REGISTERED,), status="perm_disconnected"
+    )
+    session.commit()
+
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint(
+            channel="portal",
+            category="billing",
+            account_no="4600000012",
+            text="Final bill charges a month after disconnection",
+        ),
+        now=NOW,
+    )
+
+    assert receipt.created is True
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=168)
+    with session_factory() as fresh:
+        assert _complaint(fresh, receipt.number).account_id == acc.id
+        assert [ack.recipient for ack in _acks(fresh, receipt.number)] == [REGISTERED]
+
+
+def test_a_complaint_text_of_exactly_1000_characters_is_accepted(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4600000013")
+    session.commit()
+
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint(channel="portal", category="voltage", account_no="4600000013", text="v" * 1000),
+        now=NOW,
+    )
+
+    with session_factory() as fresh:
+        assert _complaint(fresh, receipt.number).text == "v" * 1000
+
+
+def test_a_dangerous_line_reported_with_a_mobile_and_a_location_but_no_account_is_accepted(
+    uow: UnitOfWork, session_factory: Callable[[], Session]
+) -> None:
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint(
+            channel="sms",
+            category="dangerous_line",
+            mobile="098111 22233",
+            text="Sparking pole near Kidwai Nagar chauraha",
+            channel_request_id="SM77",
+        ),
+        now=NOW,
+    )
+
+    assert receipt.created is True
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=4)
+    with session_factory() as fresh:
+        complaint = _complaint(fresh, receipt.number)
+        assert complaint.account_id is None
+        assert complaint.mobile == CALLER
+        assert complaint.text == "Sparking pole near Kidwai Nagar chauraha"
+        assert [(ack.recipient, ack.account_id) for ack in _acks(fresh, receipt.number)] == [(CALLER, None)]
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def test_status_of_a_well_formed_number_that_is_not_on_record_raises_unknown_complaint(
+    uow: UnitOfWork,
+) -> None:
+    with pytest.raises(UnknownComplaint):
+        complaint_status(uow, complaint_no_for_id(987_654_321))
+
+
+def test_status_of_a_number_with_a_mistyped_last_digit_raises_unknown_complaint(
+    uow: UnitOfWork, session: Session
+) -> None:
+    factories.account(session, account_no="4600000014")
+    session.commit()
+    receipt = register_complaint(
+        uow, RegisterComplaint(channel="ivr", category="no_supply", account_no="4600000014"), now=NOW
+    )
+    mistyped = receipt.number[:-1] + str((int(receipt.number[-1]) + 1) % 10)
+
+    with pytest.raises(UnknownComplaint):
+        complaint_status(uow, mistyped)
+
+
+# --- concurrency (PostgreSQL, real commits) -----------------------------------------------------
+
+
+def _delete_committed(engine: Engine, account_id: int, request_id: str) -> None:
+    """Delete, in foreign-key order, exactly the rows the concurrency test committed."""
+    with make_session_factory(engine)() as s:
+        account = s.get(Account, account_id)
+        assert account is not None
+        dtr = s.get(DistributionTransformer, account.dt_id)
+        assert dtr is not None
+        feeder = s.get(Feeder, dtr.feeder_id)
+        assert feeder is not None
+        substation = s.get(Substation, feeder.substation_id)
+        assert substation is not None
+        sub = s.get(SubDivision, substation.sub_division_id)
+        assert sub is not None
+        division = s.get(Division, sub.division_id)
+        assert division is not None
+        circle = s.get(Circle, division.circle_id)
+        assert circle is not None
+        complaints = s.execute(
+            select(Complaint.id, Complaint.number).where(
+                (Complaint.account_id == account_id) | (Complaint.channel_request_id == request_id)
+            )
+        ).all()
+        numbers = [number for _, number in complaints if number is not None]
+        staff_ids = s.scalars(
+            select(Staff.id).where(Staff.scope_level == "sub_division", Staff.scope_id == sub.id)
+        ).all()
+        s.execute(delete(Outbox).where(Outbox.account_id == account_id))
+        s.execute(delete(AuditLog).where(AuditLog.entity == "complaint", AuditLog.entity_id.in_(numbers)))
+        s.execute(delete(Complaint).where(Complaint.id.in_([cid for cid, _ in complaints])))
+        s.execute(delete(AccountMobile).where(AccountMobile.account_id == account_id))
+        s.execute(delete(Account).where(Account.id == account_id))
+        s.execute(delete(Consumer).where(Consumer.id == account.consumer_id))
+        s.execute(delete(Staff).where(Staff.id.in_(staff_ids)))
+        s.execute(delete(DistributionTransformer).where(DistributionTransformer.id == dtr.id))
+        s.execute(delete(Feeder).where(Feeder.id == feeder.id))
+        s.execute(delete(Substation).where(Substation.id == substation.id))
+        s.execute(delete(SubDivision).where(SubDivision.id == sub.id))
+        s.execute(delete(Division).where(Division.id == division.id))
+        s.execute(delete(Circle).where(Circle.id == circle.id))
+        s.execute(delete(Zone).where(Zone.id == circle.zone_id))
+        s.commit()
+
+
+def test_eight_simultaneous_retries_of_one_channel_request_make_one_complaint(pg_engine: Engine) -> None:
+    factory = make_session_factory(pg_engine)
+    account_no = "49" + "".join(secrets.choice("0123456789") for _ in range(8))
+    request_id = f"race-{secrets.token_hex(8)}"
+    with factory() as s:
+        account_id = factories.account(s, account_no=account_no, mobiles=(REGISTERED,)).id
+        s.commit()
+    try:
+        cmd = RegisterComplaint(
+            channel="ivr", category="no_supply", account_no=account_no, channel_request_id=request_id
+        )
+        start = threading.Barrier(8)
+
+        def register(_: int) -> ComplaintReceipt:
+            start.wait(timeout=30)
+            return register_complaint(UnitOfWork(factory), cmd, now=NOW)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            receipts = list(pool.map(register, range(8)))
+
+        assert len({r.number for r in receipts}) == 1
+        assert sum(r.created for r in receipts) == 1
+        with factory() as fresh:
+            rows = fresh.scalars(
+                select(Complaint).where(
+                    Complaint.channel == "ivr", Complaint.channel_request_id == request_id
+                )
+            ).all()
+            assert [row.number for row in rows] == [receipts[0].number]
+            assert len(_acks(fresh, receipts[0].number)) == 1
+    finally:
+        _delete_committed(pg_engine, account_id, request_id)

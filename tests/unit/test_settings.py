@@ -1,0 +1,203 @@
+"""Settings: embedded defaults, each variable read once, malformed values refused, secrets masked."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from urjamitra.settings import Settings, SettingsError
+
+
+def test_empty_environment_gives_the_embedded_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'urjamitra.db'}"
+    assert settings.redis_url is None
+    assert settings.sms_provider == "console"
+    assert settings.web_bind == "127.0.0.1:8080"
+    assert (settings.web_host, settings.web_port) == ("127.0.0.1", 8080)
+    assert settings.fastagi_bind == "127.0.0.1:4573"
+    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.twilio_account_sid is None
+    assert settings.twilio_auth_token is None
+    assert settings.ami_url is None
+    assert settings.demo_consumers == 2000
+
+
+def test_without_a_configured_key_each_start_gets_a_fresh_strong_one() -> None:
+    first, second = Settings.from_env({}).secret_key, Settings.from_env({}).secret_key
+    assert first != second
+    assert len(bytes.fromhex(first)) >= 32
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "attribute", "expected"),
+    [
+        (
+            "URJA_DATABASE_URL",
+            "postgresql+psycopg://urja@db:5432/urja",
+            "database_url",
+            "postgresql+psycopg://urja@db:5432/urja",
+        ),
+        ("URJA_REDIS_URL", "redis://redis:6379/0", "redis_url", "redis://redis:6379/0"),
+        ("URJA_WEB_BIND", "0.0.0.0:9000", "web_bind", "0.0.0.0:9000"),
+        ("URJA_FASTAGI_BIND", "10.0.0.5:4574", "fastagi_bind", "10.0.0.5:4574"),
+        ("URJA_SMS_PROVIDER", "twilio", "sms_provider", "twilio"),
+        ("URJA_SMS_PROVIDER", "dlt", "sms_provider", "dlt"),
+        ("URJA_PUBLIC_URL", "https://urja.example.in", "public_url", "https://urja.example.in"),
+        ("URJA_PUBLIC_URL", "https://urja.example.in/", "public_url", "https://urja.example.in"),
+        ("URJA_SECRET_KEY", "a-configured-key", "secret_key", "a-configured-key"),
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef", "twilio_account_sid", "AC0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "tw-token", "twilio_auth_token", "tw-token"),
+        ("URJA_AMI_URL", "tcp://pbx:5038", "ami_url", "tcp://pbx:5038"),
+        ("URJA_DEMO_CONSUMERS", "50", "demo_consumers", 50),
+        ("URJA_DEMO_CONSUMERS", "0", "demo_consumers", 0),
+    ],
+)
+def test_each_variable_is_read(variable: str, value: str, attribute: str, expected: object) -> None:
+    assert getattr(Settings.from_env({variable: value}), attribute) == expected
+
+
+def test_public_url_follows_the_web_bind_when_not_given() -> None:
+    settings = Settings.from_env({"URJA_WEB_BIND": "0.0.0.0:9000"})
+    assert settings.public_url == "http://0.0.0.0:9000"
+    assert (settings.web_host, settings.web_port) == ("0.0.0.0", 9000)
+
+
+@pytest.mark.parametrize(
+    "variable", ["URJA_DATABASE_URL", "URJA_REDIS_URL", "URJA_SECRET_KEY", "URJA_PUBLIC_URL"]
+)
+def test_an_empty_variable_means_the_default(
+    variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({variable: ""})
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'urjamitra.db'}"
+    assert settings.redis_url is None
+    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.secret_key
+
+
+def test_without_an_explicit_mapping_the_process_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("URJA_SMS_PROVIDER", "URJA_WEB_BIND", "URJA_FASTAGI_BIND"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("URJA_DEMO_CONSUMERS", "7")
+    assert Settings.from_env().demo_consumers == 7
+
+
+@pytest.mark.parametrize("variable", ["URJA_WEB_BIND", "URJA_FASTAGI_BIND"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("8080", id="port-only"),
+        pytest.param("localhost", id="host-only"),
+        pytest.param(":8080", id="no-host"),
+        pytest.param("127.0.0.1:", id="no-port"),
+        pytest.param("127.0.0.1:http", id="port-name"),
+        pytest.param("127.0.0.1:0", id="port-zero"),
+        pytest.param("127.0.0.1:65536", id="port-too-big"),
+        pytest.param("127.0.0.1:-1", id="negative-port"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_malformed_bind_is_refused_naming_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize("provider", ["msg91", "Twilio", "sms", ""])
+def test_unknown_sms_provider_is_refused(provider: str) -> None:
+    with pytest.raises(SettingsError, match="URJA_SMS_PROVIDER"):
+        Settings.from_env({"URJA_SMS_PROVIDER": provider})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("many", id="word"),
+        pytest.param("2k", id="suffix"),
+        pytest.param("-5", id="negative"),
+        pytest.param("2.5", id="decimal"),
+        pytest.param("1e3", id="exponent"),
+        pytest.param(" 50", id="leading-space"),
+        pytest.param("", id="empty"),
+        pytest.param("²", id="superscript-two"),
+    ],
+)
+def test_non_numeric_demo_consumers_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="URJA_DEMO_CONSUMERS"):
+        Settings.from_env({"URJA_DEMO_CONSUMERS": value})
+
+
+def test_settings_error_is_a_value_error() -> None:
+    assert issubclass(SettingsError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "still_shown"),
+    [
+        pytest.param(
+            "URJA_DATABASE_URL",
+            "postgresql+psycopg://urja:s3cret@db:5432/urja",
+            "postgresql+psycopg://***@db:5432/urja",
+            id="database-password",
+        ),
+        pytest.param(
+            "URJA_REDIS_URL", "redis://:s3cret@redis:6379/0", "redis://***@redis:6379/0", id="redis-password"
+        ),
+        pytest.param(
+            "URJA_REDIS_URL",
+            "redis://default:s3cret@redis:6379/0",
+            "redis://***@redis:6379/0",
+            id="redis-user-and-password",
+        ),
+        pytest.param("URJA_AMI_URL", "tcp://admin:s3cret@pbx:5038", "tcp://***@pbx:5038", id="ami-password"),
+        pytest.param(
+            "URJA_DATABASE_URL",
+            "postgresql+psycopg://urja:p@ss:s3cret@db:5432/urja",
+            "postgresql+psycopg://***@db:5432/urja",
+            id="password-containing-at-sign",
+        ),
+        pytest.param(
+            "URJA_DATABASE_URL",
+            "postgresql+psycopg://urja@db:5432/urja?password=s3cret",
+            "db:5432/urja",
+            id="password-in-query-string",
+        ),
+    ],
+)
+def test_masked_never_shows_a_password_inside_a_url(variable: str, url: str, still_shown: str) -> None:
+    shown = Settings.from_env({variable: url}).masked()
+    assert all("s3cret" not in (value or "") for value in shown.values()), shown
+    assert any(still_shown in (value or "") for value in shown.values()), shown
+
+
+def test_masked_never_shows_the_secret_key_or_the_twilio_token() -> None:
+    settings = Settings.from_env({"URJA_SECRET_KEY": "k3y-for-sessions", "TWILIO_AUTH_TOKEN": "tw1lio-t0ken"})
+    shown = settings.masked()
+    assert "k3y-for-sessions" not in str(shown)
+    assert "tw1lio-t0ken" not in str(shown)
+    assert shown["secret_key"] == shown["twilio_auth_token"] == "********"
+
+
+def test_masked_never_shows_the_generated_secret_key() -> None:
+    settings = Settings.from_env({})
+    assert settings.secret_key not in str(settings.masked())
+
+
+def test_masked_shows_every_other_setting_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"URJA_REDIS_URL": "redis://redis:6379/0", "TWILIO_ACCOUNT_SID": "AC123"})
+    shown = settings.masked()
+    assert set(shown) == {field.name for field in dataclasses.fields(Settings)}
+    assert shown["database_url"] == settings.database_url
+    assert shown["redis_url"] == "redis://redis:6379/0"
+    assert shown["twilio_account_sid"] == "AC123"
+    assert shown["web_bind"] == "127.0.0.1:8080"
+    assert shown["demo_consumers"] == "2000"
+    assert shown["twilio_auth_token"] is None
+    assert shown["ami_url"] is None
