@@ -718,9 +718,9 @@ def _chunk_statements(plan: _Plan) -> list[str]:
         FROM (
             SELECT id, arrears, (arrears * 125 + 5000) / 10000 / 100 * 100 AS lps FROM (
                 SELECT b.id, b.id - (b.account_id - 1) * 12 AS m, a.default_start,
-                    SUM(CASE WHEN b.id - (b.account_id - 1) * 12 >= a.default_start THEN b.amount_paise ELSE 0 END)
+                    CAST(SUM(CASE WHEN b.id - (b.account_id - 1) * 12 >= a.default_start THEN b.amount_paise ELSE 0 END)
                         OVER (PARTITION BY b.account_id ORDER BY b.id
-                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS arrears
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS BIGINT) AS arrears
                 FROM bill b JOIN seed_acct a ON a.id = b.account_id
                 WHERE b.id BETWEEN (:lo - 1) * 12 + 1 AND :hi * 12 AND a.payer = {PAYER_DEFAULTER}
             ) AS r WHERE m > default_start

@@ -23,16 +23,13 @@ def _bind(value: str, name: str) -> tuple[str, int]:
 def _mask_url(url: str) -> str:
     """Hide credentials in a URL: the user-info part and any password in the query string."""
     scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        rest = "***@" + rest.split("@", 1)[1]
     base, qsep, query = rest.partition("?")
+    if sep and "@" in base:
+        base = "***@" + base.rpartition("@")[2]
     if qsep:
-        parts = [
-            p if not p.lower().startswith(("password=", "secret=")) else p.split("=", 1)[0] + "=***"
-            for p in query.split("&")
-        ]
-        rest = base + "?" + "&".join(parts)
-    return scheme + sep + rest
+        hidden = ("password=", "secret=")
+        query = "&".join(p.split("=", 1)[0] + "=***" if p.lower().startswith(hidden) else p for p in query.split("&"))
+    return scheme + sep + base + qsep + query
 
 
 @dataclass(frozen=True)
