@@ -146,9 +146,7 @@ def account_summary(uow: UnitOfWork, raw_account_no: str) -> AccountSummary:
                 )
             )
             due = max(0, bill.amount_paise - int(paid_since or 0))
-            latest = BillInfo(
-                bill.cycle, bill.units, bill.basis, bill.amount_paise, bill.due_date, bill.status
-            )
+            latest = BillInfo(bill.cycle, bill.units, bill.basis, bill.amount_paise, bill.due_date, bill.status)
         last = None
         if payment is not None and payment.paid_at is not None:
             last = PaymentInfo(payment.amount_paise, payment.paid_at, payment.channel)
@@ -197,9 +195,7 @@ def register_mobile(
                 return False
         if len(existing) >= MAX_MOBILES_PER_ACCOUNT:
             raise TooManyMobiles(account_no, MAX_MOBILES_PER_ACCOUNT)
-        session.add(
-            AccountMobile(account_id=account.id, e164=e164, verified=verified, added_via=via, added_at=at)
-        )
+        session.add(AccountMobile(account_id=account.id, e164=e164, verified=verified, added_via=via, added_at=at))
         audit.record(
             session,
             actor=actor,

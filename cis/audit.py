@@ -25,6 +25,4 @@ def record(
     **detail: Any,
 ) -> None:
     """Add an audit row to the session's transaction, so it commits or rolls back with the change."""
-    session.add(
-        AuditLog(at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail)
-    )
+    session.add(AuditLog(at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail))

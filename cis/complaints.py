@@ -117,9 +117,7 @@ def _assignee(session: Session, sub_division_id: int | None) -> int | None:
     )
 
 
-def register_complaint(
-    uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datetime | None = None
-) -> ComplaintReceipt:
+def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datetime | None = None) -> ComplaintReceipt:
     """Store a complaint, commit it, and only then return its number.
 
     The same (channel, channel_request_id) twice gives the first complaint back, never a second one.

@@ -78,9 +78,6 @@ CHUNK = 50_000
 _PRIME = 2_147_483_647  # 2**31 - 1: hashes stay far below 2**63 on both backends
 # The tables the seed loads in bulk: their foreign keys and secondary indexes are rebuilt after the load.
 BULK_TABLES = ("consumer", "account", "account_mobile", "meter", "reading", "bill", "payment")
-# The three tables of a year's history (36 rows a consumer) load UNLOGGED, skipping the write-ahead log
-# row by row, and are written to it once, page by page, by SET LOGGED. Nothing else references them.
-UNLOGGED_DURING_LOAD = ("reading", "bill", "payment")
 # Mobile prefixes of Indian operators (all valid for `phonenumbers`).
 MOBILE_PREFIXES = (
     "98",
@@ -366,9 +363,7 @@ def _cycles(as_of: dt.date) -> list[dt.date]:
 
 def _at(day: dt.date, hour: int) -> dt.datetime:
     # Hours in IST, stored as UTC: offices and spot billers work 09:00-18:00 local time.
-    return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=dt.UTC) - dt.timedelta(
-        hours=5, minutes=30
-    )
+    return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=dt.UTC) - dt.timedelta(hours=5, minutes=30)
 
 
 def _calendar(as_of: dt.date) -> list[dict[str, Any]]:
@@ -437,10 +432,7 @@ def _lookups(conn: Connection, plan: _Plan) -> None:
     channels = [name for name, share in shares for _ in range(share)]
     conn.execute(
         insert(seed_channel),
-        [
-            {"i": i, "channel": c, "gateway": None if c == "counter" else "sandbox"}
-            for i, c in enumerate(channels)
-        ],
+        [{"i": i, "channel": c, "gateway": None if c == "counter" else "sandbox"} for i, c in enumerate(channels)],
     )
     mix_rows, edges = [], {False: 0, True: 0}
     for mix in CATEGORY_MIX:
@@ -555,9 +547,7 @@ def _network(conn: Connection, plan: _Plan) -> int:
         )
     conn.execute(insert(DistributionTransformer), dts)
     ids = conn.execute(
-        select(DistributionTransformer.id, DistributionTransformer.feeder_id).order_by(
-            DistributionTransformer.id
-        )
+        select(DistributionTransformer.id, DistributionTransformer.feeder_id).order_by(DistributionTransformer.id)
     ).all()
     rural_by_feeder = {f: r for f, r, _l in feeders}
     locality_by_feeder = {f: loc for f, _r, loc in feeders}
@@ -625,18 +615,56 @@ def _chunk_statements(plan: _Plan) -> list[str]:
     )
     schedule = plan.schedule
     energy = _by_category(schedule, lambda c: f"({_slab_sql(c, 'units')})")
-    fixed = _by_category(
-        schedule, lambda c: f"((CAST(load_centi AS BIGINT) * {c['fixed_paise_per_kw']} + 50) / 100)"
-    )
+    fixed = _by_category(schedule, lambda c: f"((CAST(load_centi AS BIGINT) * {c['fixed_paise_per_kw']} + 50) / 100)")
     basis_points = _by_category(schedule, lambda c: str(c["duty_basis_points"]))
     duty = f"(((energy + fixed) * {basis_points} + 5000) / 10000)"
-    mobile = (
-        f"'+91' {concat} p.p {concat} CAST(10000000 + {_h('a.mobile_owner', 1, s)} % 90000000 AS VARCHAR(8))"
-    )
+    mobile = f"'+91' {concat} p.p {concat} CAST(10000000 + {_h('a.mobile_owner', 1, s)} % 90000000 AS VARCHAR(8))"
     second = (
-        f"'+91' {concat} p.p {concat} CAST(10000000 + {_h('a.mobile_owner * 7 + 3', 2, s)} % 90000000 "
-        f"AS VARCHAR(8))"
+        f"'+91' {concat} p.p {concat} CAST(10000000 + {_h('a.mobile_owner * 7 + 3', 2, s)} % 90000000 AS VARCHAR(8))"
     )
+    # Each bill's charges, computed once per chunk; the bills and their payments are both read from it.
+    charges = f"""WITH q AS MATERIALIZED (
+            SELECT a.id AS account_id, sd.m, sd.cycle, sd.prev_read_on, sd.read_on, sd.issued_at, sd.due_on,
+                a.category, a.load_centi,
+                CASE WHEN a.meter_status <> 'ok' AND sd.m >= 11 THEN 'assessed'
+                     WHEN {_h("a.id * 16 + sd.m", 5, s)} % 100 < 5 THEN 'estimated' ELSE 'actual' END AS basis,
+                a.initial + (a.base * sd.prev_cum) / 100 + {_noise(plan, "sd.m - 1")} AS previous_kwh,
+                a.initial + (a.base * sd.cum) / 100 + {_noise(plan, "sd.m")} AS current_kwh,
+                CASE WHEN a.payer = {PAYER_ON_TIME} THEN sd.paid_on_time_at
+                     WHEN a.payer = {PAYER_LATE} THEN sd.paid_late_at
+                     WHEN sd.m < a.default_start THEN sd.paid_on_time_at END AS paid_at
+            FROM seed_acct a JOIN seed_day sd ON sd.d = a.route_day AND sd.m >= 1
+            WHERE a.id BETWEEN :lo AND :hi AND a.status <> 'perm_disconnected'
+        ), c AS MATERIALIZED (
+            SELECT q.*, {energy} AS energy, {fixed} AS fixed
+            FROM (SELECT q.*, CAST(current_kwh - previous_kwh AS BIGINT) AS units FROM q) AS q
+        )"""
+    bills = f"""INSERT INTO bill (id, account_id, cycle, version, period_start, period_end, previous_kwh, current_kwh,
+            units, basis, category, load_kw, energy_paise, fixed_paise, duty_paise, other_paise, arrears_paise,
+            lps_paise, amount_paise, due_date, status, issued_at, tariff_schedule_id, supersedes_id,
+            revision_reason)
+        SELECT (account_id - 1) * 12 + m, account_id, cycle, 1, prev_read_on, read_on, previous_kwh,
+            current_kwh, units, basis, category, load_centi / 100.0, energy, fixed, {duty},
+            (energy + fixed + {duty} + 50) / 100 * 100 - energy - fixed - {duty}, 0, 0,
+            (energy + fixed + {duty} + 50) / 100 * 100, due_on,
+            CASE WHEN paid_at IS NULL THEN 'issued' ELSE 'paid' END, issued_at, :schedule_id, NULL, NULL
+        FROM c"""
+    # Paid bills carry no arrears (only consumers who stopped paying build them up), so a payment is
+    # the bill's rounded current charges, read from the same computation.
+    payments = f"""INSERT INTO payment (id, account_id, bill_id, amount_paise, channel, gateway, gateway_ref,
+            status, paid_at, created_at)
+        SELECT (account_id - 1) * 12 + m, account_id, (account_id - 1) * 12 + m,
+            (energy + fixed + {duty} + 50) / 100 * 100, ch.channel, ch.gateway,
+            CASE WHEN ch.gateway IS NULL THEN NULL
+                 ELSE 'SEED' {concat} CAST((account_id - 1) * 12 + m AS VARCHAR(12)) END,
+            'success', paid_at, paid_at
+        FROM c JOIN seed_channel ch ON ch.i = {_h("(account_id - 1) * 12 + m", 6, s)} % 100
+        WHERE paid_at IS NOT NULL"""
+    if plan.dialect == "postgresql":
+        # One pass: a data-modifying WITH writes the bills while the payments are written from `c`.
+        history = [f"{charges}, billed AS ({bills}) {payments}"]
+    else:
+        history = [f"{charges} {bills}", f"{charges} {payments}"]
     return [
         f"""INSERT INTO consumer (id, name, name_hi, email, preferred_language)
         SELECT a.id, f.name {concat} ' ' {concat} sn.name, f.name_hi {concat} ' ' {concat} sn.name_hi,
@@ -685,32 +713,7 @@ def _chunk_statements(plan: _Plan) -> list[str]:
             sd.read_at
         FROM seed_acct a JOIN seed_day sd ON sd.d = a.route_day
         WHERE a.id BETWEEN :lo AND :hi AND a.status <> 'perm_disconnected'""",
-        f"""WITH q AS MATERIALIZED (
-            SELECT a.id AS account_id, sd.m, sd.cycle, sd.prev_read_on, sd.read_on, sd.issued_at, sd.due_on,
-                a.category, a.load_centi,
-                CASE WHEN a.meter_status <> 'ok' AND sd.m >= 11 THEN 'assessed'
-                     WHEN {_h("a.id * 16 + sd.m", 5, s)} % 100 < 5 THEN 'estimated' ELSE 'actual' END AS basis,
-                a.initial + (a.base * sd.prev_cum) / 100 + {_noise(plan, "sd.m - 1")} AS previous_kwh,
-                a.initial + (a.base * sd.cum) / 100 + {_noise(plan, "sd.m")} AS current_kwh,
-                CASE WHEN a.payer = {PAYER_ON_TIME} THEN sd.paid_on_time_at
-                     WHEN a.payer = {PAYER_LATE} THEN sd.paid_late_at
-                     WHEN sd.m < a.default_start THEN sd.paid_on_time_at END AS paid_at
-            FROM seed_acct a JOIN seed_day sd ON sd.d = a.route_day AND sd.m >= 1
-            WHERE a.id BETWEEN :lo AND :hi AND a.status <> 'perm_disconnected'
-        ), c AS MATERIALIZED (
-            SELECT q.*, {energy} AS energy, {fixed} AS fixed
-            FROM (SELECT q.*, CAST(current_kwh - previous_kwh AS BIGINT) AS units FROM q) AS q
-        )
-        INSERT INTO bill (id, account_id, cycle, version, period_start, period_end, previous_kwh, current_kwh,
-            units, basis, category, load_kw, energy_paise, fixed_paise, duty_paise, other_paise, arrears_paise,
-            lps_paise, amount_paise, due_date, status, issued_at, tariff_schedule_id, supersedes_id,
-            revision_reason)
-        SELECT (account_id - 1) * 12 + m, account_id, cycle, 1, prev_read_on, read_on, previous_kwh,
-            current_kwh, units, basis, category, load_centi / 100.0, energy, fixed, {duty},
-            (energy + fixed + {duty} + 50) / 100 * 100 - energy - fixed - {duty}, 0, 0,
-            (energy + fixed + {duty} + 50) / 100 * 100, due_on,
-            CASE WHEN paid_at IS NULL THEN 'issued' ELSE 'paid' END, issued_at, :schedule_id, NULL, NULL
-        FROM c""",
+        *history,
         # Arrears only build up for consumers who stopped paying: carry each unpaid bill into the
         # next, with the late payment surcharge of 1.25% a month on what is overdue.
         f"""UPDATE bill SET arrears_paise = x.arrears, lps_paise = x.lps,
@@ -726,17 +729,6 @@ def _chunk_statements(plan: _Plan) -> list[str]:
             ) AS r WHERE m > default_start
         ) AS x
         WHERE bill.id = x.id""",
-        f"""INSERT INTO payment (id, account_id, bill_id, amount_paise, channel, gateway, gateway_ref, status,
-            paid_at, created_at)
-        SELECT b.id, b.account_id, b.id, b.amount_paise, ch.channel, ch.gateway,
-            CASE WHEN ch.gateway IS NULL THEN NULL ELSE 'SEED' {concat} CAST(b.id AS VARCHAR(12)) END,
-            'success',
-            CASE WHEN a.payer = {PAYER_LATE} THEN sd.paid_late_at ELSE sd.paid_on_time_at END,
-            CASE WHEN a.payer = {PAYER_LATE} THEN sd.paid_late_at ELSE sd.paid_on_time_at END
-        FROM bill b JOIN seed_acct a ON a.id = b.account_id
-        JOIN seed_day sd ON sd.m = b.id - (b.account_id - 1) * 12 AND sd.d = a.route_day
-        JOIN seed_channel ch ON ch.i = {_h("b.id", 6, s)} % 100
-        WHERE b.id BETWEEN (:lo - 1) * 12 + 1 AND :hi * 12 AND b.status = 'paid'""",
     ]
 
 
@@ -757,19 +749,8 @@ def _bulk_constraints() -> Iterator[tuple[str, str, Any]]:
 def _drop_keys(conn: Connection) -> None:
     for _table, _name, item in _bulk_constraints():
         conn.execute(
-            DropIndex(item, if_exists=True)
-            if isinstance(item, Index)
-            else DropConstraint(item, if_exists=True)
+            DropIndex(item, if_exists=True) if isinstance(item, Index) else DropConstraint(item, if_exists=True)
         )
-
-
-def _set_logged(engine: Engine, workers: int = 2) -> None:
-    def one(name: str) -> None:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"ALTER TABLE {name} SET LOGGED")
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, UNLOGGED_DURING_LOAD))
 
 
 def _restore_keys(engine: Engine, workers: int = 2) -> None:
@@ -791,10 +772,13 @@ def _restore_keys(engine: Engine, workers: int = 2) -> None:
 
     def build(row: tuple[str, str, Any]) -> None:
         with engine.begin() as conn:
+            # Sorting millions of keys in memory rather than in temporary files speeds an index build up.
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
             conn.execute(CreateIndex(row[2]) if isinstance(row[2], Index) else AddConstraint(row[2]))
 
     def validate(row: tuple[str, str, Any]) -> None:
         with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
             conn.exec_driver_sql(f'ALTER TABLE {row[0]} VALIDATE CONSTRAINT "{row[1]}"')
 
     # Biggest first, so the two connections finish together.
@@ -890,8 +874,6 @@ def seed(
             if postgres:
                 conn.exec_driver_sql("ANALYZE seed_acct")
                 _drop_keys(conn)
-                for name in UNLOGGED_DURING_LOAD:
-                    conn.exec_driver_sql(f"ALTER TABLE {name} SET UNLOGGED")
         mark = lap("network and plan", started)
 
         statements = [text(sql) for sql in _chunk_statements(plan)]
@@ -919,7 +901,6 @@ def seed(
         mark = lap("consumers, readings, bills, payments", mark)
 
         if postgres:
-            _set_logged(engine)
             _restore_keys(engine)
             with engine.begin() as conn:
                 for table in Base.metadata.sorted_tables:
@@ -954,7 +935,6 @@ def seed(
         # Leave nothing half-loaded: empty the tables and put every key back before giving up.
         if postgres:
             reset(engine)
-            _set_logged(engine)
             _restore_keys(engine)
         raise
     finally:
@@ -1069,9 +1049,7 @@ def _complaints(conn: Connection, plan: _Plan) -> int:
         spec = CATEGORIES[category]
         created = now - dt.timedelta(minutes=rng.randrange(10, 90 * 24 * 60))
         due = created + dt.timedelta(hours=spec.rural_sla_hours if kind == "rural" else spec.urban_sla_hours)
-        resolved = created + dt.timedelta(
-            minutes=rng.randrange(20, int((due - created).total_seconds() // 60 * 1.6))
-        )
+        resolved = created + dt.timedelta(minutes=rng.randrange(20, int((due - created).total_seconds() // 60 * 1.6)))
         is_resolved = resolved < now and rng.random() < 0.92
         overdue_hours = max(0.0, ((resolved if is_resolved else now) - due).total_seconds() / 3600)
         rows.append(
@@ -1085,9 +1063,7 @@ def _complaints(conn: Connection, plan: _Plan) -> int:
                 "channel_request_id": f"seed-{n}",
                 "text": rng.choice(seed_data.COMPLAINT_TEXTS[category]),
                 "status": ("closed" if rng.random() < 0.6 else "resolved") if is_resolved else "open",
-                "escalation_level": min(
-                    3, int(overdue_hours // max(1, spec.urban_sla_hours)) + (overdue_hours > 0)
-                ),
+                "escalation_level": min(3, int(overdue_hours // max(1, spec.urban_sla_hours)) + (overdue_hours > 0)),
                 "assignee_id": je_by_sub.get(sub_id),
                 "sub_division_id": sub_id,
                 "feeder_id": feeder_id,
@@ -1102,8 +1078,7 @@ def _complaints(conn: Connection, plan: _Plan) -> int:
     conn.execute(insert(Complaint), rows)
     if plan.dialect == "postgresql":
         conn.exec_driver_sql(
-            "SELECT setval(pg_get_serial_sequence('complaint', 'id'), "
-            "(SELECT MAX(id) FROM complaint) + 1, false)"
+            "SELECT setval(pg_get_serial_sequence('complaint', 'id'), (SELECT MAX(id) FROM complaint) + 1, false)"
         )
     return len(rows)
 
@@ -1167,6 +1142,5 @@ def _requests(conn: Connection, plan: _Plan) -> None:
         if plan.dialect == "postgresql":
             for table in ("service_request", "service_request_event"):
                 conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT MAX(id) FROM {table}) + 1, false)"
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}) + 1, false)"
                 )

@@ -102,9 +102,7 @@ def account(
     session.add(acc)
     session.flush()
     for e164 in mobiles:
-        session.add(
-            AccountMobile(account_id=acc.id, e164=e164, verified=True, added_via="office", added_at=NOW)
-        )
+        session.add(AccountMobile(account_id=acc.id, e164=e164, verified=True, added_via="office", added_at=NOW))
     session.flush()
     return acc
 

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import Engine, func, select
 
@@ -18,7 +18,14 @@ from cis.migrate import current_revision, upgrade
 from cis.models import Account, AccountMobile
 from urjamitra.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
 DEMO_PASSWORD_DEFAULT = "demo1912"
+
+
+class CliError(Exception):
+    """Something the user can fix; printed without a traceback."""
 
 
 class ProgressBar:
@@ -113,12 +120,21 @@ def _demo_accounts(engine: Engine, limit: int = 3) -> list[tuple[str, str]]:
     return [(str(a), str(m)) for a, m in rows]
 
 
-def _serve(settings: Settings) -> None:
+def _bind(settings: Settings) -> BaseWSGIServer:
+    """Bind the web port first, so that nothing is announced before it answers."""
     from werkzeug.serving import make_server
 
     from urjamitra.web import create_app
 
-    server = make_server(settings.web_host, settings.web_port, create_app(settings), threaded=True)
+    try:
+        return make_server(settings.web_host, settings.web_port, create_app(settings), threaded=True)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.web_bind} ({exc.strerror}): set URJA_WEB_BIND") from exc
+    except SystemExit as exc:  # Werkzeug exits on a port in use, after printing its own advice
+        raise CliError(f"cannot listen on {settings.web_bind} (in use): set URJA_WEB_BIND") from exc
+
+
+def _serve(server: BaseWSGIServer) -> None:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -146,6 +162,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         demo = _demo_accounts(engine)
     finally:
         engine.dispose()
+    server = None if args.no_serve else _bind(settings)
     url = f"http://{settings.web_host}:{settings.web_port}"
     print()
     print(
@@ -161,18 +178,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     password = os.environ.get(seeding.DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)
     print(f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {password!r})")
     print(f"  database         {settings.masked()['database_url']}")
-    print("Press Ctrl+C to stop.")
+    if server is not None:
+        print("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    if args.no_serve:
-        return 0
-    _serve(settings)
+    if server is not None:
+        _serve(server)
     return 0
 
 
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    server = _bind(settings)
     print(f"serving on http://{settings.web_host}:{settings.web_port}/")
     sys.stdout.flush()
-    _serve(settings)
+    _serve(server)
     return 0
 
 
@@ -216,7 +234,11 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except SettingsError as exc:
         print(f"urjamitra: {exc}", file=sys.stderr)
         return 2
-    return int(args.func(settings, args))
+    try:
+        return int(args.func(settings, args))
+    except CliError as exc:
+        print(f"urjamitra: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

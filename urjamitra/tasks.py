@@ -30,7 +30,3 @@ def celery_for(settings: Settings) -> Celery:
     app = make_celery(settings)
     register_tasks(app)
     return app
-
-
-# `celery -A urjamitra.tasks worker` picks this up; it reads the environment once, at import.
-app = celery_for(Settings.from_env())

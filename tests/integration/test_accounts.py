@@ -29,9 +29,7 @@ def _mobiles_of(session_factory: Callable[[], Session], account_id: int) -> list
     with session_factory() as fresh:
         return list(
             fresh.scalars(
-                select(AccountMobile.e164)
-                .where(AccountMobile.account_id == account_id)
-                .order_by(AccountMobile.id)
+                select(AccountMobile.e164).where(AccountMobile.account_id == account_id).order_by(AccountMobile.id)
             )
         )
 
@@ -39,18 +37,14 @@ def _mobiles_of(session_factory: Callable[[], Session], account_id: int) -> list
 def _audit_rows(session_factory: Callable[[], Session], account_no: str) -> list[AuditLog]:
     with session_factory() as fresh:
         return list(
-            fresh.scalars(
-                select(AuditLog).where(AuditLog.entity == "account", AuditLog.entity_id == account_no)
-            )
+            fresh.scalars(select(AuditLog).where(AuditLog.entity == "account", AuditLog.entity_id == account_no))
         )
 
 
 # --- find_account ---------------------------------------------------------------------------------
 
 
-def test_find_account_returns_the_consumer_and_feeder_of_the_account(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_find_account_returns_the_consumer_and_feeder_of_the_account(uow: UnitOfWork, session: Session) -> None:
     dtr = factories.network(session, kind="rural")
     factories.account(session, account_no="4100000001", name="Sunita Devi", category="LMV-1R", dtr=dtr)
     feeder = session.get(Feeder, dtr.feeder_id)
@@ -73,9 +67,7 @@ def test_find_account_accepts_an_account_number_typed_with_spaces(uow: UnitOfWor
     assert find_account(uow, " 41 0000 0002 ").account_no == "4100000002"
 
 
-def test_find_account_with_an_unknown_number_raises_unknown_account(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_find_account_with_an_unknown_number_raises_unknown_account(uow: UnitOfWork, session: Session) -> None:
     factories.account(session, account_no="4100000003")
     session.commit()
 
@@ -85,9 +77,7 @@ def test_find_account_with_an_unknown_number_raises_unknown_account(
 
 
 @pytest.mark.parametrize("raw", ["410000000", "41000000011", "41000A0001", "", "४१००००००01"])
-def test_find_account_with_a_malformed_number_raises_malformed_account_number(
-    uow: UnitOfWork, raw: str
-) -> None:
+def test_find_account_with_a_malformed_number_raises_malformed_account_number(uow: UnitOfWork, raw: str) -> None:
     with pytest.raises(MalformedAccountNumber):
         find_account(uow, raw)
 
@@ -119,9 +109,7 @@ def test_caller_id_in_any_trunk_format_finds_the_account_of_the_registered_mobil
     assert [ref.account_no for ref in found] == ["4200000001"]
 
 
-def test_one_mobile_holding_three_accounts_gets_all_three_by_account_number(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_one_mobile_holding_three_accounts_gets_all_three_by_account_number(uow: UnitOfWork, session: Session) -> None:
     for account_no in ("4300000009", "4300000001", "4300000005"):
         factories.account(session, account_no=account_no, mobiles=(MOBILE,))
     factories.account(session, account_no="4300000003", mobiles=("+919876543211",))
@@ -148,9 +136,7 @@ def test_a_malformed_mobile_raises_malformed_mobile(uow: UnitOfWork, raw: str) -
 # --- account_summary ----------------------------------------------------------------------------
 
 
-def test_summary_shows_the_revised_bill_not_the_version_it_superseded(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_summary_shows_the_revised_bill_not_the_version_it_superseded(uow: UnitOfWork, session: Session) -> None:
     acc = factories.account(session, account_no="4400000001")
     factories.bill(session, acc, cycle="2026-09", amount_paise=90_000, issued_at=NOW - dt.timedelta(days=50))
     factories.bill(
@@ -185,9 +171,7 @@ def test_summary_shows_the_revised_bill_not_the_version_it_superseded(
     assert summary.amount_due_paise == 150_000
 
 
-def test_a_part_payment_after_the_bill_was_issued_reduces_the_amount_due(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_a_part_payment_after_the_bill_was_issued_reduces_the_amount_due(uow: UnitOfWork, session: Session) -> None:
     acc = factories.account(session, account_no="4400000002")
     factories.payment(session, acc, amount_paise=50_000, paid_at=NOW - dt.timedelta(days=40), ref="old-cycle")
     factories.bill(session, acc, amount_paise=172_700, issued_at=NOW - dt.timedelta(days=20))
@@ -230,9 +214,7 @@ def test_paying_more_than_the_bill_leaves_nothing_due_never_a_negative_amount(
     assert summary.last_payment.paid_at == NOW - dt.timedelta(days=2)
 
 
-def test_an_account_without_bills_has_no_latest_bill_and_nothing_due(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_an_account_without_bills_has_no_latest_bill_and_nothing_due(uow: UnitOfWork, session: Session) -> None:
     factories.account(session, account_no="4400000005")
     session.commit()
 
@@ -334,7 +316,4 @@ def test_registering_a_mobile_on_an_unknown_account_raises_unknown_account(
         register_mobile(uow, "4599999999", "9876543210", via="portal", actor="consumer:web", now=NOW)
 
     with session_factory() as fresh:
-        assert (
-            fresh.scalar(select(func.count()).select_from(AccountMobile).where(AccountMobile.e164 == MOBILE))
-            == 0
-        )
+        assert fresh.scalar(select(func.count()).select_from(AccountMobile).where(AccountMobile.e164 == MOBILE)) == 0

@@ -71,8 +71,7 @@ def _acks(fresh: Session, number: str) -> list[Outbox]:
 def _counts(session_factory: Callable[[], Session]) -> tuple[int, int, int]:
     with session_factory() as fresh:
         complaints, audits, outbox = (
-            fresh.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Complaint, AuditLog, Outbox)
+            fresh.scalar(select(func.count()).select_from(model)) or 0 for model in (Complaint, AuditLog, Outbox)
         )
     return complaints, audits, outbox
 
@@ -106,9 +105,7 @@ def test_a_complaint_from_any_channel_gets_a_digits_only_number_on_record(
         assert (complaint.channel, complaint.channel_request_id) == (channel, f"{channel}-req-1")
 
 
-def test_status_finds_a_registered_complaint_and_says_where_it_stands(
-    uow: UnitOfWork, session: Session
-) -> None:
+def test_status_finds_a_registered_complaint_and_says_where_it_stands(uow: UnitOfWork, session: Session) -> None:
     factories.account(session, account_no="4600000001", mobiles=(REGISTERED,))
     session.commit()
     receipt = register_complaint(
@@ -236,9 +233,7 @@ def test_the_same_request_id_on_different_channels_makes_different_complaints(
     by_ivr, by_ussd = (
         register_complaint(
             uow,
-            RegisterComplaint(
-                channel=channel, category="no_supply", account_no="4600000006", channel_request_id="42"
-            ),
+            RegisterComplaint(channel=channel, category="no_supply", account_no="4600000006", channel_request_id="42"),
             now=NOW,
         )
         for channel in ("ivr", "ussd")
@@ -249,10 +244,7 @@ def test_the_same_request_id_on_different_channels_makes_different_complaints(
     assert by_ivr.number != by_ussd.number
     with session_factory() as fresh:
         assert (
-            fresh.scalar(
-                select(func.count()).select_from(Complaint).where(Complaint.channel_request_id == "42")
-            )
-            == 2
+            fresh.scalar(select(func.count()).select_from(Complaint).where(Complaint.channel_request_id == "42")) == 2
         )
 
 
@@ -381,9 +373,7 @@ def test_a_bad_complaint_is_refused_before_anything_is_written(
 def test_a_billing_complaint_on_a_permanently_disconnected_account_is_accepted(
     uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
 ) -> None:
-    acc = factories.account(
-        session, account_no="4600000012", mobiles=(REGISTERED,), status="perm_disconnected"
-    )
+    acc = factories.account(session, account_no="4600000012", mobiles=(REGISTERED,), status="perm_disconnected")
     session.commit()
 
     receipt = register_complaint(
@@ -539,9 +529,7 @@ def test_eight_simultaneous_retries_of_one_channel_request_make_one_complaint(pg
         assert sum(r.created for r in receipts) == 1
         with factory() as fresh:
             rows = fresh.scalars(
-                select(Complaint).where(
-                    Complaint.channel == "ivr", Complaint.channel_request_id == request_id
-                )
+                select(Complaint).where(Complaint.channel == "ivr", Complaint.channel_request_id == request_id)
             ).all()
             assert [row.number for row in rows] == [receipts[0].number]
             assert len(_acks(fresh, receipts[0].number)) == 1

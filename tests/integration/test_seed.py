@@ -161,9 +161,7 @@ def test_seed_refuses_a_database_that_has_accounts(seeded: Engine) -> None:
         seed(seeded, 10, seed=7, as_of=AS_OF)
 
 
-def test_seed_is_deterministic_for_a_seed_and_differs_across_seeds(
-    seed_engine: Engine, seeded: Engine
-) -> None:
+def test_seed_is_deterministic_for_a_seed_and_differs_across_seeds(seed_engine: Engine, seeded: Engine) -> None:
     first = _fingerprint(seeded)
     reset(seed_engine)
     seed(seed_engine, 3000, seed=7, as_of=AS_OF)
@@ -173,9 +171,7 @@ def test_seed_is_deterministic_for_a_seed_and_differs_across_seeds(
     assert _fingerprint(seed_engine) != first
 
 
-def test_seed_on_sqlite_gives_the_same_data_as_on_postgresql(
-    seed_engine: Engine, sqlite_engine: Engine
-) -> None:
+def test_seed_on_sqlite_gives_the_same_data_as_on_postgresql(seed_engine: Engine, sqlite_engine: Engine) -> None:
     reset(seed_engine)
     seed(seed_engine, 400, seed=3, as_of=AS_OF)
     seed(sqlite_engine, 400, seed=3, as_of=AS_OF)

@@ -77,10 +77,7 @@ def _complaints_with_key(database_url: str, key: str) -> int:
     try:
         with engine.connect() as conn:
             return (
-                conn.scalar(
-                    select(func.count()).select_from(Complaint).where(Complaint.channel_request_id == key)
-                )
-                or 0
+                conn.scalar(select(func.count()).select_from(Complaint).where(Complaint.channel_request_id == key)) or 0
             )
     finally:
         engine.dispose()

@@ -143,9 +143,7 @@ def test_transposing_0_and_9_slips_past_the_check_digit_to_another_complaint() -
 @given(ids_with_a_0_9_pair)
 def test_a_0_9_transposition_passes_luhn_but_never_names_the_same_complaint(complaint_id: int) -> None:
     blind_spots = [
-        swapped
-        for pair, swapped in _adjacent_swaps(complaint_no_for_id(complaint_id))
-        if set(pair) == {"0", "9"}
+        swapped for pair, swapped in _adjacent_swaps(complaint_no_for_id(complaint_id)) if set(pair) == {"0", "9"}
     ]
     assert blind_spots
     for swapped in blind_spots:

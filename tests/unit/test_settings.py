@@ -10,9 +10,7 @@ import pytest
 from urjamitra.settings import Settings, SettingsError
 
 
-def test_empty_environment_gives_the_embedded_defaults(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_empty_environment_gives_the_embedded_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_env({})
     assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'urjamitra.db'}"
@@ -68,12 +66,8 @@ def test_public_url_follows_the_web_bind_when_not_given() -> None:
     assert (settings.web_host, settings.web_port) == ("0.0.0.0", 9000)
 
 
-@pytest.mark.parametrize(
-    "variable", ["URJA_DATABASE_URL", "URJA_REDIS_URL", "URJA_SECRET_KEY", "URJA_PUBLIC_URL"]
-)
-def test_an_empty_variable_means_the_default(
-    variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("variable", ["URJA_DATABASE_URL", "URJA_REDIS_URL", "URJA_SECRET_KEY", "URJA_PUBLIC_URL"])
+def test_an_empty_variable_means_the_default(variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_env({variable: ""})
     assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'urjamitra.db'}"
@@ -146,9 +140,7 @@ def test_settings_error_is_a_value_error() -> None:
             "postgresql+psycopg://***@db:5432/urja",
             id="database-password",
         ),
-        pytest.param(
-            "URJA_REDIS_URL", "redis://:s3cret@redis:6379/0", "redis://***@redis:6379/0", id="redis-password"
-        ),
+        pytest.param("URJA_REDIS_URL", "redis://:s3cret@redis:6379/0", "redis://***@redis:6379/0", id="redis-password"),
         pytest.param(
             "URJA_REDIS_URL",
             "redis://default:s3cret@redis:6379/0",

@@ -15,15 +15,11 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT_PACKAGES = frozenset({"cis", "outage", "ivr", "sms", "prompts", "urjamitra"})
 # import-linter 2.x has no `python -m importlinter` entry: `-m importlinter.cli` imports the module and
 # exits 0 without checking anything. Call the `lint-imports` console script's function instead.
-LINT_IMPORTS = (
-    "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
-)
+LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
-    )
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
 
 
 def _output(result: subprocess.CompletedProcess[str]) -> str:

@@ -123,9 +123,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("name_hi", sa.String(length=80), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["division_id"], ["division.id"], name=op.f("fk_sub_division_division_id_division")
-        ),
+        sa.ForeignKeyConstraint(["division_id"], ["division.id"], name=op.f("fk_sub_division_division_id_division")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sub_division")),
         sa.UniqueConstraint("code", name=op.f("uq_sub_division_code")),
     )
@@ -154,9 +152,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["substation_id"], ["substation.id"], name=op.f("fk_feeder_substation_id_substation")
-        ),
+        sa.ForeignKeyConstraint(["substation_id"], ["substation.id"], name=op.f("fk_feeder_substation_id_substation")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feeder")),
         sa.UniqueConstraint("code", name=op.f("uq_feeder_code")),
     )
@@ -177,9 +173,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_distribution_transformer_code")),
     )
     with op.batch_alter_table("distribution_transformer", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_distribution_transformer_feeder_id"), ["feeder_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_distribution_transformer_feeder_id"), ["feeder_id"], unique=False)
 
     op.create_table(
         "account",
@@ -196,9 +190,7 @@ def upgrade() -> None:
         sa.Column("pin_code", sa.String(length=6), nullable=True),
         sa.Column("connected_on", sa.Date(), nullable=False),
         sa.Column("sms_opt_out", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["consumer_id"], ["consumer.id"], name=op.f("fk_account_consumer_id_consumer")
-        ),
+        sa.ForeignKeyConstraint(["consumer_id"], ["consumer.id"], name=op.f("fk_account_consumer_id_consumer")),
         sa.ForeignKeyConstraint(
             ["dt_id"], ["distribution_transformer.id"], name=op.f("fk_account_dt_id_distribution_transformer")
         ),
@@ -217,9 +209,7 @@ def upgrade() -> None:
         sa.Column("verified", sa.Boolean(), nullable=False),
         sa.Column("added_via", sa.String(length=12), nullable=False),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["account.id"], name=op.f("fk_account_mobile_account_id_account")
-        ),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"], name=op.f("fk_account_mobile_account_id_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_mobile")),
         sa.UniqueConstraint("account_id", "e164", name=op.f("uq_account_mobile_account_id_e164")),
     )
@@ -298,9 +288,7 @@ def upgrade() -> None:
             ["sub_division_id"], ["sub_division.id"], name=op.f("fk_complaint_sub_division_id_sub_division")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint")),
-        sa.UniqueConstraint(
-            "channel", "channel_request_id", name=op.f("uq_complaint_channel_channel_request_id")
-        ),
+        sa.UniqueConstraint("channel", "channel_request_id", name=op.f("uq_complaint_channel_channel_request_id")),
         sa.UniqueConstraint("number", name=op.f("uq_complaint_number")),
     )
     with op.batch_alter_table("complaint", schema=None) as batch_op:
@@ -373,12 +361,8 @@ def upgrade() -> None:
         sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["account.id"], name=op.f("fk_service_request_account_id_account")
-        ),
-        sa.ForeignKeyConstraint(
-            ["assignee_id"], ["staff.id"], name=op.f("fk_service_request_assignee_id_staff")
-        ),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"], name=op.f("fk_service_request_account_id_account")),
+        sa.ForeignKeyConstraint(["assignee_id"], ["staff.id"], name=op.f("fk_service_request_assignee_id_staff")),
         sa.ForeignKeyConstraint(
             ["sub_division_id"],
             ["sub_division.id"],

@@ -1,0 +1,69 @@
+"""Benchmark: `urjamitra seed` at discom scale on PostgreSQL; prints wall time per phase, rows/s and peak memory.
+
+Usage: .venv/bin/python -m bench.seed_bench [--consumers 1000000] [--url postgresql+psycopg://...] [--keep]
+It creates a database of its own on the server (dropped at the end unless --keep).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import time
+import uuid
+
+from sqlalchemy import text
+
+from cis.db import make_engine
+from cis.migrate import upgrade
+from cis.seed import seed
+
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--consumers", type=int, default=1_000_000)
+    parser.add_argument("--url", default=os.environ.get("URJA_BENCH_POSTGRES_URL", DEFAULT_SERVER),
+                        help="any database URL on the server; the benchmark makes its own database there")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    args = parser.parse_args()
+
+    server = args.url.rsplit("/", 1)[0]
+    name = f"urja_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        settings = {k: conn.exec_driver_sql(f"SHOW {k}").scalar() for k in
+                    ("server_version", "shared_buffers", "max_wal_size", "fsync", "synchronous_commit")}
+    engine = make_engine(f"{server}/{name}")
+    try:
+        upgrade(engine)
+        started = time.perf_counter()
+        report = seed(engine, args.consumers, seed=1, as_of=dt.date(2026, 11, 22))
+        wall = time.perf_counter() - started
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar()
+        rows = report.consumers * 4 + report.readings + report.bills + report.payments
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL "
+              f"{settings['server_version']} (shared_buffers {settings['shared_buffers']}, max_wal_size "
+              f"{settings['max_wal_size']}, fsync {settings['fsync']})")
+        print(f"seeded {report.consumers:,} consumers: {report.readings:,} readings, {report.bills:,} bills, "
+              f"{report.payments:,} payments, {report.complaints:,} complaints")
+        for phase, seconds in report.seconds.items():
+            print(f"  {phase:<40} {seconds:8.2f} s")
+        print(f"wall time {wall:.1f} s; {rows / wall:,.0f} rows/s over about {rows:,} rows; database {size}")
+        print(f"peak memory of the seeding process: {peak_mib:,.0f} MiB")
+    finally:
+        engine.dispose()
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

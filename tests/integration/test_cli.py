@@ -1,0 +1,136 @@
+"""The README's first command, `urjamitra up`, and the other CLI commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from cis.accounts import find_accounts_by_mobile
+from cis.db import UnitOfWork, make_engine, make_session_factory
+
+URJAMITRA = [sys.executable, "-m", "urjamitra.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("URJA_")}
+    env.update(URJA_DATABASE_URL=f"sqlite:///{tmp_path / 'urjamitra.db'}", URJA_DEMO_CONSUMERS="300", **extra)
+    return env
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_look(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(tmp_path, URJA_WEB_BIND=f"127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [*URJAMITRA, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        printed = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("Press Ctrl+C"):
+                break
+        output = "".join(printed)
+        assert f"http://127.0.0.1:{port}/" in output, output
+        status, home = _get(f"http://127.0.0.1:{port}/")
+        assert status == 200
+        assert "Parts of the system" in home
+        assert "Hindi IVR" in home
+        assert "300</strong> accounts" in home
+        status, health = _get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200
+        assert json.loads(health)["schema"] == "0001"
+        account_url = re.search(r"an account\s+(\S+)", output)
+        assert account_url is not None, output
+        status, body = _get(account_url.group(1))
+        assert status == 200
+        assert "amount_due_paise" in json.loads(body)
+        account_no, mobile = re.search(r"demo accounts\s+(\d{10}) \(mobile (\+91\d{10})\)", output).groups()
+        engine = make_engine(env["URJA_DATABASE_URL"])
+        found = find_accounts_by_mobile(UnitOfWork(make_session_factory(engine)), mobile)
+        engine.dispose()
+        assert account_no in [a.account_no for a in found]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+        process.stdout and process.stdout.close()
+        process.stderr and process.stderr.close()
+    assert process.returncode == 0
+
+
+def test_up_on_a_seeded_database_does_not_seed_again(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    first = subprocess.run([*URJAMITRA, "up", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    second = subprocess.run([*URJAMITRA, "up", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "seeding a demo" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert "seeding a demo" not in second.stdout
+
+
+def test_seed_refuses_a_seeded_database_unless_reset(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    args = [*URJAMITRA, "seed", "--consumers", "200", "--as-of", "2026-11-22"]
+    assert subprocess.run(args, cwd=tmp_path, env=env, capture_output=True).returncode == 0
+    again = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 2
+    assert "reset it first" in again.stderr
+    reset = subprocess.run([*args, "--reset"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert reset.returncode == 0, reset.stderr
+    assert "seeded 200 consumers" in reset.stdout
+
+
+def test_db_upgrade_reports_the_schema_and_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*URJAMITRA, "db", "upgrade"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "schema empty -> 0001" in done.stdout
+    bad = subprocess.run(
+        [*URJAMITRA, "db", "upgrade"],
+        cwd=tmp_path,
+        env=_env(tmp_path, URJA_WEB_BIND="localhost"),
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert "URJA_WEB_BIND must look like HOST:PORT" in bad.stderr
+
+
+def test_up_on_a_busy_port_says_so_plainly(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [*URJAMITRA, "up"],
+            cwd=tmp_path,
+            env=_env(tmp_path, URJA_WEB_BIND=f"127.0.0.1:{port}"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
