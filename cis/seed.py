@@ -79,39 +79,14 @@ _PRIME = 2_147_483_647  # 2**31 - 1: hashes stay far below 2**63 on both backend
 # The tables the seed loads in bulk: their foreign keys and secondary indexes are rebuilt after the load.
 BULK_TABLES = ("consumer", "account", "account_mobile", "meter", "reading", "bill", "payment")
 # Mobile prefixes of Indian operators (all valid for `phonenumbers`).
-MOBILE_PREFIXES = (
-    "98",
-    "99",
-    "97",
-    "96",
-    "94",
-    "93",
-    "91",
-    "90",
-    "89",
-    "88",
-    "87",
-    "85",
-    "84",
-    "83",
-    "81",
-    "80",
-    "79",
-    "78",
-    "77",
-    "76",
-    "75",
-    "73",
-    "72",
-    "70",
-    "63",
-    "62",
-)
+# fmt: off
+MOBILE_PREFIXES = ("98", "99", "97", "96", "94", "93", "91", "90", "89", "88", "87", "85", "84", "83", "81", "80",
+                   "79", "78", "77", "76", "75", "73", "72", "70", "63", "62")
+# fmt: on
 # Summer peaks and winter lows of household load in Uttar Pradesh, January first, in percent.
 SEASON = (80, 78, 90, 115, 135, 140, 125, 120, 115, 100, 85, 82)
 # Payment behaviour, from the hash: 0 pays within the due date, 1 pays late, 2 stopped paying.
 PAYER_ON_TIME, PAYER_LATE, PAYER_DEFAULTER = 0, 1, 2
-DEMO_PASSWORD_ENV = "URJA_DEMO_PASSWORD"
 
 
 class SeedError(CisError):

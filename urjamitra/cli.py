@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -20,8 +19,6 @@ from urjamitra.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
-
-DEMO_PASSWORD_DEFAULT = "demo1912"
 
 
 class CliError(Exception):
@@ -54,11 +51,11 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _demo_password_hash() -> str:
+def _demo_password_hash(settings: Settings) -> str:
     from werkzeug.security import generate_password_hash
 
     # One hash for every demo login; a deployment creates real staff with their own passwords.
-    return generate_password_hash(os.environ.get(seeding.DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT))
+    return generate_password_hash(settings.demo_password)
 
 
 def _engine(settings: Settings) -> Engine:
@@ -91,7 +88,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
             seed=args.seed,
             as_of=args.as_of,
             progress=ProgressBar("seeding"),
-            demo_password_hash=_demo_password_hash(),
+            demo_password_hash=_demo_password_hash(settings),
         )
     except seeding.SeedError as exc:
         print(f"urjamitra seed: {exc}", file=sys.stderr)
@@ -157,7 +154,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
                 settings.demo_consumers,
                 seed=1,
                 progress=ProgressBar("seeding"),
-                demo_password_hash=_demo_password_hash(),
+                demo_password_hash=_demo_password_hash(settings),
             )
         demo = _demo_accounts(engine)
     finally:
@@ -175,8 +172,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     if demo:
         print(f"  an account       {url}/api/accounts/{demo[0][0]}")
         print("  demo accounts    " + "; ".join(f"{a} (mobile {m})" for a, m in demo))
-    password = os.environ.get(seeding.DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)
-    print(f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {password!r})")
+    print(
+        f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {settings.demo_password!r})"
+    )
     print(f"  database         {settings.masked()['database_url']}")
     if server is not None:
         print("Press Ctrl+C to stop.")

@@ -47,6 +47,7 @@ class Settings:
     twilio_auth_token: str | None = None
     ami_url: str | None = None
     demo_consumers: int = 2000
+    demo_password: str = "demo1912"  # the seeded demo staff logins only; never seed production
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +77,7 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             ami_url=env.get("URJA_AMI_URL") or None,
             demo_consumers=int(demo),
+            demo_password=env.get("URJA_DEMO_PASSWORD") or defaults.demo_password,
         )
 
     @property
@@ -94,7 +96,7 @@ class Settings:
         shown: dict[str, str | None] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            if name in ("secret_key", "twilio_auth_token") and value:
+            if name in ("secret_key", "twilio_auth_token", "demo_password") and value:
                 value = "********"
             elif name in ("database_url", "redis_url", "ami_url") and value:
                 value = _mask_url(str(value))

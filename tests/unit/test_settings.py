@@ -193,3 +193,11 @@ def test_masked_shows_every_other_setting_as_it_is(tmp_path: Path, monkeypatch: 
     assert shown["demo_consumers"] == "2000"
     assert shown["twilio_auth_token"] is None
     assert shown["ami_url"] is None
+
+
+def test_demo_password_comes_from_the_environment_and_is_never_shown() -> None:
+    settings = Settings.from_env({"URJA_DEMO_PASSWORD": "training-room-7"})
+    assert settings.demo_password == "training-room-7"
+    assert "training-room-7" not in repr(settings)
+    assert "training-room-7" not in str(settings.masked())
+    assert Settings.from_env({}).demo_password == "demo1912"
