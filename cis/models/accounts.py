@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cis.models.base import Base, BigId, UtcDateTime
+from cis.models.base import Base, BigId, Code, UtcDateTime
 
 # Tariff categories of the UPERC rate schedule that the CIS bills.
 CATEGORIES = {
@@ -44,7 +44,7 @@ class Account(Base):
     __tablename__ = "account"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    account_no: Mapped[str] = mapped_column(String(10), unique=True)
+    account_no: Mapped[str] = mapped_column(Code(10), unique=True)
     consumer_id: Mapped[int] = mapped_column(ForeignKey("consumer.id"), index=True)
     dt_id: Mapped[int] = mapped_column(ForeignKey("distribution_transformer.id"), index=True)
     category: Mapped[str] = mapped_column(String(8))
@@ -71,7 +71,7 @@ class AccountMobile(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
-    e164: Mapped[str] = mapped_column(String(16))
+    e164: Mapped[str] = mapped_column(Code(16))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     added_via: Mapped[str] = mapped_column(String(12))
     added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

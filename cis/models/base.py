@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -21,6 +21,17 @@ NAMING_CONVENTION = {
 
 # A 64-bit id on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def Code(length: int) -> String:
+    """An identifier (account number, E.164 mobile, gateway reference): compared byte by byte.
+
+    On PostgreSQL the "C" collation makes their unique indexes build and search several times faster
+    than a linguistic collation would, and sorts digits as digits; SQLite compares bytes already.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+
+
 # JSON documents: JSONB on PostgreSQL (indexable), plain JSON text elsewhere.
 Json = JSON().with_variant(JSONB(), "postgresql")
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cis.models.base import Base, BigId, Json, UtcDateTime
+from cis.models.base import Base, BigId, Code, Json, UtcDateTime
 
 BILL_BASES = ("actual", "estimated", "assessed")
 BILL_STATUSES = ("issued", "part_paid", "paid", "superseded")
@@ -47,7 +47,7 @@ class Bill(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
-    cycle: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    cycle: Mapped[str] = mapped_column(Code(7))  # YYYY-MM
     version: Mapped[int] = mapped_column(Integer, default=1)
     period_start: Mapped[dt.date] = mapped_column(Date)
     period_end: Mapped[dt.date] = mapped_column(Date)
@@ -84,7 +84,7 @@ class Payment(Base):
     amount_paise: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(10))
     gateway: Mapped[str | None] = mapped_column(String(20))
-    gateway_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    gateway_ref: Mapped[str | None] = mapped_column(Code(64), unique=True)
     status: Mapped[str] = mapped_column(String(10))
     paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

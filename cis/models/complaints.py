@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cis.models.base import Base, BigId, UtcDateTime
+from cis.models.base import Base, BigId, Code, UtcDateTime
 
 COMPLAINT_STATUSES = ("open", "resolved", "closed", "reopened")
 
@@ -21,12 +21,12 @@ class Complaint(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    number: Mapped[str | None] = mapped_column(Code(16), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     mobile: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
-    channel_request_id: Mapped[str | None] = mapped_column(String(80))
+    channel_request_id: Mapped[str | None] = mapped_column(Code(80))
     text: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="open")
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 JE, 1 SDO, 2 EE, 3 SE

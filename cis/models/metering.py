@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cis.models.base import Base, BigId, UtcDateTime
+from cis.models.base import Base, BigId, Code, UtcDateTime
 
 METER_STATUSES = ("ok", "defective", "burnt")
 READING_KINDS = ("actual", "estimated", "assessed", "consumer")
@@ -19,7 +19,7 @@ class Meter(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(Code(20), unique=True)
     make: Mapped[str] = mapped_column(String(40))
     installed_on: Mapped[dt.date] = mapped_column(Date)
     removed_on: Mapped[dt.date | None] = mapped_column(Date)

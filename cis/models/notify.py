@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cis.models.base import Base, BigId, Json, UtcDateTime
+from cis.models.base import Base, BigId, Code, Json, UtcDateTime
 
 OUTBOX_CHANNELS = ("sms", "voice", "email")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "cancelled", "expired")
@@ -28,7 +28,7 @@ class Outbox(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     # Unique: whatever retries happen, one event reaches one recipient on one channel once.
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(Code(200), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)  # 0 most urgent (OTP, alerts)
     provider: Mapped[str | None] = mapped_column(String(20))

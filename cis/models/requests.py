@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cis.models.base import Base, BigId, Json, UtcDateTime
+from cis.models.base import Base, BigId, Code, Json, UtcDateTime
 
 REQUEST_KINDS = ("new_connection", "perm_disconnection", "load_change", "name_change", "bill_revision")
 REQUEST_STATUSES = ("submitted", "under_review", "approved", "rejected", "completed", "withdrawn")
@@ -19,7 +19,7 @@ class ServiceRequest(Base):
     __table_args__ = (Index("ix_service_request_status_kind", "status", "kind"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    number: Mapped[str | None] = mapped_column(Code(16), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     sub_division_id: Mapped[int | None] = mapped_column(ForeignKey("sub_division.id"))

@@ -178,7 +178,11 @@ def upgrade() -> None:
     op.create_table(
         "account",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("account_no", sa.String(length=10), nullable=False),
+        sa.Column(
+            "account_no",
+            sa.String(length=10).with_variant(sa.String(length=10, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("consumer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("dt_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("category", sa.String(length=8), nullable=False),
@@ -205,7 +209,9 @@ def upgrade() -> None:
         "account_mobile",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("e164", sa.String(length=16), nullable=False),
+        sa.Column(
+            "e164", sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"), nullable=False
+        ),
         sa.Column("verified", sa.Boolean(), nullable=False),
         sa.Column("added_via", sa.String(length=12), nullable=False),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
@@ -220,7 +226,9 @@ def upgrade() -> None:
         "bill",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("cycle", sa.String(length=7), nullable=False),
+        sa.Column(
+            "cycle", sa.String(length=7).with_variant(sa.String(length=7, collation="C"), "postgresql"), nullable=False
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("period_end", sa.Date(), nullable=False),
@@ -265,12 +273,20 @@ def upgrade() -> None:
     op.create_table(
         "complaint",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("number", sa.String(length=16), nullable=True),
+        sa.Column(
+            "number",
+            sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("mobile", sa.String(length=16), nullable=True),
         sa.Column("category", sa.String(length=20), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
-        sa.Column("channel_request_id", sa.String(length=80), nullable=True),
+        sa.Column(
+            "channel_request_id",
+            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("escalation_level", sa.SmallInteger(), nullable=False),
@@ -299,7 +315,11 @@ def upgrade() -> None:
         "meter",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("number", sa.String(length=20), nullable=False),
+        sa.Column(
+            "number",
+            sa.String(length=20).with_variant(sa.String(length=20, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("make", sa.String(length=40), nullable=False),
         sa.Column("installed_on", sa.Date(), nullable=False),
         sa.Column("removed_on", sa.Date(), nullable=True),
@@ -323,7 +343,11 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column(
+            "dedupe_key",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("priority", sa.SmallInteger(), nullable=False),
         sa.Column("provider", sa.String(length=20), nullable=True),
@@ -346,7 +370,11 @@ def upgrade() -> None:
     op.create_table(
         "service_request",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("number", sa.String(length=16), nullable=True),
+        sa.Column(
+            "number",
+            sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("sub_division_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -383,7 +411,11 @@ def upgrade() -> None:
         sa.Column("amount_paise", sa.BigInteger(), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("gateway", sa.String(length=20), nullable=True),
-        sa.Column("gateway_ref", sa.String(length=64), nullable=True),
+        sa.Column(
+            "gateway_ref",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
