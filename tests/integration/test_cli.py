@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -38,51 +41,81 @@ def _get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def _read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> str:
+    """What the process printed up to the line starting with `marker`, waiting at most `seconds`."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    printed: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        printed.append(line)
+        if line.startswith(marker):
+            break
+    return "".join(printed)
+
+
 def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_look(tmp_path: Path) -> None:
     port = _free_port()
     env = _env(tmp_path, URJA_WEB_BIND=f"127.0.0.1:{port}")
+    errors = (tmp_path / "stderr.log").open("w")
     process = subprocess.Popen(
-        [*URJAMITRA, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*URJAMITRA, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
     )
     try:
-        printed = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            printed.append(line)
-            if line.startswith("Press Ctrl+C"):
-                break
-        output = "".join(printed)
-        assert f"http://127.0.0.1:{port}/" in output, output
+        output = _read_until(process, "Press Ctrl+C", seconds=120)
+        shown = f"stdout:\n{output}\nstderr:\n{(tmp_path / 'stderr.log').read_text()}"
+        assert f"http://127.0.0.1:{port}/" in output, shown
+        assert output.rstrip().endswith("Press Ctrl+C to stop."), shown
         status, home = _get(f"http://127.0.0.1:{port}/")
-        assert status == 200
+        assert status == 200, shown
         assert "Parts of the system" in home
         assert "Hindi IVR" in home
         assert "300</strong> accounts" in home
         status, health = _get(f"http://127.0.0.1:{port}/healthz")
-        assert status == 200
+        assert status == 200, health
         assert json.loads(health)["schema"] == "0001"
         account_url = re.search(r"an account\s+(\S+)", output)
-        assert account_url is not None, output
+        assert account_url is not None, shown
         status, body = _get(account_url.group(1))
-        assert status == 200
+        assert status == 200, body
         assert "amount_due_paise" in json.loads(body)
-        account_no, mobile = re.search(r"demo accounts\s+(\d{10}) \(mobile (\+91\d{10})\)", output).groups()
+        demo = re.search(r"demo accounts\s+(\d{10}) \(mobile (\+91\d{10})\)", output)
+        assert demo is not None, shown
+        account_no, mobile = demo.groups()
         engine = make_engine(env["URJA_DATABASE_URL"])
         found = find_accounts_by_mobile(UnitOfWork(make_session_factory(engine)), mobile)
         engine.dispose()
         assert account_no in [a.account_no for a in found]
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
-        process.stdout and process.stdout.close()
-        process.stderr and process.stderr.close()
-    assert process.returncode == 0
+        process.wait(timeout=30)
+        if process.stdout:
+            process.stdout.close()
+        errors.close()
+    assert process.returncode == 0, (tmp_path / "stderr.log").read_text()
 
 
 def test_up_on_a_seeded_database_does_not_seed_again(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    first = subprocess.run([*URJAMITRA, "up", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True)
-    second = subprocess.run([*URJAMITRA, "up", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    first = subprocess.run(
+        [*URJAMITRA, "up", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    second = subprocess.run(
+        [*URJAMITRA, "up", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert first.returncode == 0, first.stderr
     assert "seeding a demo" in first.stdout
     assert second.returncode == 0, second.stderr
@@ -92,18 +125,18 @@ def test_up_on_a_seeded_database_does_not_seed_again(tmp_path: Path) -> None:
 def test_seed_refuses_a_seeded_database_unless_reset(tmp_path: Path) -> None:
     env = _env(tmp_path)
     args = [*URJAMITRA, "seed", "--consumers", "200", "--as-of", "2026-11-22"]
-    assert subprocess.run(args, cwd=tmp_path, env=env, capture_output=True).returncode == 0
-    again = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, timeout=300).returncode == 0
+    again = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 2
     assert "reset it first" in again.stderr
-    reset = subprocess.run([*args, "--reset"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    reset = subprocess.run([*args, "--reset"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert reset.returncode == 0, reset.stderr
     assert "seeded 200 consumers" in reset.stdout
 
 
 def test_db_upgrade_reports_the_schema_and_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*URJAMITRA, "db", "upgrade"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+        [*URJAMITRA, "db", "upgrade"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     assert "schema empty -> 0001" in done.stdout
@@ -113,6 +146,7 @@ def test_db_upgrade_reports_the_schema_and_a_bad_setting_is_a_clear_error(tmp_pa
         env=_env(tmp_path, URJA_WEB_BIND="localhost"),
         capture_output=True,
         text=True,
+        timeout=300,
     )
     assert bad.returncode == 2
     assert "URJA_WEB_BIND must look like HOST:PORT" in bad.stderr
