@@ -1007,10 +1007,13 @@ def _complaints(conn: Connection, plan: _Plan) -> int:
         .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
         .join(Substation, Substation.id == Feeder.substation_id)
         .where(Account.id.in_(picks))
+        .order_by(Account.id)
     ).all()
     mobile_of = dict(
         conn.execute(
-            select(AccountMobile.account_id, AccountMobile.e164).where(AccountMobile.account_id.in_(picks))
+            select(AccountMobile.account_id, AccountMobile.e164)
+            .where(AccountMobile.account_id.in_(picks))
+            .order_by(AccountMobile.id.desc())  # the first mobile registered wins
         ).all()
     )
     weights = {"no_supply": 40, "voltage": 15, "meter": 12, "billing": 25, "dangerous_line": 5, "theft": 3}
@@ -1070,6 +1073,7 @@ def _requests(conn: Connection, plan: _Plan) -> None:
         .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
         .join(Substation, Substation.id == Feeder.substation_id)
         .where(Account.id.in_(picks))
+        .order_by(Account.id)
     ).all()
     kinds = ("bill_revision", "load_change", "name_change", "perm_disconnection", "new_connection")
     paths = {

@@ -49,6 +49,7 @@ def _fingerprint(engine: Engine) -> str:
             ("reading", "id"),
             ("bill", "id"),
             ("payment", "id"),
+            ("complaint", "id"),
         ):
             cols = {
                 "account": "account_no, category, sanctioned_load_kw, status, address, dt_id",
@@ -57,6 +58,7 @@ def _fingerprint(engine: Engine) -> str:
                 "reading": "account_id, read_on, kwh, kind",
                 "bill": "account_id, cycle, units, amount_paise, arrears_paise, status",
                 "payment": "bill_id, amount_paise, channel, paid_at",
+                "complaint": "number, account_id, mobile, category, status, created_at",
             }[table]
             for row in conn.exec_driver_sql(f"SELECT {cols} FROM {table} ORDER BY {order}"):
                 digest.update(repr(tuple(str(v) for v in row)).encode())
@@ -179,4 +181,8 @@ def test_seed_on_sqlite_gives_the_same_data_as_on_postgresql(seed_engine: Engine
         query = select(Bill.account_id, Bill.cycle, Bill.units, Bill.amount_paise).order_by(Bill.id)
         assert pg.execute(query).all() == lite.execute(query).all()
         query = select(Payment.id, Payment.amount_paise).order_by(Payment.id)
+        assert pg.execute(query).all() == lite.execute(query).all()
+        query = select(Complaint.number, Complaint.account_id, Complaint.mobile, Complaint.category).order_by(
+            Complaint.id
+        )
         assert pg.execute(query).all() == lite.execute(query).all()
