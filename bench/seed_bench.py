@@ -26,8 +26,11 @@ DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--consumers", type=int, default=1_000_000)
-    parser.add_argument("--url", default=os.environ.get("URJA_BENCH_POSTGRES_URL", DEFAULT_SERVER),
-                        help="any database URL on the server; the benchmark makes its own database there")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("URJA_BENCH_POSTGRES_URL", DEFAULT_SERVER),
+        help="any database URL on the server; the benchmark makes its own database there",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     args = parser.parse_args()
 
@@ -36,8 +39,10 @@ def main() -> None:
     admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        settings = {k: conn.exec_driver_sql(f"SHOW {k}").scalar() for k in
-                    ("server_version", "shared_buffers", "max_wal_size", "fsync", "synchronous_commit")}
+        settings = {
+            k: conn.exec_driver_sql(f"SHOW {k}").scalar()
+            for k in ("server_version", "shared_buffers", "max_wal_size", "fsync", "synchronous_commit")
+        }
     engine = make_engine(f"{server}/{name}")
     try:
         upgrade(engine)
@@ -48,11 +53,15 @@ def main() -> None:
             size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar()
         rows = report.consumers * 4 + report.readings + report.bills + report.payments
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL "
-              f"{settings['server_version']} (shared_buffers {settings['shared_buffers']}, max_wal_size "
-              f"{settings['max_wal_size']}, fsync {settings['fsync']})")
-        print(f"seeded {report.consumers:,} consumers: {report.readings:,} readings, {report.bills:,} bills, "
-              f"{report.payments:,} payments, {report.complaints:,} complaints")
+        print(
+            f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL "
+            f"{settings['server_version']} (shared_buffers {settings['shared_buffers']}, max_wal_size "
+            f"{settings['max_wal_size']}, fsync {settings['fsync']})"
+        )
+        print(
+            f"seeded {report.consumers:,} consumers: {report.readings:,} readings, {report.bills:,} bills, "
+            f"{report.payments:,} payments, {report.complaints:,} complaints"
+        )
         for phase, seconds in report.seconds.items():
             print(f"  {phase:<40} {seconds:8.2f} s")
         print(f"wall time {wall:.1f} s; {rows / wall:,.0f} rows/s over about {rows:,} rows; database {size}")

@@ -138,11 +138,15 @@ def account_summary(uow: UnitOfWork, raw_account_no: str) -> AccountSummary:
         due = 0
         latest = None
         if bill is not None:
+            # Payments count from the cycle's first bill: a revision does not forget what was paid.
+            cycle_issued = session.scalar(
+                select(func.min(Bill.issued_at)).where(Bill.account_id == account.id, Bill.cycle == bill.cycle)
+            )
             paid_since = session.scalar(
                 select(func.coalesce(func.sum(Payment.amount_paise), 0)).where(
                     Payment.account_id == account.id,
                     Payment.status == "success",
-                    Payment.paid_at >= bill.issued_at,
+                    Payment.paid_at >= cycle_issued,
                 )
             )
             due = max(0, bill.amount_paise - int(paid_since or 0))

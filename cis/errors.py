@@ -86,3 +86,46 @@ class TextTooLong(CisError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"Please keep the description within {limit} characters.")
         self.limit = limit
+
+
+class TariffDataError(CisError):
+    """The rate schedule data is malformed, so no bill can be computed from it."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"The tariff schedule data is invalid: {problem}.")
+        self.problem = problem
+
+
+class NoScheduleInForce(CisError):
+    """No rate schedule was in force on the day asked about."""
+
+    def __init__(self, day: object) -> None:
+        super().__init__(f"No tariff schedule was in force on {day}.")
+        self.day = day
+
+
+class UnknownTariffCategory(CisError):
+    """The tariff category code is not one the rate schedule defines."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"'{code}' is not a tariff category.")
+        self.code = code
+
+
+class ReadingBeforePrevious(CisError):
+    """The meter reading is below the previous one and cannot be a roll-over of the register."""
+
+    def __init__(self, previous: int, current: int) -> None:
+        super().__init__(
+            f"The reading {current} is below the previous reading {previous}; please check the meter reading."
+        )
+        self.previous = previous
+        self.current = current
+
+
+class InvalidBillInput(CisError):
+    """The figures given for a bill cannot be billed (negative load or units, no days, load above the cap)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"Cannot compute the bill: {problem}.")
+        self.problem = problem

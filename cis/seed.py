@@ -837,7 +837,7 @@ def seed(
                         code=sched["code"],
                         effective_from=dt.date.fromisoformat(sched["effective_from"]),
                         source=sched["source"],
-                        data=sched["categories"],
+                        data=sched,
                         loaded_at=_at(as_of, 9),
                     )
                     .returning(TariffSchedule.id)

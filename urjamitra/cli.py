@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from cis import seed as seeding
 from cis.db import make_engine
+from cis.errors import CisError
 from cis.migrate import current_revision, upgrade
 from cis.models import Account, AccountMobile
 from urjamitra.settings import Settings, SettingsError
@@ -192,6 +194,83 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calc(settings: Settings, args: argparse.Namespace) -> int:
+    from cis.calculator import categories, quote
+
+    if args.list:
+        for code, description in categories():
+            print(f"{code:<8} {description}")
+        return 0
+    missing = [name for name, value in (("--category", args.category), ("--load", args.load)) if value is None]
+    if missing:
+        raise CliError(f"calc needs {' and '.join(missing)} (or --list)")
+    result = quote(
+        args.category,
+        args.load,
+        units=args.units,
+        readings=tuple(args.readings) if args.readings else None,
+        days=args.days,
+        period=(args.from_, args.to) if args.from_ or args.to else None,
+    )
+    if args.json:
+        print(json.dumps(result.rupees()))
+        return 0
+    print(
+        f"{result.category} ({result.description}), {result.load_kw} kW, {result.units} units, "
+        f"{result.days} days; schedule {result.schedule}"
+    )
+    for label, units, rate, paise in result.charges.slab_lines:
+        print(f"  energy {label:<12} {units:>8} x Rs {rate / 100:>6.2f} = Rs {paise / 100:>12,.2f}")
+    for name, rupees in result.rupees().items():
+        print(f"  {name:<34} Rs {rupees:>12,.2f}")
+    return 0
+
+
+def cmd_bill_run(settings: Settings, args: argparse.Namespace) -> int:
+    from cis.billing import bill_run
+
+    engine = _engine(settings)
+    try:
+        upgrade(engine)
+        report = bill_run(engine, args.cycle, sub_division=args.sub_division, progress=ProgressBar("billing"))
+    finally:
+        engine.dispose()
+    print(
+        f"cycle {report.cycle}: {report.billed:,} bills ({report.actual:,} actual, {report.estimated:,} estimated, "
+        f"{report.assessed:,} assessed); {report.already_billed:,} already billed; "
+        f"{report.sms_queued:,} bill SMS queued; {report.seconds} s"
+    )
+    if report.held:
+        print(f"held for a check: {report.held:,} accounts, e.g.")
+        for reason in report.held_reasons[:10]:
+            print(f"  {reason}")
+    return 0
+
+
+def cmd_bill_revise(settings: Settings, args: argparse.Namespace) -> int:
+    from cis.billing import revise_bill
+    from cis.db import UnitOfWork, make_session_factory
+
+    engine = _engine(settings)
+    try:
+        revised = revise_bill(
+            UnitOfWork(make_session_factory(engine)),
+            args.account,
+            args.cycle,
+            reason=args.reason,
+            actor=f"cli:{args.by}",
+            current_kwh=args.reading,
+            units=args.units,
+        )
+    finally:
+        engine.dispose()
+    print(
+        f"account {revised.account_no} {revised.cycle}: version {revised.version}, {revised.units} units, "
+        f"Rs {revised.old_amount_paise / 100:,.2f} -> Rs {revised.amount_paise / 100:,.2f}"
+    )
+    return 0
+
+
 def _positive(value: str) -> int:
     number = int(value.replace(",", "").replace("_", ""))
     if number < 1:
@@ -222,6 +301,32 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="empty every CIS table first")
     seed.set_defaults(func=cmd_seed)
     sub.add_parser("serve", help="serve the web app on URJA_WEB_BIND").set_defaults(func=cmd_serve)
+    calc = sub.add_parser("calc", help="the bill calculator: an itemised bill for a category, load and units")
+    calc.add_argument("--list", action="store_true", help="list the category codes")
+    calc.add_argument("--category", help="tariff category code, e.g. LMV-1U (see --list)")
+    calc.add_argument("--load", help="sanctioned load in kW")
+    use = calc.add_mutually_exclusive_group()
+    use.add_argument("--units", type=int, help="units consumed (kWh)")
+    use.add_argument("--readings", type=int, nargs=2, metavar=("FROM", "TO"), help="previous and current reading")
+    period = calc.add_mutually_exclusive_group()
+    period.add_argument("--days", type=int, help="days in the billing period")
+    period.add_argument("--from", dest="from_", type=dt.date.fromisoformat, help="period start, YYYY-MM-DD")
+    calc.add_argument("--to", type=dt.date.fromisoformat, help="period end, YYYY-MM-DD (with --from)")
+    calc.add_argument("--json", action="store_true", help="one JSON object: component -> rupees")
+    calc.set_defaults(func=cmd_calc)
+    run = sub.add_parser("bill-run", help="bill every account once for a cycle (safe to run again)")
+    run.add_argument("--cycle", required=True, help="YYYY-MM")
+    run.add_argument("--sub-division", help="only this sub-division (code or name)")
+    run.set_defaults(func=cmd_bill_run)
+    revise = sub.add_parser("bill-revise", help="issue a revised version of a bill, keeping the old one")
+    revise.add_argument("--account", required=True)
+    revise.add_argument("--cycle", required=True, help="YYYY-MM")
+    revise.add_argument("--reason", required=True)
+    revise.add_argument("--by", default="office", help="who revises it (recorded in the audit log)")
+    how = revise.add_mutually_exclusive_group()
+    how.add_argument("--reading", type=int, help="the corrected current reading")
+    how.add_argument("--units", type=int, help="the corrected units")
+    revise.set_defaults(func=cmd_bill_revise)
     return parser
 
 
@@ -234,7 +339,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return 2
     try:
         return int(args.func(settings, args))
-    except CliError as exc:
+    except (CliError, CisError) as exc:
         print(f"urjamitra: {exc}", file=sys.stderr)
         return 2
 

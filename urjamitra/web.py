@@ -14,6 +14,7 @@ from cis.db import make_engine, make_session_factory
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
 from cis.web.api import bp as api_bp
+from cis.web.calculator import bp as calculator_bp
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
 
@@ -25,7 +26,16 @@ PARTS: tuple[dict[str, Any], ...] = (
         "links": ["/api/accounts/<account no>", "/api/complaints/<number>", "/api/complaint-categories"],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
-    {"name": "Tariffs and billing", "what": "bill calculator and monthly billing run", "issue": 3},
+    {
+        "name": "Bill calculator",
+        "what": "an itemised bill by the rate schedule in force (also `urjamitra calc`)",
+        "links": ["/calculator", "/api/calc?category=LMV-1U&load=2&units=250&days=30", "/api/calc/categories"],
+    },
+    {
+        "name": "Billing run",
+        "what": "one versioned bill per account and cycle: actual, estimated or assessed, with arrears and LPS",
+        "links": ["urjamitra bill-run --cycle YYYY-MM", "urjamitra bill-revise --account N --cycle YYYY-MM --reason R"],
+    },
     {"name": "Hindi IVR", "what": "Asterisk FastAGI, Twilio voice and USSD menus", "issue": 4},
     {
         "name": "SMS",
@@ -46,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["urja.session_factory"] = make_session_factory(engine)
     app.extensions["urja.celery"] = celery_for(settings)
     app.register_blueprint(api_bp)
+    app.register_blueprint(calculator_bp)
 
     @app.get("/")
     def home() -> ResponseReturnValue:
