@@ -178,7 +178,9 @@ def bill_run(
     with Session(engine) as session:
         schedule_ids = sync_schedules(session, schedules, at)
         session.commit()
-    schedule_id = schedule_ids[schedule.code]
+        schedule_id = schedule_ids[schedule.code]
+        # The stored copy is the record: a schedule is never edited in place, a new one is added.
+        schedule = stored_schedule(session, schedule_id) or schedule
     issue_day = at.date()
     due = issue_day + dt.timedelta(days=DUE_AFTER_DAYS)
     lps_rate = schedule.lps_basis_points_per_month

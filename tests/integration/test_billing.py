@@ -30,6 +30,7 @@ from cis.models import (
     Reading,
     SubDivision,
     Substation,
+    TariffSchedule,
 )
 from cis.seed import reset
 from tests import factories
@@ -338,3 +339,26 @@ def test_a_revision_needs_a_known_bill_and_a_reason(engine: Engine) -> None:
         revise_bill(uow, "9999999999", "2026-09", reason="x", actor="staff:1")
     with pytest.raises(BillingError, match="reason"):
         revise_bill(uow, account_no, "2026-09", reason="  ", actor="staff:1")
+
+
+def test_bills_follow_the_stored_schedule_not_later_edits_of_the_data_file(engine: Engine) -> None:
+    """A schedule once loaded is the record: the run bills by the stored copy, and new codes are added."""
+    account_id, _ = _account(engine)
+    _history(engine, account_id)
+    _reading(engine, account_id, 5250)
+    current = tariffs.schedule_on(tariffs.load_schedules(), dt.date(2026, 10, 31))
+    with Session(engine) as session:
+        from cis.billing import sync_schedules, tariffs_file_data
+
+        ids = sync_schedules(session, tariffs.load_schedules(), NOW)
+        row = session.get(TariffSchedule, ids[current.code])
+        assert row is not None
+        data = {**row.data, "categories": {**row.data["categories"]}}
+        data["categories"]["LMV-1U"] = {**data["categories"]["LMV-1U"], "fixed_paise_per_kw": 12_345}
+        row.data = data
+        session.commit()
+        assert {s["code"] for s in tariffs_file_data()["schedules"]} == set(ids)
+    bill_run(engine, "2026-10", now=NOW)
+    (bill,) = _bills(engine, account_id)
+    assert bill.fixed_paise == 2 * 12_345  # 2 kW at the stored rate, not the file's
+    assert bill.tariff_schedule_id == ids[current.code]
