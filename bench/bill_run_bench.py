@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=1_000_000)
     parser.add_argument("--url", default=os.environ.get("URJA_BENCH_POSTGRES_URL", DEFAULT_SERVER))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--batch", type=int, default=None, help="accounts per batch (default: the run's own)")
     args = parser.parse_args()
 
     print(f"pure calculation: {pure_rate():,.0f} bills per second (LMV-1U, 287 units, 2 kW, one core)")
@@ -71,13 +72,15 @@ def main() -> None:
             conn.exec_driver_sql("ANALYZE reading")
         print(f"added {added:,} November readings in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        report = bill_run(engine, "2026-11", now=NOW)
+        options = {"batch": args.batch} if args.batch else {}
+        report = bill_run(engine, "2026-11", now=NOW, **options)
         wall = time.perf_counter() - started
         print(
             f"bill run 2026-11: {report.billed:,} bills ({report.actual:,} actual, {report.estimated:,} estimated, "
             f"{report.assessed:,} assessed, {report.held:,} held), {report.sms_queued:,} SMS rows in {wall:.1f} s "
             f"= {report.billed / wall:,.0f} bills/s"
         )
+        print("  " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in report.step_seconds.items()))
         started = time.perf_counter()
         again = bill_run(engine, "2026-11", now=NOW)
         print(

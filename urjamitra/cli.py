@@ -162,7 +162,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     server = None if args.no_serve else _bind(settings)
-    url = f"http://{settings.web_host}:{settings.web_port}"
+    url = f"http://{settings.web_host}:{server.server_port if server else settings.web_port}"
     print()
     print(
         "Urja Mitra is up (embedded defaults: "
@@ -188,7 +188,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     server = _bind(settings)
-    print(f"serving on http://{settings.web_host}:{settings.web_port}/")
+    print(f"serving on http://{settings.web_host}:{server.server_port}/")
     sys.stdout.flush()
     _serve(server)
     return 0

@@ -15,7 +15,8 @@ class SettingsError(ValueError):
 
 def _bind(value: str, name: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+    # Port 0 asks the system for a free port (the CLI prints the one it got).
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise SettingsError(f"{name} must look like HOST:PORT, got {value!r}")
     return host, int(port)
 

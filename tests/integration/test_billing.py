@@ -362,3 +362,40 @@ def test_bills_follow_the_stored_schedule_not_later_edits_of_the_data_file(engin
     (bill,) = _bills(engine, account_id)
     assert bill.fixed_paise == 2 * 12_345  # 2 kW at the stored rate, not the file's
     assert bill.tariff_schedule_id == ids[current.code]
+
+
+def test_two_runs_of_one_cycle_at_once_still_make_one_bill_and_one_sms_per_account(
+    pg_billing_engine: Engine,
+) -> None:
+    import threading
+
+    engine = pg_billing_engine
+    reset(engine)
+    ids = []
+    for n in range(30):
+        account_id, _ = _account(engine, mobiles=(f"+9198{n:08d}",))
+        _history(engine, account_id)
+        _reading(engine, account_id, 5100 + n)
+        ids.append(account_id)
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def run() -> None:
+        barrier.wait()
+        reports.append(bill_run(engine, "2026-10", now=NOW, batch=5, workers=1))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Session(engine) as session:
+        per_account = dict(
+            session.execute(
+                select(Bill.account_id, func.count()).where(Bill.cycle == "2026-10").group_by(Bill.account_id)
+            ).all()
+        )
+        sms = session.scalar(select(func.count()).select_from(Outbox))
+    assert per_account == dict.fromkeys(ids, 1)
+    assert sms == 30
+    assert sum(r.billed + r.already_billed for r in reports) >= 30

@@ -68,8 +68,7 @@ def _read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> 
 
 
 def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_look(tmp_path: Path) -> None:
-    port = _free_port()
-    env = _env(tmp_path, URJA_WEB_BIND=f"127.0.0.1:{port}")
+    env = _env(tmp_path, URJA_WEB_BIND="127.0.0.1:0")  # port 0: up binds a free port and prints it
     errors = (tmp_path / "stderr.log").open("w")
     process = subprocess.Popen(
         [*URJAMITRA, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
@@ -77,7 +76,10 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
     try:
         output = _read_until(process, "Press Ctrl+C", seconds=120)
         shown = f"stdout:\n{output}\nstderr:\n{(tmp_path / 'stderr.log').read_text()}"
-        assert f"http://127.0.0.1:{port}/" in output, shown
+        home_url = re.search(r"home page\s+http://127\.0\.0\.1:(\d+)/", output)
+        assert home_url is not None, shown
+        port = int(home_url.group(1))
+        assert port > 0
         assert output.rstrip().endswith("Press Ctrl+C to stop."), shown
         status, home = _get(f"http://127.0.0.1:{port}/")
         assert status == 200, shown

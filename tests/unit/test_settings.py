@@ -92,7 +92,6 @@ def test_without_an_explicit_mapping_the_process_environment_is_read(monkeypatch
         pytest.param(":8080", id="no-host"),
         pytest.param("127.0.0.1:", id="no-port"),
         pytest.param("127.0.0.1:http", id="port-name"),
-        pytest.param("127.0.0.1:0", id="port-zero"),
         pytest.param("127.0.0.1:65536", id="port-too-big"),
         pytest.param("127.0.0.1:-1", id="negative-port"),
         pytest.param("", id="empty"),
@@ -101,6 +100,10 @@ def test_without_an_explicit_mapping_the_process_environment_is_read(monkeypatch
 def test_malformed_bind_is_refused_naming_the_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env({variable: value})
+
+
+def test_port_zero_asks_for_any_free_port() -> None:
+    assert Settings.from_env({"URJA_WEB_BIND": "127.0.0.1:0"}).web_port == 0
 
 
 @pytest.mark.parametrize("provider", ["msg91", "Twilio", "sms", ""])
