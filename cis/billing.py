@@ -337,33 +337,6 @@ def _bill_batch(
     if not todo:
         return out
 
-    # The last four bills of each account, newest first: read in index order, grouped here (no sort).
-    history: dict[int, list[Any]] = {}
-    earliest_cycle = _months_before(month_start, 6)
-    for row in conn.execute(
-        select(
-            Bill.account_id,
-            Bill.current_kwh,
-            Bill.period_start,
-            Bill.period_end,
-            Bill.amount_paise,
-            Bill.issued_at,
-            Bill.due_date,
-            Bill.units,
-            Bill.basis,
-        )
-        .where(
-            Bill.account_id.between(start, end),
-            Bill.cycle < cycle,
-            Bill.cycle >= earliest_cycle,
-            Bill.status != "superseded",
-        )
-        .order_by(Bill.account_id, Bill.cycle, Bill.version)
-    ):
-        history.setdefault(row.account_id, []).append(row)
-    for rows in history.values():
-        rows.reverse()
-    lap("previous bills")
     readings: dict[int, Any] = {}
     for row in conn.execute(
         select(Reading.account_id, Reading.kwh, Reading.read_on)
@@ -383,7 +356,52 @@ def _bill_batch(
     ):
         mobiles[account_id] = e164  # the first registered one wins
     lap("readings")
-    earliest = min((rows[0].issued_at for rows in history.values() if rows), default=None)
+
+    # The previous bill: almost always last month's, one index lookup per account. Only accounts that
+    # need an estimate or assessment, or have no bill last month, read their last six months.
+    bill_columns = (
+        Bill.account_id,
+        Bill.current_kwh,
+        Bill.period_start,
+        Bill.period_end,
+        Bill.amount_paise,
+        Bill.issued_at,
+        Bill.due_date,
+        Bill.units,
+        Bill.basis,
+    )
+    latest: dict[int, Any] = {}
+    for row in conn.execute(
+        select(*bill_columns)
+        .where(
+            Bill.account_id.between(start, end),
+            Bill.cycle == _months_before(month_start, 1),
+            Bill.status != "superseded",
+        )
+        .order_by(Bill.account_id, Bill.version)
+    ):
+        latest[row.account_id] = row
+    need_history = [
+        a.id for a in todo if a.id not in latest or a.id not in readings or a.status in ("defective", "burnt")
+    ]
+    history: dict[int, list[Any]] = {}
+    if need_history:
+        for row in conn.execute(
+            select(*bill_columns)
+            .where(
+                Bill.account_id.in_(need_history),
+                Bill.cycle < cycle,
+                Bill.cycle >= _months_before(month_start, 6),
+                Bill.status != "superseded",
+            )
+            .order_by(Bill.account_id, Bill.cycle, Bill.version)
+        ):
+            history.setdefault(row.account_id, []).append(row)
+        for account_id, rows in history.items():
+            rows.reverse()  # newest first
+            latest.setdefault(account_id, rows[0])
+    lap("previous bills")
+    earliest = min((row.issued_at for row in latest.values()), default=None)
     paid: dict[int, int] = {}
     if earliest is not None:
         for account_id, paid_at, amount in conn.execute(
@@ -391,8 +409,8 @@ def _bill_batch(
                 Payment.account_id.between(start, end), Payment.status == "success", Payment.paid_at >= earliest
             )
         ):
-            last = history.get(account_id)
-            if last and paid_at >= last[0].issued_at:
+            last = latest.get(account_id)
+            if last is not None and paid_at >= last.issued_at:
                 paid[account_id] = paid.get(account_id, 0) + int(amount)
     lap("payments")
 
@@ -404,7 +422,7 @@ def _bill_batch(
         if tariff is None:
             continue
         past = history.get(account_id, ())
-        previous = past[0] if past else None
+        previous = latest.get(account_id)
         period_start = previous.period_end if previous else max(connected_on, month_start)
         reading = readings.get(account_id)
         period_end = reading.read_on if reading is not None else month_end
