@@ -63,7 +63,8 @@ def main() -> None:
             added = conn.execute(
                 text("""
                 INSERT INTO reading (account_id, meter_id, read_on, kwh, kind, source, created_at)
-                SELECT b.account_id, b.account_id, b.period_end + 30, b.current_kwh + 150 + b.account_id % 200,
+                SELECT b.account_id, b.account_id, b.period_end + 30,
+                       (b.current_kwh + 150 + b.account_id % 200) % 1000000,
                        'actual', 'handheld', TIMESTAMPTZ '2026-11-28 06:00:00+00'
                 FROM bill b JOIN meter m ON m.account_id = b.account_id AND m.status = 'ok'
                 WHERE b.cycle = '2026-10' AND b.current_kwh IS NOT NULL AND b.account_id % 20 <> 0

@@ -75,6 +75,8 @@ TARIFF_FILE = Path(__file__).with_name("data") / "tariff_schedules.json"
 MONTHS = 12
 CONSUMERS_PER_DT = 80
 CHUNK = 50_000
+# Meters have 6-digit registers that roll over; big consumers' readings wrap, as real ones do.
+REGISTER = 1_000_000
 _PRIME = 2_147_483_647  # 2**31 - 1: hashes stay far below 2**63 on both backends
 # The tables the seed loads in bulk: their foreign keys and secondary indexes are rebuilt after the load.
 BULK_TABLES = ("consumer", "account", "account_mobile", "meter", "reading", "bill", "payment")
@@ -618,8 +620,8 @@ def _chunk_statements(plan: _Plan) -> list[str]:
             units, basis, category, load_kw, energy_paise, fixed_paise, duty_paise, other_paise, arrears_paise,
             lps_paise, amount_paise, due_date, status, issued_at, tariff_schedule_id, supersedes_id,
             revision_reason)
-        SELECT (account_id - 1) * 12 + m, account_id, cycle, 1, prev_read_on, read_on, previous_kwh,
-            current_kwh, units, basis, category, load_centi / 100.0, energy, fixed, {duty},
+        SELECT (account_id - 1) * 12 + m, account_id, cycle, 1, prev_read_on, read_on, previous_kwh % {REGISTER},
+            current_kwh % {REGISTER}, units, basis, category, load_centi / 100.0, energy, fixed, {duty},
             (energy + fixed + {duty} + 50) / 100 * 100 - energy - fixed - {duty}, 0, 0,
             (energy + fixed + {duty} + 50) / 100 * 100, due_on,
             CASE WHEN paid_at IS NULL THEN 'issued' ELSE 'paid' END, issued_at, :schedule_id, NULL, NULL
@@ -680,7 +682,7 @@ def _chunk_statements(plan: _Plan) -> list[str]:
         WHERE a.id BETWEEN :lo AND :hi""",
         f"""INSERT INTO reading (id, account_id, meter_id, read_on, kwh, kind, source, created_at)
         SELECT (a.id - 1) * 13 + sd.m + 1, a.id, a.id, sd.read_on,
-            a.initial + (a.base * sd.cum) / 100 + {_noise(plan, "sd.m")},
+            (a.initial + (a.base * sd.cum) / 100 + {_noise(plan, "sd.m")}) % {REGISTER},
             CASE WHEN a.meter_status <> 'ok' AND sd.m >= 11 THEN 'assessed'
                  WHEN sd.m > 0 AND {_h("a.id * 16 + sd.m", 5, s)} % 100 < 5 THEN 'estimated' ELSE 'actual' END,
             CASE WHEN a.meter_status <> 'ok' AND sd.m >= 11 THEN 'office'
