@@ -14,15 +14,13 @@ import os
 import resource
 import time
 import timeit
-import uuid
 from decimal import Decimal
 
 from sqlalchemy import text
 
+from bench._database import scratch_database
 from cis import tariffs
 from cis.billing import bill_run
-from cis.db import make_engine
-from cis.migrate import upgrade
 from cis.seed import seed
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -47,14 +45,11 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"pure calculation: {pure_rate():,.0f} bills per second (LMV-1U, 287 units, 2 kW, one core)")
-    server = args.url.rsplit("/", 1)[0]
-    name = f"urja_billbench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(f"{server}/{name}")
-    try:
-        upgrade(engine)
+    with scratch_database(args.url, "urja_billbench", keep=args.keep) as (engine, settings):
+        print(
+            f"PostgreSQL {settings['server_version']} (shared_buffers {settings['shared_buffers']}, "
+            f"max_wal_size {settings['max_wal_size']}, fsync {settings['fsync']})"
+        )
         started = time.perf_counter()
         seed(engine, args.consumers, seed=1, as_of=dt.date(2026, 11, 22))
         print(f"seeded {args.consumers:,} consumers in {time.perf_counter() - started:.1f} s")
@@ -89,12 +84,6 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s"
         )
         print(f"peak memory of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

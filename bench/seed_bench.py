@@ -12,12 +12,10 @@ import os
 import platform
 import resource
 import time
-import uuid
 
 from sqlalchemy import text
 
-from cis.db import make_engine
-from cis.migrate import upgrade
+from bench._database import scratch_database
 from cis.seed import seed
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -34,18 +32,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     args = parser.parse_args()
 
-    server = args.url.rsplit("/", 1)[0]
-    name = f"urja_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        settings = {
-            k: conn.exec_driver_sql(f"SHOW {k}").scalar()
-            for k in ("server_version", "shared_buffers", "max_wal_size", "fsync", "synchronous_commit")
-        }
-    engine = make_engine(f"{server}/{name}")
-    try:
-        upgrade(engine)
+    with scratch_database(args.url, "urja_bench", keep=args.keep) as (engine, settings):
         started = time.perf_counter()
         report = seed(engine, args.consumers, seed=1, as_of=dt.date(2026, 11, 22))
         wall = time.perf_counter() - started
@@ -66,12 +53,6 @@ def main() -> None:
             print(f"  {phase:<40} {seconds:8.2f} s")
         print(f"wall time {wall:.1f} s; {rows / wall:,.0f} rows/s over about {rows:,} rows; database {size}")
         print(f"peak memory of the seeding process: {peak_mib:,.0f} MiB")
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

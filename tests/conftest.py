@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,22 @@ def session(session_factory: Callable[[], Session]) -> Iterator[Session]:
     """A session for arranging data and for checking what a use case committed."""
     with session_factory() as s:
         yield s
+
+
+@contextmanager
+def own_postgres_database(postgres_url: str, prefix: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL database of a test module's own, for work that commits (seed, billing runs)."""
+    admin_url = os.environ.get("URJA_TEST_POSTGRES_ADMIN_URL") or postgres_url.rsplit("/", 1)[0] + "/postgres"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = make_engine(admin_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,9 +15,8 @@ from cis import tariffs
 from cis.accounts import account_summary
 from cis.billing import BillingError, MalformedCycle, UnknownBill, UnknownSubDivision, bill_run, revise_bill
 from cis.calculator import quote
-from cis.db import UnitOfWork, make_engine, make_session_factory
+from cis.db import UnitOfWork, make_session_factory
 from cis.errors import UnknownAccount
-from cis.migrate import upgrade
 from cis.models import (
     Account,
     AuditLog,
@@ -34,6 +32,7 @@ from cis.models import (
 )
 from cis.seed import reset
 from tests import factories
+from tests.conftest import own_postgres_database
 
 NOW = dt.datetime(2026, 11, 3, 6, 30, tzinfo=dt.UTC)  # bills for October are issued on 3 November
 
@@ -41,18 +40,8 @@ NOW = dt.datetime(2026, 11, 3, 6, 30, tzinfo=dt.UTC)  # bills for October are is
 @pytest.fixture(scope="module")
 def pg_billing_engine(postgres_url: str) -> Iterator[Engine]:
     """A database of this module's own: the billing run commits, as it does in production."""
-    admin_url = os.environ.get("URJA_TEST_POSTGRES_ADMIN_URL") or postgres_url.rsplit("/", 1)[0] + "/postgres"
-    name = f"urja_billing_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(admin_url.rsplit("/", 1)[0] + f"/{name}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    with own_postgres_database(postgres_url, "urja_billing") as engine:
+        yield engine
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

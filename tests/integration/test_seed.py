@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,11 +11,11 @@ from sqlalchemy import Engine, func, inspect, select, text
 
 from cis.accounts import account_summary, find_accounts_by_mobile
 from cis.complaints import complaint_status
-from cis.db import UnitOfWork, make_engine, make_session_factory
-from cis.migrate import upgrade
+from cis.db import UnitOfWork, make_session_factory
 from cis.models import Account, AccountMobile, Bill, Complaint, Payment, Reading, Staff
 from cis.phones import normalise_mobile
 from cis.seed import SeedError, reset, seed
+from tests.conftest import own_postgres_database
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -25,18 +23,8 @@ AS_OF = dt.date(2026, 11, 22)
 @pytest.fixture(scope="module")
 def seed_engine(postgres_url: str) -> Iterator[Engine]:
     """A database created for this module, since the seed commits and rebuilds indexes."""
-    admin_url = os.environ.get("URJA_TEST_POSTGRES_ADMIN_URL") or postgres_url.rsplit("/", 1)[0] + "/postgres"
-    name = f"urja_seed_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(admin_url.rsplit("/", 1)[0] + f"/{name}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    with own_postgres_database(postgres_url, "urja_seed") as engine:
+        yield engine
 
 
 def _fingerprint(engine: Engine) -> str:
