@@ -15,11 +15,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cis.db import UnitOfWork, make_engine
 from cis.migrate import upgrade
+
+# Properties are about values, not speed (speed lives in bench/): no per-example deadline, so a busy
+# CI machine cannot fail a correct property.
+settings.register_profile("urja", deadline=None)
+settings.load_profile("urja")
 
 
 def _required(name: str) -> str:
