@@ -49,7 +49,8 @@ PARTS: tuple[dict[str, Any], ...] = (
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    app.config.update(SECRET_KEY=settings.secret_key)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep bills in bill order: energy ... total
     engine = make_engine(settings.database_url)
     app.extensions["urja.settings"] = settings
     app.extensions["urja.engine"] = engine
