@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select
@@ -43,7 +42,6 @@ from cis.models import (
 from cis.models import DistributionTransformer as DT
 from cis.numbers import parse_account_no
 
-TARIFF_FILE = Path(__file__).with_name("data") / "tariff_schedules.json"
 BATCH = 5_000
 DUE_AFTER_DAYS = 15
 # Load factors of the assessment formula L x D x H x F (UPERC Supply Code): a defective meter with no
@@ -87,8 +85,9 @@ def parse_cycle(raw: str) -> tuple[str, dt.date, dt.date]:
 
 
 @dataclass
-class BillRunReport:
-    cycle: str
+class BatchCounts:
+    """What a batch did, and summed over batches what a run did."""
+
     accounts: int = 0
     billed: int = 0
     already_billed: int = 0
@@ -98,14 +97,20 @@ class BillRunReport:
     sms_queued: int = 0
     held: int = 0  # accounts not billed because their data needs a look first (e.g. a reading going backwards)
     held_reasons: list[str] = field(default_factory=list)  # the first few, "account: reason"
-    seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)  # where the time went, summed over batches
 
+    def add(self, other: BatchCounts) -> None:
+        for name in ("accounts", "billed", "already_billed", "actual", "estimated", "assessed", "sms_queued", "held"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.held_reasons.extend(other.held_reasons[: max(0, 100 - len(self.held_reasons))])
+        for step, seconds in other.step_seconds.items():
+            self.step_seconds[step] = self.step_seconds.get(step, 0.0) + seconds
 
-def tariffs_file_data() -> dict[str, Any]:
-    """The tariff data file as written: what a schedule row stores, so a revision can re-read it."""
-    data: dict[str, Any] = json.loads(TARIFF_FILE.read_text(encoding="utf-8"))
-    return data
+
+@dataclass
+class BillRunReport(BatchCounts):
+    cycle: str = ""
+    seconds: float = 0.0
 
 
 def stored_schedule(session: Session, schedule_id: int | None) -> tariffs.Schedule | None:
@@ -123,7 +128,7 @@ def sync_schedules(session: Session, schedules: Sequence[tariffs.Schedule], at: 
 
     ON CONFLICT DO NOTHING: two runs starting together both find the schedule stored once.
     """
-    raw = {data["code"]: data for data in tariffs_file_data()["schedules"]}
+    raw = {data["code"]: data for data in tariffs.schedule_file_data()["schedules"]}
     present = set(session.scalars(select(TariffSchedule.code)))
     missing = [
         {"code": s.code, "effective_from": s.effective_from, "source": s.source, "data": raw[s.code], "loaded_at": at}
@@ -223,20 +228,7 @@ def bill_run(
                 at,
             )
         with lock:
-            for name in (
-                "accounts",
-                "billed",
-                "already_billed",
-                "actual",
-                "estimated",
-                "assessed",
-                "held",
-                "sms_queued",
-            ):
-                setattr(report, name, getattr(report, name) + getattr(result, name))
-            report.held_reasons.extend(result.held_reasons[: max(0, 100 - len(report.held_reasons))])
-            for step, seconds in result.step_seconds.items():
-                report.step_seconds[step] = report.step_seconds.get(step, 0.0) + seconds
+            report.add(result)
             done += result.accounts
             if progress:
                 progress(min(done, total), total)
@@ -269,22 +261,6 @@ def bill_run(
     return report
 
 
-@dataclass
-class _Batch:
-    """What one batch did; batches run on two connections and are added up by the run."""
-
-    accounts: int = 0
-    billed: int = 0
-    already_billed: int = 0
-    actual: int = 0
-    estimated: int = 0
-    assessed: int = 0
-    held: int = 0
-    held_reasons: list[str] = field(default_factory=list)
-    sms_queued: int = 0
-    step_seconds: dict[str, float] = field(default_factory=dict)
-
-
 def _bill_batch(
     conn: Connection,
     start: int,
@@ -298,8 +274,8 @@ def _bill_batch(
     issue_day: dt.date,
     due: dt.date,
     at: dt.datetime,
-) -> _Batch:
-    out = _Batch()
+) -> BatchCounts:
+    out = BatchCounts()
     clock = time.perf_counter()
 
     def lap(step: str) -> None:

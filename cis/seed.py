@@ -12,14 +12,12 @@ rebuilt once at the end, and chunks of accounts load on two connections at once.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -43,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from cis import seed_data
+from cis import seed_data, tariffs
 from cis.complaints import CATEGORIES
 from cis.errors import CisError
 from cis.models import (
@@ -71,7 +69,6 @@ from cis.models import (
 from cis.models.base import UtcDateTime
 from cis.numbers import complaint_no_for_id
 
-TARIFF_FILE = Path(__file__).with_name("data") / "tariff_schedules.json"
 MONTHS = 12
 CONSUMERS_PER_DT = 80
 CHUNK = 50_000
@@ -160,11 +157,6 @@ def _h(expr: str, k: int, salts: list[int]) -> str:
         57_119,
     )[k]
     return f"(((CAST({expr} AS BIGINT) * {multiplier} + {salts[k]}) % {_PRIME}) * 31337 % {_PRIME})"
-
-
-def load_tariff_schedules() -> list[dict[str, Any]]:
-    schedules: list[dict[str, Any]] = json.loads(TARIFF_FILE.read_text(encoding="utf-8"))["schedules"]
-    return schedules
 
 
 def _slab_sql(category: dict[str, Any], units: str) -> str:
@@ -817,7 +809,7 @@ def seed(
         as_of=as_of,
         dialect=engine.dialect.name,
         salts=[rng.randrange(1, _PRIME) for _ in range(16)],
-        schedule=load_tariff_schedules()[-1],
+        schedule=tariffs.schedule_file_data()["schedules"][-1],
     )
     report = SeedReport(consumers=consumers)
     postgres = plan.dialect == "postgresql"
@@ -832,7 +824,7 @@ def seed(
     SEED_META.create_all(engine)
     try:
         with engine.begin() as conn:
-            for sched in load_tariff_schedules():
+            for sched in tariffs.schedule_file_data()["schedules"]:
                 schedule_id = conn.execute(
                     insert(TariffSchedule)
                     .values(

@@ -257,10 +257,16 @@ def parse_schedules(data: dict[str, Any]) -> list[Schedule]:
     return schedules
 
 
+def schedule_file_data() -> dict[str, Any]:
+    """The schedule file as written: what the database stores beside each schedule it bills by."""
+    data: dict[str, Any] = json.loads(SCHEDULE_FILE.read_text(encoding="utf-8"))
+    return data
+
+
 @functools.cache
 def load_schedules() -> list[Schedule]:
     """The schedules packaged beside this module, parsed once per process."""
-    return parse_schedules(json.loads(SCHEDULE_FILE.read_text(encoding="utf-8")))
+    return parse_schedules(schedule_file_data())
 
 
 def schedule_on(schedules: Sequence[Schedule], day: dt.date) -> Schedule:

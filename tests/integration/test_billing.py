@@ -337,7 +337,7 @@ def test_bills_follow_the_stored_schedule_not_later_edits_of_the_data_file(engin
     _reading(engine, account_id, 5250)
     current = tariffs.schedule_on(tariffs.load_schedules(), dt.date(2026, 10, 31))
     with Session(engine) as session:
-        from cis.billing import sync_schedules, tariffs_file_data
+        from cis.billing import sync_schedules
 
         ids = sync_schedules(session, tariffs.load_schedules(), NOW)
         row = session.get(TariffSchedule, ids[current.code])
@@ -346,7 +346,7 @@ def test_bills_follow_the_stored_schedule_not_later_edits_of_the_data_file(engin
         data["categories"]["LMV-1U"] = {**data["categories"]["LMV-1U"], "fixed_paise_per_kw": 12_345}
         row.data = data
         session.commit()
-        assert {s["code"] for s in tariffs_file_data()["schedules"]} == set(ids)
+        assert {s["code"] for s in tariffs.schedule_file_data()["schedules"]} == set(ids)
     bill_run(engine, "2026-10", now=NOW)
     (bill,) = _bills(engine, account_id)
     assert bill.fixed_paise == 2 * 12_345  # 2 kW at the stored rate, not the file's
