@@ -28,7 +28,7 @@ PARTS: tuple[dict[str, Any], ...] = (
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
         "name": "Bill calculator",
-        "what": "an itemised bill by the rate schedule in force (also `urjamitra calc`)",
+        "what": "an itemised bill by the rate schedule in force (also on the command line: urjamitra calc)",
         "links": ["/calculator", "/api/calc?category=LMV-1U&load=2&units=250&days=30", "/api/calc/categories"],
     },
     {

@@ -47,7 +47,7 @@ def _quote_from_request():  # type: ignore[no-untyped-def]
         request.values.get("load", ""),
         units=units,
         readings=readings,
-        days=_int("days"),
+        days=None if period else _int("days"),
         period=period,
     )  # type: ignore[arg-type]
 
@@ -68,7 +68,7 @@ def form() -> ResponseReturnValue:
 
 @bp.get("/api/calc")
 def api() -> ResponseReturnValue:
-    """?category=LMV-1U&load=2&units=250&days=30 (or previous_reading/current_reading, from/to)."""
+    """?category=LMV-1U&load=2&units=250&days=30 (or previous_reading/current_reading; from/to win over days)."""
     try:
         result = _quote_from_request()
     except (CisError, ValueError) as exc:

@@ -116,3 +116,10 @@ def test_bad_input_gets_a_clear_error_everywhere(
     page = client.post("/calculator", data=form)
     assert page.status_code == 400
     assert 'role="alert"' in page.get_data(as_text=True)
+
+
+def test_the_form_takes_the_dates_when_given_even_with_the_default_days(client: FlaskClient) -> None:
+    form = {"category": "LMV-1U", "load": "2", "units": "250", "days": "30", "from": "2026-09-12", "to": "2026-10-13"}
+    page = client.post("/calculator", data=form)
+    assert page.status_code == 200
+    assert "over 31 days" in page.get_data(as_text=True)
