@@ -1,1 +1,1 @@
-"""The prompt catalog: key to Hindi and English text and audio stem (filled by the IVR issue)."""
+"""The prompt catalog (key > Hindi and English text, audio stem) and the build of its audio."""

@@ -1,0 +1,105 @@
+"""The prompt catalog: every sentence the system speaks or shows, by dotted key, in Hindi and English.
+
+The texts live in TOML files beside this module (`catalog/*.toml`), one file per subject. A leaf is a
+table with a `hi` and an `en` string; its dotted path is the key (`bill.amount_due`) and the audio
+stem mirrors it (`bill/amount_due`). A key defined twice, or a leaf missing a language, is an error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+Lang = Literal["hi", "en"]
+LANGS: tuple[Lang, ...] = ("hi", "en")
+CATALOG_DIR = Path(__file__).with_name("catalog")
+
+
+class CatalogError(ValueError):
+    """The catalog files are malformed, or a key is missing."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    key: str
+    hi: str
+    en: str
+
+    @property
+    def stem(self) -> str:
+        """The audio file's path without language folder or extension: `bill.amount_due` > `bill/amount_due`."""
+        return self.key.replace(".", "/")
+
+    def text(self, lang: Lang) -> str:
+        return self.hi if lang == "hi" else self.en
+
+
+class Catalog(Mapping[str, Prompt]):
+    """Prompts by key, and by audio stem."""
+
+    def __init__(self, prompts: Mapping[str, Prompt]) -> None:
+        self._prompts = dict(prompts)
+        self._by_stem = {p.stem: p for p in self._prompts.values()}
+
+    def __getitem__(self, key: str) -> Prompt:
+        try:
+            return self._prompts[key]
+        except KeyError:
+            raise CatalogError(f"no prompt {key!r} in the catalog") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._prompts)
+
+    def __len__(self) -> int:
+        return len(self._prompts)
+
+    def text(self, key: str, lang: Lang) -> str:
+        return self[key].text(lang)
+
+    def by_stem(self, stem: str) -> Prompt | None:
+        return self._by_stem.get(stem)
+
+
+def _flatten(table: Mapping[str, Any], prefix: str, source: str, out: dict[str, Prompt]) -> None:
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else str(name)
+        if not isinstance(value, Mapping):
+            raise CatalogError(f"{source}: {key} is not a table")
+        if "hi" in value or "en" in value:
+            hi, en = value.get("hi"), value.get("en")
+            if not isinstance(hi, str) or not isinstance(en, str) or not hi.strip() or not en.strip():
+                raise CatalogError(f"{source}: {key} needs non-empty `hi` and `en` texts")
+            extra = set(value) - {"hi", "en"}
+            if extra:
+                raise CatalogError(f"{source}: {key} has unknown fields {sorted(extra)}")
+            if key in out:
+                raise CatalogError(f"{source}: {key} is defined twice")
+            out[key] = Prompt(key, hi.strip(), en.strip())
+        else:
+            _flatten(value, key, source, out)
+
+
+def read_catalog(directory: Path = CATALOG_DIR) -> Catalog:
+    """Read every `*.toml` in `directory` into one catalog."""
+    prompts: dict[str, Prompt] = {}
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise CatalogError(f"no catalog files in {directory}")
+    for path in files:
+        with path.open("rb") as f:
+            try:
+                data = tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise CatalogError(f"{path.name}: {e}") from None
+        _flatten(data, "", path.name, prompts)
+    return Catalog(prompts)
+
+
+@cache
+def catalog() -> Catalog:
+    """The packaged catalog, read once."""
+    return read_catalog()
