@@ -23,11 +23,21 @@ class CatalogError(ValueError):
     """The catalog files are malformed, or a key is missing."""
 
 
+class UnknownPrompt(CatalogError, KeyError):
+    """No prompt has this key (a KeyError too, so `in` and `.get` work as for any mapping)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown prompt"
+
+
 @dataclass(frozen=True)
 class Prompt:
     key: str
     hi: str
     en: str
+    # Shorter texts for screens (USSD), where a spoken sentence would not fit; default: the spoken text.
+    screen_hi: str | None = None
+    screen_en: str | None = None
 
     @property
     def stem(self) -> str:
@@ -36,6 +46,10 @@ class Prompt:
 
     def text(self, lang: Lang) -> str:
         return self.hi if lang == "hi" else self.en
+
+    def screen_text(self, lang: Lang) -> str:
+        screen = self.screen_hi if lang == "hi" else self.screen_en
+        return screen if screen is not None else self.text(lang)
 
 
 class Catalog(Mapping[str, Prompt]):
@@ -49,7 +63,7 @@ class Catalog(Mapping[str, Prompt]):
         try:
             return self._prompts[key]
         except KeyError:
-            raise CatalogError(f"no prompt {key!r} in the catalog") from None
+            raise UnknownPrompt(f"no prompt {key!r} in the catalog") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._prompts)
@@ -73,12 +87,15 @@ def _flatten(table: Mapping[str, Any], prefix: str, source: str, out: dict[str, 
             hi, en = value.get("hi"), value.get("en")
             if not isinstance(hi, str) or not isinstance(en, str) or not hi.strip() or not en.strip():
                 raise CatalogError(f"{source}: {key} needs non-empty `hi` and `en` texts")
-            extra = set(value) - {"hi", "en"}
+            extra = set(value) - {"hi", "en", "screen_hi", "screen_en"}
             if extra:
                 raise CatalogError(f"{source}: {key} has unknown fields {sorted(extra)}")
+            screens = {name: value.get(name) for name in ("screen_hi", "screen_en")}
+            if any(v is not None and (not isinstance(v, str) or not v.strip()) for v in screens.values()):
+                raise CatalogError(f"{source}: {key} has an empty or non-text screen text")
             if key in out:
                 raise CatalogError(f"{source}: {key} is defined twice")
-            out[key] = Prompt(key, hi.strip(), en.strip())
+            out[key] = Prompt(key, hi.strip(), en.strip(), screens["screen_hi"], screens["screen_en"])
         else:
             _flatten(value, key, source, out)
 

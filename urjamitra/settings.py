@@ -49,6 +49,13 @@ class Settings:
     ami_url: str | None = None
     demo_consumers: int = 2000
     demo_password: str = "demo1912"  # the seeded demo staff logins only; never seed production
+    prompts_dir: str = field(default_factory=lambda: str(Path.cwd() / "var" / "prompts"))
+    agi_sounds: str = "urjamitra"  # the folder under Asterisk's sounds directory holding the prompts
+    agent_queue: str = "1912"  # the Asterisk queue of the 1912 agents
+    agent_dial: str = "1912"  # what Twilio <Dial>s to reach an agent (a number or a SIP URI)
+    ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
+    call_limit: int = 10  # concurrent outbound calls the trunk takes
+    ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +72,9 @@ class Settings:
         if not (demo.isascii() and demo.isdigit()):
             raise SettingsError(f"URJA_DEMO_CONSUMERS must be a whole number, got {demo!r}")
         host, port = _bind(web_bind, "URJA_WEB_BIND")
+        call_limit = env.get("URJA_CALL_LIMIT", str(defaults.call_limit))
+        if not (call_limit.isascii() and call_limit.isdigit() and int(call_limit) > 0):
+            raise SettingsError(f"URJA_CALL_LIMIT must be a whole number above 0, got {call_limit!r}")
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
@@ -79,7 +89,22 @@ class Settings:
             ami_url=env.get("URJA_AMI_URL") or None,
             demo_consumers=int(demo),
             demo_password=env.get("URJA_DEMO_PASSWORD") or defaults.demo_password,
+            prompts_dir=env.get("URJA_PROMPTS_DIR") or defaults.prompts_dir,
+            agi_sounds=env.get("URJA_AGI_SOUNDS") or defaults.agi_sounds,
+            agent_queue=env.get("URJA_AGENT_QUEUE") or defaults.agent_queue,
+            agent_dial=env.get("URJA_AGENT_DIAL") or defaults.agent_dial,
+            ussd_secret=env.get("URJA_USSD_SECRET") or None,
+            call_limit=int(call_limit),
+            ivr_number=env.get("URJA_IVR_NUMBER") or defaults.ivr_number,
         )
+
+    @property
+    def fastagi_host(self) -> str:
+        return _bind(self.fastagi_bind, "URJA_FASTAGI_BIND")[0]
+
+    @property
+    def fastagi_port(self) -> int:
+        return _bind(self.fastagi_bind, "URJA_FASTAGI_BIND")[1]
 
     @property
     def web_host(self) -> str:
@@ -97,7 +122,7 @@ class Settings:
         shown: dict[str, str | None] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            if name in ("secret_key", "twilio_auth_token", "demo_password") and value:
+            if name in ("secret_key", "twilio_auth_token", "demo_password", "ussd_secret") and value:
                 value = "********"
             elif name in ("database_url", "redis_url", "ami_url") and value:
                 value = _mask_url(str(value))

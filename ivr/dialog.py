@@ -1,0 +1,186 @@
+"""Runs calls: the pure engine, the services it asks for data, and the call record, for every transport.
+
+Transports use only this interface:
+
+    call, turn = dialog.start(channel="asterisk", call_ref=uniqueid, caller=agi_callerid)
+    while not turn.final:
+        digits = ...play turn, collect keys ('' when nothing was pressed in time)...
+        turn = dialog.resume(call, digits)
+    dialog.finish(call, hung_up=False)      # or hung_up=True when the caller went away mid-turn
+
+Stateless webhooks (Twilio, USSD) call `dialog.handle(...)`, which loads the call's state from the
+call record, advances it and stores it again in one go.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ivr.engine import Answer, Flow, Input, Query, Start, State, step
+from ivr.menus import FLOWS
+from ivr.turns import Gather, Hangup, Lang, Say, Transfer, Turn
+
+log = logging.getLogger(__name__)
+APOLOGY = (Say("common.sorry_error"),)
+
+
+class Backend(Protocol):
+    """What the dialog needs from the outside: answers to queries, and the call record."""
+
+    def answer(self, query: Query, state: State) -> Mapping[str, Any]: ...
+
+    def open_call(self, *, channel: str, call_ref: str, caller: str | None, direction: str) -> int: ...
+
+    def load_call(self, channel: str, call_ref: str) -> tuple[int, State | None, bool] | None: ...
+
+    def save_call(self, call_id: int, state: State) -> None: ...
+
+    def close_call(self, call_id: int, state: State, *, outcome: str, duration_s: int | None = None) -> None: ...
+
+
+@dataclass
+class Call:
+    """One live call: its record id, its dialog state, and the last Turn given to the transport."""
+
+    record_id: int
+    channel: str
+    call_ref: str
+    state: State
+    turn: Turn
+    finished: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class Dialog:
+    """The one runner every transport uses (see the module docstring)."""
+
+    def __init__(self, backend: Backend, *, flows: Mapping[str, Flow] | None = None, agent_queue: str = "1912") -> None:
+        self.backend = backend
+        self.flows = dict(flows or FLOWS)
+        self.agent_queue = agent_queue
+
+    # --- connection-holding transports (FastAGI, AGI script) -----------------------------------------
+
+    def start(
+        self,
+        *,
+        channel: str,
+        call_ref: str,
+        caller: str | None,
+        called: str | None = None,
+        flow: str = "inbound",
+        lang: Lang = "hi",
+        params: Mapping[str, Any] | None = None,
+        direction: str | None = None,
+    ) -> tuple[Call, Turn]:
+        direction = direction or ("outbound" if flow != "inbound" else "inbound")
+        record_id = self.backend.open_call(channel=channel, call_ref=call_ref, caller=caller, direction=direction)
+        start = Start(channel, call_ref, caller, lang, {**(params or {}), "flow": flow, "called": called})
+        state, turn = self._advance(None, start)
+        call = Call(record_id, channel, call_ref, state, turn)
+        return call, turn
+
+    def resume(self, call: Call, digits: str) -> Turn:
+        with call.lock:
+            if call.finished or call.turn.final:
+                raise RuntimeError("the call has ended")
+            call.state, call.turn = self._advance(call.state, Input(digits))
+            return call.turn
+
+    def finish(self, call: Call, *, hung_up: bool, duration_s: int | None = None) -> None:
+        """Record the call's end; safe to call twice."""
+        with call.lock:
+            if call.finished:
+                return
+            call.finished = True
+            outcome = self._outcome(call.state, hung_up=hung_up and not call.turn.final)
+            self.backend.close_call(call.record_id, call.state, outcome=outcome, duration_s=duration_s)
+
+    # --- stateless webhooks (Twilio, USSD) --------------------------------------------------------------
+
+    def handle(
+        self,
+        *,
+        channel: str,
+        call_ref: str,
+        caller: str | None,
+        digits: str | None,
+        lang: Lang | None = None,
+        called: str | None = None,
+        flow: str = "inbound",
+        params: Mapping[str, Any] | None = None,
+    ) -> Turn:
+        """One webhook request: start or resume the call kept in its record, save it, close it when final.
+
+        `digits=None` asks for the first turn (a new call, or the provider repeating its first request).
+        """
+        found = self.backend.load_call(channel, call_ref)
+        if found is not None and found[2]:
+            # The call has already finished (a late retry): say goodbye rather than start again.
+            return Turn(lang or "hi", (Say("common.goodbye"),), Hangup())
+        if found is None or found[1] is None or digits is None:
+            call, turn = self.start(
+                channel=channel,
+                call_ref=call_ref,
+                caller=caller,
+                called=called,
+                flow=flow,
+                lang=lang or "hi",
+                params=params,
+            )
+        else:
+            record_id, state, _ = found
+            assert state is not None
+            call = Call(record_id, channel, call_ref, state, Turn(state["lang"], (), Gather()))
+            turn = self.resume(call, digits)
+        if turn.final:
+            self.finish(call, hung_up=False)
+        else:
+            self.backend.save_call(call.record_id, call.state)
+        return turn
+
+    def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None:
+        """The provider says the call or session ended."""
+        found = self.backend.load_call(channel, call_ref)
+        if found is None:
+            return
+        record_id, state, ended = found
+        if ended:
+            if duration_s is not None:
+                self.backend.close_call(record_id, state or {}, outcome="", duration_s=duration_s)
+            return
+        state = state or {"served": [], "outcome": None}
+        self.backend.close_call(record_id, state, outcome=self._outcome(state, hung_up=True), duration_s=duration_s)
+
+    # --- inside ---------------------------------------------------------------------------------------------
+
+    def _advance(self, state: State | None, resume: Start | Input) -> tuple[State, Turn]:
+        """Step the engine, answering its queries, until it has something to say. Any failure: an apology
+        and the agents' queue, so the caller never hears dead air."""
+        try:
+            new_state, out = step(self.flows, state, resume)
+            for _ in range(20):
+                if isinstance(out, Turn):
+                    return new_state, out
+                result = self.backend.answer(out, new_state)
+                new_state, out = step(self.flows, new_state, Answer(result))
+            raise RuntimeError("the dialog asked too many questions in a row")
+        except Exception:
+            log.exception("dialog failed; apologising and transferring the caller")
+            failed = dict(state or {"served": [], "path": [], "lang": getattr(resume, "lang", "hi")})
+            failed["outcome"] = "error"
+            failed["node"] = None
+            return failed, Turn(failed.get("lang", "hi"), APOLOGY, Transfer(self.agent_queue))
+
+    @staticmethod
+    def _outcome(state: State, *, hung_up: bool) -> str:
+        if state.get("outcome") and not hung_up:
+            return str(state["outcome"])
+        served = state.get("served") or []
+        if hung_up:
+            return "hangup:" + "+".join(served) if served else "abandoned"
+        return "+".join(served) or "no_service"
