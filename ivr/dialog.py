@@ -181,6 +181,5 @@ class Dialog:
         if state.get("outcome") and not hung_up:
             return str(state["outcome"])
         served = state.get("served") or []
-        if hung_up:
-            return "hangup:" + "+".join(served) if served else "abandoned"
-        return "+".join(served) or "no_service"
+        # Callers end most calls by hanging up once served; a call that got nothing done is abandoned.
+        return "+".join(served) or ("abandoned" if hung_up else "no_service")

@@ -19,6 +19,7 @@ from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
     MalformedAccountNumber,
+    MalformedMobile,
     MalformedReading,
     NoMeterOnAccount,
     NoMobileForAccount,
@@ -28,6 +29,7 @@ from cis.errors import (
     UnknownAccount,
     UnknownComplaint,
 )
+from cis.phones import normalise_mobile
 from ivr.engine import Query, State
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -71,7 +73,10 @@ class CisBackend:
     def _q_identify(self, state: State, caller: str | None) -> Mapping[str, Any]:
         if not caller:
             return {"accounts": []}
-        found = accounts.find_accounts_by_mobile(self._uow(), caller)
+        try:
+            found = accounts.find_accounts_by_mobile(self._uow(), caller)
+        except MalformedMobile:  # 'unknown', a landline, a withheld number: ask for the account number
+            return {"accounts": []}
         usable = [a.account_no for a in found if a.status != "perm_disconnected"]
         return {"accounts": usable}
 
@@ -227,13 +232,11 @@ class CisBackend:
 
 
 def _valid_mobile(raw: str | None) -> str | None:
-    from cis.phones import normalise_mobile
-
     if not raw:
         return None
     try:
         return normalise_mobile(raw)
-    except Exception:
+    except MalformedMobile:
         return None
 
 

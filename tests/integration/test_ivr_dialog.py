@@ -1,0 +1,244 @@
+"""The inbound menu end to end through the dialog runner and the real CIS, on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cis.models import AuditLog, Complaint, IvrCall, Outbox, Reading
+from ivr.dialog import Call, Dialog
+from ivr.speech import spoken_text
+from ivr.turns import Hangup, Transfer, Turn
+from prompts.catalog import catalog
+from tests.ivr_support import World, build_world, dialog_on
+
+
+@pytest.fixture
+def world(session_factory: Callable[[], Session]) -> World:
+    with session_factory() as s:
+        w = build_world(s)
+        s.commit()
+    return w
+
+
+@pytest.fixture
+def dialog(session_factory: Callable[[], Session]) -> Dialog:
+    return dialog_on(session_factory)
+
+
+def said(turn: Turn) -> str:
+    return spoken_text(turn.items, turn.lang, catalog())
+
+
+def call(dialog: Dialog, caller: str | None, *keys: str, ref: str = "call-1") -> tuple[Call, list[Turn]]:
+    """Dial in and press `keys` one entry at a time ('' waits out the timeout)."""
+    c, turn = dialog.start(channel="asterisk", call_ref=ref, caller=caller)
+    turns = [turn]
+    for entry in keys:
+        turns.append(dialog.resume(c, entry))
+    return c, turns
+
+
+def test_known_caller_hears_the_amount_due_and_the_due_date_in_hindi(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, "09876543210", "", "1")
+    assert "स्वागत" in said(turns[0])
+    assert "For English, press 9" in said(turns[0])
+    assert "बिल की जानकारी के लिए 1" in said(turns[1])  # identified by caller ID: straight to the menu
+    bill = said(turns[2])
+    assert "आपके खाते पर बकाया राशि" in bill
+    assert "सोलह नवंबर दो हज़ार छब्बीस" not in bill
+    assert "भुगतान की अंतिम तिथि इकतीस अक्टूबर दो हज़ार छब्बीस है" in bill
+    assert "दो सौ पैंतालीस यूनिट" in bill
+    assert "आपका पिछला भुगतान एक हज़ार पाँच सौ रुपये एक अक्टूबर दो हज़ार छब्बीस को प्राप्त हुआ" in bill
+
+
+def test_press_1_explains_the_bill_against_last_year_the_last_bill_slab_arrears_and_estimate(
+    dialog: Dialog, world: World
+) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "1", "1")
+    why = said(turns[-1])
+    assert "इस बिल में आपकी खपत दो सौ पैंतालीस यूनिट है" in why
+    assert "पिछले वर्ष इसी महीने आपकी खपत दो सौ दस यूनिट थी" in why
+    assert "पिछले बिल में आपकी खपत दो सौ तीस यूनिट थी" in why
+    assert "स्लैब संख्या" in why
+    assert "प्रति यूनिट" in why
+    assert "पिछला बकाया शामिल है: पाँच सौ रुपये" in why
+    assert "अनुमानित रीडिंग" in why
+
+
+def test_english_on_9(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.single_mobile, "9", "1")
+    assert turns[1].lang == "en"
+    assert "For your bill, press 1" in said(turns[1])
+    assert "The amount due on your account is" in said(turns[2])
+
+
+def test_a_complaint_is_stored_before_its_number_is_read_twice_and_an_ack_sms_is_queued(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    c, turns = call(dialog, world.single_mobile, "", "3", "1")
+    with session_factory() as s:
+        complaint = s.scalars(select(Complaint).where(Complaint.channel == "ivr")).one()
+        number = complaint.number
+        ack = s.scalars(select(Outbox).where(Outbox.template == "complaint.ack")).one()
+    spoken_number = " ".join(catalog().text(f"num.{d}", "hi") for d in number)
+    text = said(turns[-1])
+    assert text.count(spoken_number) == 2
+    assert complaint.category == "no_supply"
+    assert ack.recipient == world.single_mobile
+    dialog.finish(c, hung_up=True)
+
+
+def test_the_same_request_replayed_registers_one_complaint(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    c, _ = call(dialog, world.single_mobile, "", "3")
+    before, turn_before = copy.deepcopy(c.state), c.turn
+    dialog.resume(c, "2")
+    # The transport lost the answer and sends the same keys again from the same state.
+    dialog.resume(Call(c.record_id, c.channel, c.call_ref, before, turn_before), "2")
+    with session_factory() as s:
+        assert len(s.scalars(select(Complaint).where(Complaint.channel == "ivr")).all()) == 1
+
+
+def test_complaint_status_by_number(dialog: Dialog, world: World) -> None:
+    c, turns = call(dialog, world.single_mobile, "", "3", "2")
+    number = c.state["data"]["complaint"]
+    _, turns = call(dialog, world.single_mobile, "", "4", number, ref="call-2")
+    assert "दर्ज है और उस पर कार्य किया जा रहा है" in said(turns[-1])
+
+
+def test_an_unknown_complaint_number_is_asked_again(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "4", "12345")
+    assert said(turns[-1]).startswith("क्षमा करें, यह शिकायत संख्या हमारे रिकॉर्ड में नहीं मिली")
+
+
+def test_pay_sends_an_sms_with_the_amount(dialog: Dialog, world: World, session_factory: Callable[[], Session]) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "2")
+    assert "भुगतान के तरीकों के साथ एक एसएमएस" in said(turns[-1])
+    with session_factory() as s:
+        sms = s.scalars(select(Outbox).where(Outbox.template == "bill.pay_info")).one()
+    assert sms.recipient == world.single_mobile
+    assert sms.payload["amount_paise"] > 0
+
+
+def test_a_meter_reading_is_stored_as_the_consumers(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "5", str(world.last_kwh + 300))
+    assert "आपकी मीटर रीडिंग दर्ज कर ली गई है" in said(turns[-1])
+    with session_factory() as s:
+        stored = s.scalars(select(Reading).where(Reading.kind == "consumer")).one()
+    assert stored.kwh == world.last_kwh + 300
+    assert stored.source == "ivr"
+
+
+def test_a_reading_below_the_last_one_is_refused_with_the_last_reading(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "5", str(world.last_kwh - 10))
+    assert "पिछली रीडिंग बारह हज़ार यूनिट" in said(turns[-1])
+    assert "kWh रीडिंग" in said(turns[-1])  # asked again
+
+
+def test_a_caller_with_two_accounts_chooses_by_the_last_four_digits(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.pair_mobile, "", "2")
+    choose = said(turns[1])
+    assert "एक से अधिक खाते" in choose
+    assert " ".join(catalog().text(f"num.{d}", "hi") for d in world.pair[1][-4:]) in choose
+    assert "बिल की जानकारी के लिए 1" in said(turns[2])
+
+
+def test_an_unknown_caller_enters_the_account_number(dialog: Dialog, world: World) -> None:
+    c, turns = call(dialog, world.stranger_mobile, "", world.single)
+    assert "दस अंकों की खाता संख्या" in said(turns[1])
+    assert "बिल की जानकारी के लिए 1" in said(turns[2])
+    assert c.state["account"] == world.single
+
+
+def test_three_wrong_account_numbers_then_the_agent(dialog: Dialog, world: World) -> None:
+    c, turns = call(dialog, "unknown", "", "123", "9999999999", "")  # three failed tries, each asked again
+    assert "खाता संख्या दस अंकों की होती है" in said(turns[2])
+    assert "रिकॉर्ड में नहीं मिली" in said(turns[3])
+    assert "आपका चुनाव प्राप्त नहीं हुआ" in said(turns[4])
+    assert not turns[4].final
+    fourth = dialog.resume(c, "12")
+    assert isinstance(fourth.action, Transfer)
+    assert "प्रतिनिधि से जोड़ा जा रहा है" in said(fourth)
+
+
+def test_a_closed_account_is_sent_to_the_agent(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, None, "", world.closed)
+    assert isinstance(turns[-1].action, Transfer)
+    assert "स्थायी रूप से बंद" in said(turns[-1])
+
+
+def test_an_outage_on_the_callers_feeder_is_announced_before_the_menu(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.outage_mobile, "")
+    text = said(turns[1])
+    assert text.startswith("सूचना: आपके क्षेत्र के फीडर पर खराबी के कारण बिजली आपूर्ति बाधित है।")
+    assert "बीस नवंबर दो हज़ार छब्बीस दोपहर दो बजकर तीस मिनट से आपूर्ति बंद है" in text
+    assert "शाम छह बजे तक आपूर्ति बहाल होने की संभावना है" in text
+    assert text.index("सूचना") < text.index("बिल की जानकारी")
+
+
+def test_star_repeats_and_0_transfers(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "1", "*", "0")
+    assert turns[3].items == turns[2].items
+    assert isinstance(turns[4].action, Transfer)
+
+
+def test_invalid_keys_reprompt_three_times_then_offer_the_agent(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "7", "7", "7", "7")
+    for t in turns[2:5]:
+        assert said(t).startswith("क्षमा करें, यह विकल्प सही नहीं है।")
+        assert not t.final
+    assert isinstance(turns[5].action, Transfer)
+
+
+def test_the_call_record_keeps_caller_account_path_outcome_and_duration(
+    world: World, session_factory: Callable[[], Session]
+) -> None:
+    clock = [dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)]
+    dialog = dialog_on(session_factory)
+    dialog.backend.now = lambda: clock[0]  # type: ignore[attr-defined]
+    c, _ = call(dialog, "919876543210", "", "1", "8", "3", "1")
+    clock[0] += dt.timedelta(seconds=95)
+    dialog.finish(c, hung_up=True)
+    with session_factory() as s:
+        record = s.scalars(select(IvrCall).where(IvrCall.call_ref == "call-1")).one()
+    assert record.caller == "+919876543210"
+    assert record.duration_s == 95
+    assert record.path[:4] == ["welcome", "identify", "account_ready", "main"]
+    assert "complaint_register" in record.path
+    assert record.outcome == "bill+complaint"
+
+
+def test_hanging_up_before_the_number_keeps_the_complaint_whole(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    c, _ = call(dialog, world.single_mobile, "", "3", "5")
+    dialog.finish(c, hung_up=True)
+    with session_factory() as s:
+        complaint = s.scalars(select(Complaint).where(Complaint.channel == "ivr")).one()
+        assert s.scalars(select(AuditLog).where(AuditLog.entity_id == complaint.number)).first() is not None
+
+
+def test_the_alert_flow_plays_the_message_and_repeats_on_1(dialog: Dialog, world: World) -> None:
+    c, turn = dialog.start(
+        channel="asterisk",
+        call_ref="out-1",
+        caller=world.single_mobile,
+        flow="alert",
+        params={"items": [{"say": "outage.breakdown"}, {"clock": "18:00"}]},
+    )
+    assert "खराबी" in said(turn)
+    assert "शाम छह बजे" in said(turn)
+    again = dialog.resume(c, "1")
+    assert again.items == turn.items
+    bye = dialog.resume(c, "")
+    assert isinstance(bye.action, Hangup)
+    assert "धन्यवाद" in said(bye)
