@@ -1,0 +1,127 @@
+"""The menus walked without I/O: key presses in, prompt keys out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from ivr.engine import Answer, Input, Query, Start, State, step
+from ivr.menus import FLOWS
+from ivr.speech import spoken_keys
+from ivr.turns import Gather, Say, Transfer, Turn
+from prompts.catalog import catalog
+from tests.menu_explorer import ANSWERS
+from tests.menu_explorer import every_turn as exploration
+
+
+def walk(keys: Sequence[str], answers: dict[str, dict[str, Any]] | None = None) -> tuple[State, list[Turn]]:
+    given = {name: options[0] for name, options in ANSWERS.items()} | (answers or {})
+    state, out = step(FLOWS, None, Start("asterisk", "c1", "+919876543210"))
+    turns = []
+    for entry in [None, *keys]:
+        if entry is not None:
+            state, out = step(FLOWS, state, Input(entry))
+        while isinstance(out, Query):
+            state, out = step(FLOWS, state, Answer(given[out.name]))
+        turns.append(out)
+    return state, turns
+
+
+def says(turn: Turn) -> list[str]:
+    return [i.key for i in turn.items if isinstance(i, Say)]
+
+
+@pytest.fixture(scope="module")
+def every_turn() -> list[Turn]:
+    return exploration().turns
+
+
+def test_every_prompt_a_menu_can_say_has_hindi_and_english_text(every_turn: list[Turn]) -> None:
+    used = {key for turn in every_turn for item in turn.items for key in spoken_keys(item, turn.lang)}
+    missing = sorted(key for key in used if key not in catalog())
+    assert missing == []
+
+
+def test_every_menu_prompt_in_the_catalog_is_reachable(every_turn: list[Turn]) -> None:
+    used = {key for turn in every_turn for item in turn.items for key in spoken_keys(item, turn.lang)}
+    said_by_the_runner = {"common.sorry_error"}  # the apology after a failure, outside the menus
+    speech = ("num.", "money.", "month.", "time.")
+    unused = sorted(k for k in catalog() if not k.startswith(speech) and k not in used | said_by_the_runner)
+    assert unused == []
+
+
+def test_the_walk_reaches_every_node() -> None:
+    assert exploration().nodes == {name for flow in FLOWS.values() for name in flow.nodes}
+
+
+def test_the_welcome_waits_briefly_then_goes_on_in_hindi() -> None:
+    state, turns = walk([""])
+    assert says(turns[0]) == ["welcome.greeting", "welcome.other_language"]
+    assert turns[0].action == Gather(1, 3000, None)
+    assert state["lang"] == "hi"
+    assert says(turns[1]) == ["menu.main", "welcome.other_language"]
+
+
+def test_bill_inquiry_says_amount_due_date_units_and_last_payment() -> None:
+    _, turns = walk(["", "1"])
+    assert says(turns[2])[:2] == ["bill.amount_due", "common.is"]
+    assert "bill.last_payment" in says(turns[2])
+    assert says(turns[2])[-1] == "bill.options"
+
+
+def test_a_complaint_number_is_said_twice_digit_by_digit() -> None:
+    _, turns = walk(["", "3", "1"])
+    digits = [i for i in turns[-1].items if not isinstance(i, Say)]
+    assert [d.digits for d in digits] == ["10000017", "10000017"]  # type: ignore[union-attr]
+
+
+def test_complaint_categories_map_to_the_cis_categories() -> None:
+    for key, category in (("1", "no_supply"), ("5", "dangerous_line"), ("6", "theft")):
+        _, out = step(FLOWS, walk(["", "3"])[0], Input(key))
+        assert isinstance(out, Query)
+        assert out.name == "complaint"
+        assert out.args["category"] == category
+
+
+def test_the_request_id_of_a_complaint_is_new_for_each_registration() -> None:
+    state, _ = walk(["", "3", "1", "8", "3"])
+    _, first = step(FLOWS, walk(["", "3"])[0], Input("1"))
+    _, second = step(FLOWS, state, Input("2"))
+    assert isinstance(first, Query)
+    assert isinstance(second, Query)
+    assert first.args["request_id"] != second.args["request_id"]
+
+
+def test_no_input_three_times_then_the_agent() -> None:
+    _, turns = walk(["", "", "", "", ""])
+    assert [says(t)[0] for t in turns[2:5]] == ["common.no_input"] * 3
+    assert isinstance(turns[5].action, Transfer)
+    assert says(turns[5]) == ["common.no_input", "common.too_many_tries", "common.transfer"]
+
+
+def test_a_good_choice_resets_the_tries() -> None:
+    state, turns = walk(["", "7", "7", "1", "8", "7", "7"])
+    assert not turns[-1].final
+    assert state["tries"] == 2
+
+
+def test_star_repeats_without_counting_a_try() -> None:
+    state, turns = walk(["", "1", "*", "*", "*", "*"])
+    assert all(t.items == turns[2].items for t in turns[3:])
+    assert state["tries"] == 0
+
+
+def test_resume_does_not_change_the_given_state() -> None:
+    state, _ = walk([""])
+    before = repr(state)
+    step(FLOWS, state, Input("1"))
+    assert repr(state) == before
+
+
+def test_state_is_json() -> None:
+    import json
+
+    state, _ = walk(["", "1", "1", "8", "3", "1"])
+    assert json.loads(json.dumps(state)) == state
