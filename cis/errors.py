@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class CisError(Exception):
     """Base of every error the CIS use cases raise on purpose."""
@@ -128,4 +130,81 @@ class InvalidBillInput(CisError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"Cannot compute the bill: {problem}.")
+        self.problem = problem
+
+
+class MalformedReading(CisError):
+    """The meter reading given is not a whole number the meter's register can show."""
+
+    def __init__(self, given: object) -> None:
+        super().__init__("A meter reading is a whole number of kWh of up to 6 digits.")
+        self.given = given
+
+
+class NoMeterOnAccount(CisError):
+    """The account has no meter in service, so there is nothing to read."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"Account {account_no} has no meter in service; please call the sub-division office.")
+        self.account_no = account_no
+
+
+class ReadingImplausible(CisError):
+    """The reading implies far more use per day since the last reading than the account usually has."""
+
+    def __init__(self, kwh: int, usual_daily_units: Decimal, implied_daily_units: Decimal) -> None:
+        super().__init__(
+            f"The reading {kwh} means {implied_daily_units} units a day, against a usual {usual_daily_units}; "
+            "please check the meter reading."
+        )
+        self.kwh = kwh
+        self.usual_daily_units = usual_daily_units
+        self.implied_daily_units = implied_daily_units
+
+
+class NothingDue(CisError):
+    """Nothing is payable on the account now (no bill yet, or the latest one is paid)."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"Nothing is due on account {account_no}.")
+        self.account_no = account_no
+
+
+class NoMobileForAccount(CisError):
+    """No valid mobile was given and the account has none registered, so no SMS can be sent."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"Account {account_no} has no registered mobile; please give a mobile number.")
+        self.account_no = account_no
+
+
+class UnknownCall(CisError):
+    """No call record carries this id."""
+
+    def __init__(self, call_id: int) -> None:
+        super().__init__(f"No call {call_id} is on record.")
+        self.call_id = call_id
+
+
+class UnknownFeeder(CisError):
+    """No feeder carries this id."""
+
+    def __init__(self, feeder_id: int) -> None:
+        super().__init__(f"No feeder {feeder_id} is on record.")
+        self.feeder_id = feeder_id
+
+
+class UnknownInterruption(CisError):
+    """No feeder interruption carries this id."""
+
+    def __init__(self, interruption_id: int) -> None:
+        super().__init__(f"No interruption {interruption_id} is on record.")
+        self.interruption_id = interruption_id
+
+
+class InvalidInterruption(CisError):
+    """The interruption as given cannot be recorded or changed (unknown kind, restoration before its start)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"Cannot record the interruption: {problem}.")
         self.problem = problem

@@ -4,7 +4,9 @@ from cis.models.accounts import Account, AccountMobile, Consumer
 from cis.models.audit import AuditLog
 from cis.models.base import Base
 from cis.models.billing import Bill, Payment, TariffSchedule
+from cis.models.calls import IvrCall
 from cis.models.complaints import Complaint
+from cis.models.interruptions import FeederInterruption
 from cis.models.metering import Meter, Reading
 from cis.models.network import (
     Circle,
@@ -31,6 +33,8 @@ __all__ = [
     "DistributionTransformer",
     "Division",
     "Feeder",
+    "FeederInterruption",
+    "IvrCall",
     "Meter",
     "Outbox",
     "Payment",

@@ -44,13 +44,13 @@ def test_a_task_sent_through_redis_runs_on_a_worker_and_sees_the_database(
         result = app.tasks["system.health"].apply_async(queue=queue)
         answer = result.get(timeout=30)
         result.forget()
-    assert answer["revision"] == "0001"
+    assert answer["revision"] == "0002"
     assert answer["worker"]
 
 
 def test_without_redis_tasks_run_in_process(database_url: str) -> None:
     app = celery_for(Settings(database_url=database_url, redis_url=None, secret_key="test"))
-    assert app.tasks["system.health"].delay().get(timeout=5)["revision"] == "0001"
+    assert app.tasks["system.health"].delay().get(timeout=5)["revision"] == "0002"
 
 
 def test_the_worker_command_of_the_docs_serves_tasks(database_url: str, redis_url: str, queue: str) -> None:
@@ -92,7 +92,7 @@ def test_the_worker_command_of_the_docs_serves_tasks(database_url: str, redis_ur
         result = app.send_task("system.health", queue=queue)
         answer = result.get(timeout=60)
         result.forget()
-        assert answer["revision"] == "0001"
+        assert answer["revision"] == "0002"
     finally:
         worker.send_signal(signal.SIGTERM)
         _, errors = worker.communicate(timeout=30)

@@ -88,7 +88,7 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         assert "300</strong> accounts" in home
         status, health = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200, health
-        assert json.loads(health)["schema"] == "0001"
+        assert json.loads(health)["schema"] == "0002"
         account_url = re.search(r"an account\s+(\S+)", output)
         assert account_url is not None, shown
         status, body = _get(account_url.group(1))
@@ -141,7 +141,7 @@ def test_db_upgrade_reports_the_schema_and_a_bad_setting_is_a_clear_error(tmp_pa
         [*URJAMITRA, "db", "upgrade"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert "schema empty -> 0001" in done.stdout
+    assert "schema empty -> 0002" in done.stdout
     bad = subprocess.run(
         [*URJAMITRA, "db", "upgrade"],
         cwd=tmp_path,

@@ -1,0 +1,42 @@
+"""Calls and sessions on the IVR channels (Asterisk, Twilio, USSD): one row each, for the dialog's state and the MIS."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cis.models.base import Base, BigId, Code, Json, UtcDateTime
+
+CALL_CHANNELS = ("asterisk", "twilio", "ussd")
+CALL_DIRECTIONS = ("inbound", "outbound")
+# What a caller came for, or how the call ended: the MIS counts calls by these.
+CALL_OUTCOMES = ("bill", "pay", "complaint", "status", "outage", "reading", "transfer", "hangup", "abandoned")
+CALLER_MAX = 32
+
+
+class IvrCall(Base):
+    """One call (or USSD session): where the caller went, what came of it and, while it lasts, its dialog state."""
+
+    __tablename__ = "ivr_call"
+    __table_args__ = (
+        # A provider's retry of the same call (a webhook delivered twice) finds the one row.
+        UniqueConstraint("channel", "call_ref"),
+        Index("ix_ivr_call_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    call_ref: Mapped[str] = mapped_column(Code(100))  # Asterisk uniqueid, Twilio CallSid, USSD sessionId
+    direction: Mapped[str] = mapped_column(String(8), default="inbound")
+    caller: Mapped[str] = mapped_column(String(CALLER_MAX))  # E.164 when it is a mobile, else as given
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    lang: Mapped[str | None] = mapped_column(String(2))
+    path: Mapped[list[str]] = mapped_column(Json, default=list)  # the dialog nodes visited, in order
+    outcome: Mapped[str | None] = mapped_column(String(60))  # what was done: "bill+complaint", "transfer"
+    state: Mapped[dict[str, Any] | None] = mapped_column(Json)  # a webhook-driven call's live dialog state
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
