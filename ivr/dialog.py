@@ -76,10 +76,23 @@ class Dialog:
         lang: Lang = "hi",
         params: Mapping[str, Any] | None = None,
         direction: str | None = None,
+        outbound_ref: str | None = None,
     ) -> tuple[Call, Turn]:
+        """Open the call's record and give its first Turn.
+
+        A call we placed (an alert) carries `outbound_ref`, our own reference given when it was placed;
+        it rides in the dialog's parameters (the record itself is kept under the provider's call id).
+        """
+        if outbound_ref:
+            direction = "outbound"
         direction = direction or ("outbound" if flow != "inbound" else "inbound")
+        params = dict(params or {})
+        if outbound_ref:
+            params["outbound_ref"] = outbound_ref
+        if channel == "ussd":
+            params.setdefault("greet", False)  # a screen shows the menu at once; there is no spoken welcome
         record_id = self.backend.open_call(channel=channel, call_ref=call_ref, caller=caller, direction=direction)
-        start = Start(channel, call_ref, caller, lang, {**(params or {}), "flow": flow, "called": called})
+        start = Start(channel, call_ref, caller, lang, {**params, "flow": flow, "called": called})
         state, turn = self._advance(None, start)
         call = Call(record_id, channel, call_ref, state, turn)
         return call, turn
@@ -113,15 +126,18 @@ class Dialog:
         called: str | None = None,
         flow: str = "inbound",
         params: Mapping[str, Any] | None = None,
+        outbound_ref: str | None = None,
     ) -> Turn:
         """One webhook request: start or resume the call kept in its record, save it, close it when final.
 
         `digits=None` asks for the first turn (a new call, or the provider repeating its first request).
+        Screens (USSD) start in English, voice in Hindi, unless `lang` says otherwise.
         """
+        lang = lang or ("en" if channel == "ussd" else "hi")
         found = self.backend.load_call(channel, call_ref)
         if found is not None and found[2]:
             # The call has already finished (a late retry): say goodbye rather than start again.
-            return Turn(lang or "hi", (Say("common.goodbye"),), Hangup())
+            return Turn(lang, (Say("common.goodbye"),), Hangup())
         if found is None or found[1] is None or digits is None:
             call, turn = self.start(
                 channel=channel,

@@ -188,7 +188,12 @@ def written_text(items: Sequence[Item], lang: Lang, catalog: Catalog) -> str:
     previous_lines = False
     for item in items:
         text = written_item(item, lang, catalog)
-        lines = "\n" in text or (len(text) > 1 and text[0] in "0123456789*#" and text[1] == " ")
+        if not text:
+            continue  # a glue word that screens leave out
+        # Only catalog texts make menu lines; a value such as "1 Oct 2026" is never one.
+        lines = isinstance(item, Say) and (
+            "\n" in text or (len(text) > 1 and text[0] in "0123456789*#" and text[1] == " ")
+        )
         if out:
             out += "\n" if lines or previous_lines else " "
         out += text

@@ -91,8 +91,9 @@ def _flatten(table: Mapping[str, Any], prefix: str, source: str, out: dict[str, 
             if extra:
                 raise CatalogError(f"{source}: {key} has unknown fields {sorted(extra)}")
             screens = {name: value.get(name) for name in ("screen_hi", "screen_en")}
-            if any(v is not None and (not isinstance(v, str) or not v.strip()) for v in screens.values()):
-                raise CatalogError(f"{source}: {key} has an empty or non-text screen text")
+            # An empty screen text leaves a spoken glue word ("है।", "is") off screens.
+            if any(v is not None and not isinstance(v, str) for v in screens.values()):
+                raise CatalogError(f"{source}: {key} has a screen text that is not text")
             if key in out:
                 raise CatalogError(f"{source}: {key} is defined twice")
             out[key] = Prompt(key, hi.strip(), en.strip(), screens["screen_hi"], screens["screen_en"])
