@@ -89,7 +89,7 @@ def voice_blueprint(
     bp = Blueprint(name, __name__)
     validator = RequestValidator(auth_token) if auth_token else None
     if validator is None:
-        log.error("Twilio voice webhooks have no auth token: every request will be refused")
+        log.warning("Twilio voice webhooks have no auth token (TWILIO_AUTH_TOKEN): every request will be refused")
     base_setting = (public_url or "").rstrip("/")
     cat = catalog if catalog is not None else packaged_catalog()
 

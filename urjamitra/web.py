@@ -15,8 +15,11 @@ from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
 from cis.web.api import bp as api_bp
 from cis.web.calculator import bp as calculator_bp
+from ivr.twilio_voice import voice_blueprint
+from ivr.ussd import ussd_blueprint
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
+from urjamitra.telephony import audio_library, make_dialog
 
 # The parts of the system and where each is reached; those still to come name their issue.
 PARTS: tuple[dict[str, Any], ...] = (
@@ -36,7 +39,12 @@ PARTS: tuple[dict[str, Any], ...] = (
         "what": "one versioned bill per account and cycle: actual, estimated or assessed, with arrears and LPS",
         "links": ["urjamitra bill-run --cycle YYYY-MM", "urjamitra bill-revise --account N --cycle YYYY-MM --reason R"],
     },
-    {"name": "Hindi IVR", "what": "Asterisk FastAGI, Twilio voice and USSD menus", "issue": 4},
+    {
+        "name": "Hindi IVR",
+        "what": "Asterisk FastAGI (urjamitra fastagi, urjamitra phone), the AGI script urjamitra-agi, Twilio voice "
+        "webhooks (signed) and the USSD gateway webhook (shared secret)",
+        "links": ["urjamitra phone --caller +919876543210", "POST /voice/incoming", "POST /ussd"],
+    },
     {
         "name": "SMS",
         "what": "keyword commands, DLT templates, providers and the outbox dispatcher",
@@ -58,6 +66,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["urja.celery"] = celery_for(settings)
     app.register_blueprint(api_bp)
     app.register_blueprint(calculator_bp)
+    dialog = make_dialog(settings, app.extensions["urja.session_factory"])
+    app.extensions["urja.dialog"] = dialog
+    app.register_blueprint(
+        voice_blueprint(
+            dialog,
+            auth_token=settings.twilio_auth_token,
+            audio=audio_library(settings),
+            public_url=settings.public_url,
+            agent_dial=settings.agent_dial,
+        )
+    )
+    app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret))
 
     @app.get("/")
     def home() -> ResponseReturnValue:

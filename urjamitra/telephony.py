@@ -1,0 +1,25 @@
+"""Wires the dialog to the CIS and the settings: one place that builds what every voice and USSD transport runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cis.db import make_engine, make_session_factory
+from ivr.dialog import Dialog
+from ivr.services import CisBackend
+from prompts.build import AudioLibrary
+from urjamitra.settings import Settings
+
+
+def make_dialog(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> Dialog:
+    """The dialog runner on the configured database (a session factory may be handed in, as the web app does)."""
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    backend = CisBackend(session_factory, portal_url=settings.public_url)
+    return Dialog(backend, agent_queue=settings.agent_queue)
+
+
+def audio_library(settings: Settings) -> AudioLibrary:
+    return AudioLibrary(Path(settings.prompts_dir))
