@@ -1,4 +1,4 @@
-"""The `urjamitra` command line: up, db upgrade, seed, serve."""
+"""The `urjamitra` command line: up, db upgrade, seed, serve, the IVR (fastagi, phone, prompts) and billing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import Engine, func, select
@@ -161,7 +163,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         demo = _demo_accounts(engine)
     finally:
         engine.dispose()
+    _build_prompts_if_possible(settings)
     server = None if args.no_serve else _bind(settings)
+    fastagi = None if args.no_serve else _fastagi_server(settings)
     url = f"http://{settings.web_host}:{server.server_port if server else settings.web_port}"
     print()
     print(
@@ -178,12 +182,38 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {settings.demo_password!r})"
     )
     print(f"  database         {settings.masked()['database_url']}")
+    if fastagi is not None:
+        print(f"  IVR (FastAGI)    agi://{fastagi.host}:{fastagi.port}/ivr for Asterisk")
+    caller = demo[0][1] if demo else "+919876543210"
+    print(f"  call the IVR     urjamitra phone --caller {caller}   (in another terminal)")
     if server is not None:
         print("Press Ctrl+C to stop.")
     sys.stdout.flush()
     if server is not None:
-        _serve(server)
+        try:
+            _serve(server)
+        finally:
+            if fastagi is not None:
+                fastagi.stop()
     return 0
+
+
+def _build_prompts_if_possible(settings: Settings) -> None:
+    """Render the prompts with espeak-ng when it is installed (only what changed); else say what is missing."""
+    import shutil
+
+    from prompts.build import PromptBuildError, build
+    from prompts.catalog import catalog
+
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        print("prompt audio: espeak-ng or sox is not installed; the phone shows text, Twilio speaks with <Say>")
+        return
+    try:
+        report = build(catalog(), Path(settings.prompts_dir), engine="espeak", progress=ProgressBar("prompts"))
+    except PromptBuildError as exc:
+        print(f"prompt audio: {exc}")
+        return
+    print(report.summary())
 
 
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
@@ -271,6 +301,132 @@ def cmd_bill_revise(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
+    """A FastAGI server for the configured dialog, running in a background thread."""
+    from ivr.fastagi import start_in_thread
+    from urjamitra.telephony import make_dialog
+
+    try:
+        return start_in_thread(
+            make_dialog(settings),
+            settings.fastagi_host,
+            settings.fastagi_port,
+            sounds_prefix=settings.agi_sounds,
+            agent_queue=settings.agent_queue,
+        )
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
+
+
+def cmd_fastagi(settings: Settings, _args: argparse.Namespace) -> int:
+    """Serve the IVR to Asterisk: `AGI(agi://host:4573/ivr)` in the dialplan."""
+    import logging
+
+    from ivr.fastagi import run_fastagi
+    from urjamitra.telephony import make_dialog
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    def ready(server: object) -> None:
+        print(f"FastAGI serving the IVR on {settings.fastagi_host}:{server.port}", flush=True)  # type: ignore[attr-defined]
+
+    try:
+        run_fastagi(
+            make_dialog(settings),
+            settings.fastagi_host,
+            settings.fastagi_port,
+            on_ready=ready,
+            sounds_prefix=settings.agi_sounds,
+            agent_queue=settings.agent_queue,
+        )
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
+    return 0
+
+
+def _listening(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def cmd_phone(settings: Settings, args: argparse.Namespace) -> int:
+    """Call the IVR from the terminal, as Asterisk would, showing each prompt's text and taking key presses."""
+    from ivr.phone import run_phone
+
+    host, port = settings.fastagi_host, settings.fastagi_port
+    own = None
+    if not _listening(host, port):
+        # No server running (`urjamitra up` runs one): serve this one call from a server of our own.
+        print(f"no FastAGI server on {host}:{port}; starting one for this call", file=sys.stderr)
+        own = _fastagi_server(replace(settings, fastagi_bind=f"{host}:0"))
+        port = own.port
+    print(f"calling the IVR at {host}:{port} from {args.caller}")
+    print("type the keys to press and Enter (e.g. 1, or 1234567890#); Enter alone waits; q hangs up")
+
+    def keys() -> str:
+        try:
+            return input("keys> ")
+        except EOFError:
+            return "q"
+
+    try:
+        run_phone(host, port, args.caller, keys=keys, show=print, sounds_prefix=settings.agi_sounds)
+    finally:
+        if own is not None:
+            own.stop()
+    return 0
+
+
+def agi_main() -> int:
+    """`urjamitra-agi`: the IVR as a plain AGI script, for `AGI(urjamitra-agi)` in the dialplan."""
+    from ivr.agi_script import main as agi_script_main
+    from urjamitra.telephony import make_dialog
+
+    settings = Settings.from_env()
+    return agi_script_main(
+        sys.argv[1:],
+        make_dialog=lambda: make_dialog(settings),
+        sounds_prefix=settings.agi_sounds,
+        agent_queue=settings.agent_queue,
+    )
+
+
+def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
+    from prompts.build import PromptBuildError, build
+    from prompts.catalog import CatalogError, catalog
+
+    out = Path(args.out or settings.prompts_dir)
+    try:
+        report = build(
+            catalog(), out, engine=args.engine, jobs=args.jobs, force=args.force, progress=ProgressBar("prompts")
+        )
+    except (PromptBuildError, CatalogError) as exc:
+        raise CliError(str(exc)) from exc
+    print(report.summary())
+    for name, reason in report.failures.items():
+        print(f"  failed {name}: {reason}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
+    """The IVR's figures for one day (MIS): calls, outcomes, duration, callers known by caller ID."""
+    from cis.calls import call_summary
+    from cis.db import UnitOfWork, make_session_factory
+
+    engine = _engine(settings)
+    try:
+        summary = call_summary(UnitOfWork(make_session_factory(engine)), args.day, direction=args.direction)
+    finally:
+        engine.dispose()
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _positive(value: str) -> int:
     number = int(value.replace(",", "").replace("_", ""))
     if number < 1:
@@ -327,6 +483,24 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--reading", type=int, help="the corrected current reading")
     how.add_argument("--units", type=int, help="the corrected units")
     revise.set_defaults(func=cmd_bill_revise)
+    sub.add_parser("fastagi", help="serve the IVR to Asterisk over FastAGI on URJA_FASTAGI_BIND").set_defaults(
+        func=cmd_fastagi
+    )
+    phone = sub.add_parser("phone", help="call the IVR from this terminal, as Asterisk would")
+    phone.add_argument("--caller", default="+919876543210", help="the caller ID to present (default %(default)s)")
+    phone.set_defaults(func=cmd_phone)
+    prompts = sub.add_parser("prompts", help="the prompt catalog's audio")
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
+    build = prompts_sub.add_parser("build", help="render every prompt to WAV (Asterisk) and MP3 (Twilio)")
+    build.add_argument("--engine", choices=["espeak", "gtts"], default="espeak", help="gtts needs the internet")
+    build.add_argument("--out", default=None, help="where the audio goes (default URJA_PROMPTS_DIR, var/prompts)")
+    build.add_argument("--force", action="store_true", help="render everything again")
+    build.add_argument("--jobs", type=_positive, default=2)
+    build.set_defaults(func=cmd_prompts_build)
+    calls = sub.add_parser("calls", help="the IVR's figures for a day: calls, outcomes, duration")
+    calls.add_argument("--day", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
+    calls.add_argument("--direction", choices=["inbound", "outbound"], default="inbound")
+    calls.set_defaults(func=cmd_calls)
     return parser
 
 
