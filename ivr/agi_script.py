@@ -1,0 +1,113 @@
+"""The AGI script form: Asterisk runs `AGI(urjamitra-agi)` and talks to it over stdin and stdout.
+
+The same call flow as the FastAGI server, driven with blocking reads: the agi_ block and every reply
+arrive on stdin, commands leave on stdout. One process per call, so use it for a small exchange or a
+test bench; the FastAGI server is the production path.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from ivr.agi import (
+    AgiConfig,
+    AgiHangup,
+    AgiReply,
+    CallOutcome,
+    DialogPort,
+    mask_caller,
+    read_env,
+    read_reply,
+    run_call,
+)
+from ivr.turns import Turn
+
+log = logging.getLogger(__name__)
+
+
+def run_agi_script(
+    dialog: DialogPort,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    sounds_prefix: str = "urjamitra",
+    agent_queue: str = "1912",
+    transfer_app: str = "Queue",
+    transfer_target: str = "{queue}",
+) -> CallOutcome | None:
+    """Run one call over text streams; returns how it went, or None when the agi_ block never came."""
+    try:
+        env = read_env(stdin.readline)
+    except AgiHangup:
+        log.warning("stdin closed before the agi_ block ended")
+        return None
+
+    def send(command: str) -> AgiReply:
+        try:
+            stdout.write(command + "\n")
+            stdout.flush()
+        except (OSError, ValueError) as exc:  # Asterisk closed the pipe
+            raise AgiHangup(f"stdout closed: {exc}") from exc
+        return read_reply(stdin.readline)
+
+    config = AgiConfig(sounds_prefix, agent_queue, transfer_app, transfer_target)
+    outcome = run_call(env, config, send, dialog)
+    request = outcome.request
+    if outcome.rejected:
+        log.warning("call %s: no dialog for route %r", request.call_ref, request.route)
+    caller = mask_caller(request.caller)
+    log.info("call %s from %s ended: %s after %d turns", request.call_ref, caller, outcome.how, outcome.turns)
+    for exc in outcome.errors:
+        log.error("call %s failed", request.call_ref, exc_info=exc)
+    return outcome
+
+
+class _Unavailable:
+    """Stands in for a dialog that could not be built, so the caller still hears the apology."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def start(self, **_: Any) -> tuple[Any, Turn]:
+        raise RuntimeError("the dialog could not be built") from self.error
+
+    def resume(self, call: Any, digits: str) -> Turn:
+        raise RuntimeError("the dialog could not be built") from self.error
+
+    def finish(self, call: Any, *, hung_up: bool, duration_s: int | None = None) -> None:
+        return None
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    make_dialog: Callable[[], DialogPort],
+    sounds_prefix: str = "urjamitra",
+    agent_queue: str = "1912",
+) -> int:
+    """The `urjamitra-agi` entry point, given how to build the dialog (the composition root knows).
+
+    `argv` is accepted for a console script and otherwise unused: Asterisk passes the AGI() arguments
+    both as argv and as `agi_arg_N` in the block, and the block is what routes the call.
+    """
+    del argv
+    # Asterisk sends SIGHUP when the caller hangs up; the next reply says so too, and the call must
+    # still be recorded, so do not let the signal kill the process.
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # stdout carries AGI commands only: logs go to stderr, which Asterisk shows on its console.
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="urjamitra-agi %(levelname)s %(message)s")
+    for stream in (sys.stdin, sys.stdout):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    try:
+        dialog: DialogPort = make_dialog()
+    except Exception as exc:
+        log.exception("could not build the dialog; apologising to the caller")
+        dialog = _Unavailable(exc)
+    run_agi_script(dialog, sys.stdin, sys.stdout, sounds_prefix=sounds_prefix, agent_queue=agent_queue)
+    return 0
