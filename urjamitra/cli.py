@@ -396,6 +396,37 @@ def agi_main() -> int:
     )
 
 
+def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
+    """Place one outbound alert call (the outage desk's voice channel) through the configured dialer."""
+    import uuid
+
+    from cis.phones import normalise_mobile
+    from ivr.outbound import OutboundCall, OutboundError
+    from prompts.catalog import catalog
+    from urjamitra.telephony import make_dialer
+
+    dialer = make_dialer(settings)
+    if dialer is None:
+        raise CliError("no outbound dialer: set URJA_AMI_URL (Asterisk) or TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    unknown = [key for key in args.say if key not in catalog()]
+    if unknown:
+        raise CliError(f"no such prompt in the catalog: {', '.join(unknown)}")
+    call = OutboundCall(
+        to=normalise_mobile(args.to),
+        call_ref=f"cli-{uuid.uuid4().hex[:12]}",
+        flow="alert",
+        params={"items": [{"say": key} for key in args.say]},
+    )
+    try:
+        placed = dialer.place(call)
+    except OutboundError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        dialer.close()
+    print(f"call {call.call_ref} to {args.to}: {placed.status} (provider id {placed.provider_id})")
+    return 0
+
+
 def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
     from prompts.build import PromptBuildError, build
     from prompts.catalog import CatalogError, catalog
@@ -497,6 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="render everything again")
     build.add_argument("--jobs", type=_positive, default=2)
     build.set_defaults(func=cmd_prompts_build)
+    call = sub.add_parser("call", help="place one outbound alert call (AMI or Twilio, as configured)")
+    call.add_argument("--to", required=True, help="the consumer's mobile")
+    call.add_argument("--say", nargs="+", default=["outage.breakdown"], help="prompt keys to play (catalog)")
+    call.set_defaults(func=cmd_call)
     calls = sub.add_parser("calls", help="the IVR's figures for a day: calls, outcomes, duration")
     calls.add_argument("--day", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
     calls.add_argument("--direction", choices=["inbound", "outbound"], default="inbound")

@@ -56,6 +56,8 @@ class Settings:
     ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
     call_limit: int = 10  # concurrent outbound calls the trunk takes
     ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
+    ami_context: str = "urjamitra-out"  # the dialplan context outbound AMI calls start in
+    ami_trunk: str = "trunk"  # the PJSIP endpoint of the trunk outbound calls leave by
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +98,8 @@ class Settings:
             ussd_secret=env.get("URJA_USSD_SECRET") or None,
             call_limit=int(call_limit),
             ivr_number=env.get("URJA_IVR_NUMBER") or defaults.ivr_number,
+            ami_context=env.get("URJA_AMI_CONTEXT") or defaults.ami_context,
+            ami_trunk=env.get("URJA_AMI_TRUNK") or defaults.ami_trunk,
         )
 
     @property

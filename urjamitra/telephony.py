@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cis.db import make_engine, make_session_factory
 from ivr.dialog import Dialog
+from ivr.outbound import AmiDialer, Dialer, TwilioDialer
 from ivr.services import CisBackend
 from prompts.build import AudioLibrary
 from urjamitra.settings import Settings
@@ -23,3 +24,25 @@ def make_dialog(settings: Settings, session_factory: sessionmaker[Session] | Non
 
 def audio_library(settings: Settings) -> AudioLibrary:
     return AudioLibrary(Path(settings.prompts_dir))
+
+
+def make_dialer(settings: Settings) -> Dialer | None:
+    """The outbound dialer the settings name: Asterisk's AMI when URJA_AMI_URL is set, else Twilio when its
+    account is configured, else None (no outbound calls)."""
+    if settings.ami_url:
+        return AmiDialer(
+            settings.ami_url,
+            context=settings.ami_context,
+            trunk=settings.ami_trunk,
+            caller_id=settings.ivr_number,
+            limit=settings.call_limit,
+        )
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        return TwilioDialer(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            from_number=settings.ivr_number,
+            public_url=settings.public_url,
+            limit=settings.call_limit,
+        )
+    return None

@@ -19,7 +19,7 @@ from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
-from urjamitra.telephony import audio_library, make_dialog
+from urjamitra.telephony import audio_library, make_dialer, make_dialog
 
 # The parts of the system and where each is reached; those still to come name their issue.
 PARTS: tuple[dict[str, Any], ...] = (
@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(calculator_bp)
     dialog = make_dialog(settings, app.extensions["urja.session_factory"])
     app.extensions["urja.dialog"] = dialog
+    # Twilio's status callbacks free the outbound call slots of the dialer in this process.
+    dialer = make_dialer(settings) if not settings.ami_url else None
+    app.extensions["urja.dialer"] = dialer
     app.register_blueprint(
         voice_blueprint(
             dialog,
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             audio=audio_library(settings),
             public_url=settings.public_url,
             agent_dial=settings.agent_dial,
+            on_call_ended=dialer.call_ended if dialer is not None else None,
         )
     )
     app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret))
