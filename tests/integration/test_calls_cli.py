@@ -1,0 +1,42 @@
+"""`urjamitra calls`: the MIS figures of a day's IVR calls, from the call records the dialog keeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from cis.db import make_engine, make_session_factory
+from cis.migrate import upgrade
+from ivr.dialog import Dialog
+from ivr.services import CisBackend
+from tests.ivr_support import build_world
+from urjamitra.cli import main
+from urjamitra.settings import Settings
+
+
+def test_a_days_calls_by_outcome(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'urjamitra.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as s:
+        world = build_world(s)
+        s.commit()
+    at = dt.datetime(2026, 11, 21, 5, 30, tzinfo=dt.UTC)  # 11:00 in India
+    dialog = Dialog(CisBackend(sessions, now=lambda: at))
+    served, _ = dialog.start(channel="asterisk", call_ref="a1", caller=world.single_mobile)
+    for keys in ("", "1"):
+        dialog.resume(served, keys)
+    dialog.finish(served, hung_up=True)
+    gone, _ = dialog.start(channel="asterisk", call_ref="a2", caller="unknown")
+    dialog.finish(gone, hung_up=True)
+    engine.dispose()
+
+    assert main(["calls", "--day", "2026-11-21"], Settings(database_url=url)) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["calls"] == 2
+    assert figures["by_outcome"] == {"bill": 1, "abandoned": 1}
+    assert figures["identified_by_caller_id"] == 1
