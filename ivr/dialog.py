@@ -42,6 +42,25 @@ class Backend(Protocol):
     def close_call(self, call_id: int, state: State, *, outcome: str, duration_s: int | None = None) -> None: ...
 
 
+class WebhookDialog(Protocol):
+    """What a stateless webhook (Twilio, USSD) needs of the dialog; `Dialog` is the real one."""
+
+    def handle(
+        self,
+        *,
+        channel: str,
+        call_ref: str,
+        caller: str | None,
+        digits: str | None,
+        lang: Lang | None = None,
+        called: str | None = None,
+        flow: str = "inbound",
+        params: Mapping[str, Any] | None = None,
+    ) -> Turn: ...
+
+    def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None: ...
+
+
 @dataclass
 class Call:
     """One live call: its record id, its dialog state, and the last Turn given to the transport."""

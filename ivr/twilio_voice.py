@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, abort, request, send_file, url_for
 from twilio.request_validator import RequestValidator
 
+from ivr.dialog import WebhookDialog
 from ivr.outbound import decode_params
 from ivr.turns import Lang, Turn
 from ivr.twiml import VOICES, apology_twiml, empty_twiml, render_twiml
@@ -47,23 +48,6 @@ XML = "text/xml"
 STEM = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 
 
-class VoiceDialog(Protocol):
-    def handle(
-        self,
-        *,
-        channel: str,
-        call_ref: str,
-        caller: str | None,
-        digits: str | None,
-        lang: Lang | None = None,
-        called: str | None = None,
-        flow: str = "inbound",
-        params: Mapping[str, Any] | None = None,
-    ) -> Turn: ...
-
-    def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None: ...
-
-
 class AudioFiles(Protocol):
     """What the blueprint needs of `prompts.build.AudioLibrary`."""
 
@@ -73,7 +57,7 @@ class AudioFiles(Protocol):
 
 
 def voice_blueprint(
-    dialog: VoiceDialog,
+    dialog: WebhookDialog,
     *,
     auth_token: str | None,
     audio: AudioFiles | None,

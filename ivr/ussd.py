@@ -30,12 +30,12 @@ import hmac
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
 
 from flask import Blueprint, Response, request
 
 from ivr import speech
+from ivr.dialog import WebhookDialog
 from ivr.turns import Gather, Lang, Say, Transfer, Turn
 from prompts.catalog import Catalog
 from prompts.catalog import catalog as packaged_catalog
@@ -157,23 +157,6 @@ def _cut(text: str) -> str:
 # -- the webhook ----------------------------------------------------------------------------------------------
 
 
-class UssdDialog(Protocol):
-    def handle(
-        self,
-        *,
-        channel: str,
-        call_ref: str,
-        caller: str | None,
-        digits: str | None,
-        lang: Lang | None = None,
-        called: str | None = None,
-        flow: str = "inbound",
-        params: Mapping[str, Any] | None = None,
-    ) -> Turn: ...
-
-    def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None: ...
-
-
 class _Replay:
     """The last answer per session, so a repeated request (same session, same `text`) gets it again."""
 
@@ -200,7 +183,7 @@ class _Replay:
 
 
 def ussd_blueprint(
-    dialog: UssdDialog,
+    dialog: WebhookDialog,
     *,
     secret: str | None,
     catalog: Catalog | None = None,
