@@ -29,7 +29,12 @@ def _free_port() -> int:
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("URJA_")}
-    env.update(URJA_DATABASE_URL=f"sqlite:///{tmp_path / 'urjamitra.db'}", URJA_DEMO_CONSUMERS="300", **extra)
+    env.update(
+        URJA_DATABASE_URL=f"sqlite:///{tmp_path / 'urjamitra.db'}",
+        URJA_DEMO_CONSUMERS="300",
+        URJA_FASTAGI_BIND="127.0.0.1:0",
+        **extra,
+    )
     return env
 
 
@@ -101,6 +106,25 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         found = find_accounts_by_mobile(UnitOfWork(make_session_factory(engine)), mobile)
         engine.dispose()
         assert account_no in [a.account_no for a in found]
+        assert re.search(r"prompts \(espeak\) in \S+: \d+ built", output), shown  # the audio was rendered
+        assert (tmp_path / "var" / "prompts" / "hi" / "menu" / "main.wav").exists()
+        fastagi = re.search(r"IVR \(FastAGI\)\s+agi://127\.0\.0\.1:(\d+)/ivr", output)
+        assert fastagi is not None, shown
+        # The desk phone calls the IVR that `up` serves: a bill inquiry, then a complaint, in Hindi.
+        phone = subprocess.run(
+            [*URJAMITRA, "phone", "--caller", mobile],
+            cwd=tmp_path,
+            env={**env, "URJA_FASTAGI_BIND": f"127.0.0.1:{fastagi.group(1)}"},
+            input="\n1\n8\n3\n1\nq\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert phone.returncode == 0, phone.stderr
+        assert "no FastAGI server" not in phone.stderr
+        assert "बिल की जानकारी के लिए 1" in phone.stdout
+        assert "इस बिल में आपकी खपत" in phone.stdout
+        assert "आपकी शिकायत दर्ज कर ली गई है। आपकी शिकायत संख्या है" in phone.stdout
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
