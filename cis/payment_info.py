@@ -72,6 +72,7 @@ def send_payment_info(
         given = normalise_mobile(mobile) if mobile else None
     except MalformedMobile:
         given = None
+    raced = False
     with uow:
         session = uow.session
         account_id = session.scalar(select(Account.id).where(Account.account_no == number))
@@ -102,11 +103,13 @@ def send_payment_info(
             uow.commit()
         except IntegrityError:
             uow.rollback()
-            # The same request's retry committed its row first: that one SMS is enough.
-            first = _already_sent(uow, key)
-            if first is None:
-                raise
-            return first
+            raced = True
+    if raced:
+        # The same request's retry committed its row first: that one SMS is enough.
+        first = _already_sent(uow, key)
+        if first is None:
+            raise RuntimeError(f"the outbox row {key} clashed but cannot be found")
+        return first
     return PaymentInfoReceipt(summary.amount_due_paise, due_date, mask_mobile(recipient))
 
 

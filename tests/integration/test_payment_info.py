@@ -157,3 +157,27 @@ def test_a_request_that_cannot_be_served_is_refused(
 ) -> None:
     with pytest.raises(error):
         send_payment_info(uow, account_no, CALLER, channel=channel, request_id="CA-1", now=NOW, portal_url=PORTAL)
+
+
+def test_eight_simultaneous_retries_queue_one_sms_and_all_get_its_receipt(postgres_url: str) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cis.db import make_session_factory
+    from tests.conftest import own_postgres_database
+
+    with own_postgres_database(postgres_url, "urja_payrace") as engine:
+        factory = make_session_factory(engine)
+        with factory() as s:
+            account_id = _with_dues(s, "4900000001").id
+        start = threading.Barrier(8)
+
+        def send(_: int) -> PaymentInfoReceipt:
+            start.wait(timeout=30)
+            return _send(UnitOfWork(factory), "4900000001", CALLER, request_id="CA-race")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            receipts = list(pool.map(send, range(8)))
+        assert len(set(receipts)) == 1
+        assert len(_sms(factory, account_id)) == 1
+        assert engine.pool.checkedout() == 0  # no connection left behind by the clash
