@@ -180,11 +180,14 @@ def close_call(
     account_no: str | None = None,
     lang: str | None = None,
     now: dt.datetime | None = None,
+    duration_s: int | None = None,
 ) -> bool:
     """Record how the call ended: path, outcome, end time and whole seconds of duration; the state is cleared.
 
-    True when this closed the call; False when it was already closed, whose first close then stands
-    (a hang-up seen by both the dialog and the provider's status callback counts once).
+    `duration_s` is the provider's own figure (Twilio's CallDuration, the USSD gateway's), which is what
+    the trunk bills: it wins over the time between our open and close, also when it arrives after the
+    call was closed. True when this closed the call; False when it was already closed, whose first close
+    otherwise stands (a hang-up seen by both the dialog and the provider's status callback counts once).
     Raises UnknownCall, MalformedAccountNumber or UnknownAccount.
     """
     at = now or audit.utcnow()
@@ -192,14 +195,45 @@ def close_call(
         session = uow.session
         call = _call(session, call_id)
         if call.ended_at is not None:
+            if duration_s is not None and duration_s >= 0 and call.duration_s != duration_s:
+                call.duration_s = duration_s
+                uow.commit()
             return False
         _apply(session, call, path, account_no, lang)
         call.outcome = outcome[:60] if outcome else None
         call.state = None
         call.ended_at = at
-        call.duration_s = max(0, round((at - call.started_at).total_seconds()))
+        own = max(0, round((at - call.started_at).total_seconds()))
+        call.duration_s = duration_s if duration_s is not None and duration_s >= 0 else own
         uow.commit()
     return True
+
+
+def close_stale_calls(uow: UnitOfWork, *, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Close the calls still open that started more than `older_than` ago: a webhook call or USSD session
+    whose end the provider never reported. The outcome is what the call got done, else 'abandoned';
+    the duration is unknown (left empty). Returns how many were closed; safe to run at any time.
+    """
+    at = now or audit.utcnow()
+    closed = 0
+    with uow:
+        session = uow.session
+        stale = session.scalars(
+            select(IvrCall)
+            .where(IvrCall.ended_at.is_(None), IvrCall.started_at < at - older_than)
+            .order_by(IvrCall.id)
+            .limit(10_000)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for call in stale:
+            served = (call.state or {}).get("served") or []
+            call.outcome = ("+".join(str(s) for s in served) or "abandoned")[:60]
+            call.state = None
+            call.ended_at = at
+            call.duration_s = None
+            closed += 1
+        uow.commit()
+    return closed
 
 
 def call_summary(uow: UnitOfWork, day: dt.date, *, direction: str = "inbound") -> CallSummary:

@@ -56,6 +56,7 @@ class WebhookDialog(Protocol):
         called: str | None = None,
         flow: str = "inbound",
         params: Mapping[str, Any] | None = None,
+        outbound_ref: str | None = None,
     ) -> Turn: ...
 
     def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None: ...
@@ -108,6 +109,9 @@ class Dialog:
         params = dict(params or {})
         if outbound_ref:
             params["outbound_ref"] = outbound_ref
+        if direction == "outbound" and params.get("to"):
+            # On a call we placed, the line's caller ID is our own number: the consumer is the one called.
+            caller = str(params["to"])
         if channel == "ussd":
             params.setdefault("greet", False)  # a screen shows the menu at once; there is no spoken welcome
         record_id = self.backend.open_call(channel=channel, call_ref=call_ref, caller=caller, direction=direction)
@@ -164,8 +168,9 @@ class Dialog:
                 caller=caller,
                 called=called,
                 flow=flow,
-                lang=lang or "hi",
+                lang=lang,
                 params=params,
+                outbound_ref=outbound_ref,
             )
         else:
             record_id, state, _ = found
@@ -184,12 +189,10 @@ class Dialog:
         if found is None:
             return
         record_id, state, ended = found
-        if ended:
-            if duration_s is not None:
-                self.backend.close_call(record_id, state or {}, outcome="", duration_s=duration_s)
-            return
+        # On a call already closed only the provider's duration is taken (it is what the trunk bills).
         state = state or {"served": [], "outcome": None}
-        self.backend.close_call(record_id, state, outcome=self._outcome(state, hung_up=True), duration_s=duration_s)
+        outcome = "" if ended else self._outcome(state, hung_up=True)
+        self.backend.close_call(record_id, state, outcome=outcome, duration_s=duration_s)
 
     # --- inside ---------------------------------------------------------------------------------------------
 

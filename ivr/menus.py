@@ -139,6 +139,7 @@ def _outage_answer(s: State, result: Mapping[str, Any]) -> Transition:
     outage = result.get("outage")
     if not outage:
         return Go("main")
+    _served(s, "outage")
     since = _datetime_items(s, outage["since"])
     items: list[Item] = [Say(f"outage.{outage['kind']}")]
     items += [*since, Say("outage.since")] if _hi(s) else [Say("outage.since"), *since]

@@ -336,7 +336,7 @@ class AmiDialer:
         action.variables = {
             "URJA_FLOW": call.flow,
             "URJA_CALL_REF": call.call_ref,
-            "URJA_PARAMS": encode_params(call.params),
+            "URJA_PARAMS": encode_params({**call.params, "to": call.to}),  # the consumer, for the call record
         }
         try:
             with self._lock:

@@ -228,6 +228,7 @@ class CisBackend:
             account_no=state.get("account"),
             lang=state.get("lang"),
             now=self.now(),
+            duration_s=duration_s,
         )
 
 

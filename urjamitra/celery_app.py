@@ -20,6 +20,10 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # Timers for `celery -A urjamitra.worker beat`.
+        beat_schedule={
+            "close-stale-calls": {"task": "ivr.close_stale_calls", "schedule": 15 * 60.0},
+        },
     )
     if settings.redis_url:
         app.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url)

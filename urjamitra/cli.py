@@ -446,12 +446,16 @@ def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
     """The IVR's figures for one day (MIS): calls, outcomes, duration, callers known by caller ID."""
-    from cis.calls import call_summary
+    from cis.calls import call_summary, close_stale_calls
     from cis.db import UnitOfWork, make_session_factory
 
     engine = _engine(settings)
     try:
-        summary = call_summary(UnitOfWork(make_session_factory(engine)), args.day, direction=args.direction)
+        uow = UnitOfWork(make_session_factory(engine))
+        if args.close_stale_after is not None:
+            closed = close_stale_calls(uow, older_than=dt.timedelta(minutes=args.close_stale_after))
+            print(f"closed {closed} calls open for over {args.close_stale_after} minutes", file=sys.stderr)
+        summary = call_summary(uow, args.day, direction=args.direction)
     finally:
         engine.dispose()
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -535,6 +539,12 @@ def build_parser() -> argparse.ArgumentParser:
     calls = sub.add_parser("calls", help="the IVR's figures for a day: calls, outcomes, duration")
     calls.add_argument("--day", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
     calls.add_argument("--direction", choices=["inbound", "outbound"], default="inbound")
+    calls.add_argument(
+        "--close-stale-after",
+        type=_positive,
+        metavar="MINUTES",
+        help="first close calls whose end never came (Celery beat does this every 15 minutes)",
+    )
     calls.set_defaults(func=cmd_calls)
     return parser
 

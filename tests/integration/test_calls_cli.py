@@ -40,3 +40,26 @@ def test_a_days_calls_by_outcome(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert figures["calls"] == 2
     assert figures["by_outcome"] == {"bill": 1, "abandoned": 1}
     assert figures["identified_by_caller_id"] == 1
+
+
+def test_the_beat_task_closes_calls_whose_end_never_came(tmp_path: Path) -> None:
+    from cis.calls import load_call, open_call
+    from cis.db import UnitOfWork
+    from urjamitra.tasks import celery_for
+
+    url = f"sqlite:///{tmp_path / 'urjamitra.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    uow = UnitOfWork(make_session_factory(engine))
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    open_call(uow, channel="ussd", call_ref="ATUid_lost", caller="+919876543210", now=long_ago)
+    open_call(uow, channel="ussd", call_ref="ATUid_live", caller="+919876543210")
+    app = celery_for(Settings(database_url=url))  # no Redis: the task runs in-process
+    assert app.tasks["ivr.close_stale_calls"].delay().get(timeout=10) == 1
+    assert app.conf.beat_schedule["close-stale-calls"]["task"] == "ivr.close_stale_calls"
+    lost, live = load_call(uow, "ussd", "ATUid_lost"), load_call(uow, "ussd", "ATUid_live")
+    engine.dispose()
+    assert lost is not None
+    assert lost.ended
+    assert live is not None
+    assert not live.ended

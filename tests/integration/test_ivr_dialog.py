@@ -242,3 +242,67 @@ def test_the_alert_flow_plays_the_message_and_repeats_on_1(dialog: Dialog, world
     bye = dialog.resume(c, "")
     assert isinstance(bye.action, Hangup)
     assert "धन्यवाद" in said(bye)
+
+
+def _record(session_factory: Callable[[], Session], ref: str) -> IvrCall:
+    with session_factory() as s:
+        return s.scalars(select(IvrCall).where(IvrCall.call_ref == ref)).one()
+
+
+def test_a_webhook_call_the_provider_ends_is_closed_with_the_providers_duration(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    dialog.handle(channel="twilio", call_ref="CA-dur", caller=world.single_mobile, digits=None)
+    dialog.handle(channel="twilio", call_ref="CA-dur", caller=world.single_mobile, digits="")
+    dialog.hangup("twilio", "CA-dur", duration_s=42)
+    record = _record(session_factory, "CA-dur")
+    assert record.ended_at is not None
+    assert record.duration_s == 42
+    assert record.outcome == "abandoned"
+
+
+def test_a_late_status_callback_only_corrects_the_duration(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    for digits in (None, "", "0"):  # ... then the agent: the last TwiML closes the call
+        dialog.handle(channel="twilio", call_ref="CA-late", caller=world.single_mobile, digits=digits)
+    assert _record(session_factory, "CA-late").outcome == "transfer"
+    dialog.hangup("twilio", "CA-late", duration_s=95)
+    record = _record(session_factory, "CA-late")
+    assert (record.outcome, record.duration_s) == ("transfer", 95)
+
+
+def test_calls_whose_end_never_came_are_closed_by_the_sweep(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    from cis.calls import close_stale_calls
+    from cis.db import UnitOfWork
+
+    dialog.handle(channel="ussd", call_ref="S-stale", caller=world.single_mobile, digits=None)
+    dialog.handle(channel="ussd", call_ref="S-stale", caller=world.single_mobile, digits="1")
+    dialog.handle(channel="ussd", call_ref="S-fresh", caller=world.single_mobile, digits=None)
+    later = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+    with session_factory() as s:  # the second session started just now
+        s.scalars(select(IvrCall).where(IvrCall.call_ref == "S-fresh")).one().started_at = later
+        s.commit()
+    closed = close_stale_calls(UnitOfWork(session_factory), older_than=dt.timedelta(hours=1), now=later)
+    assert closed == 1
+    stale, fresh = _record(session_factory, "S-stale"), _record(session_factory, "S-fresh")
+    assert (stale.outcome, stale.state) == ("bill", None)
+    assert fresh.ended_at is None
+
+
+def test_on_an_alert_call_the_record_names_the_consumer_called(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    c, _ = dialog.start(
+        channel="asterisk",
+        call_ref="out-caller",
+        caller="911800180000",  # the caller ID our trunk presents
+        flow="alert",
+        params={"to": world.single_mobile, "items": [{"say": "outage.breakdown"}]},
+        outbound_ref="outbox-7",
+    )
+    dialog.finish(c, hung_up=False)
+    record = _record(session_factory, "out-caller")
+    assert (record.caller, record.direction) == (world.single_mobile, "outbound")

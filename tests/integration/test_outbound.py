@@ -167,9 +167,9 @@ def test_originate_dials_the_trunk_into_the_ivr_with_the_flow(ami: FakeAmi) -> N
     assert variables(originate) == {
         "URJA_FLOW": "alert",
         "URJA_CALL_REF": "outbox-42",
-        "URJA_PARAMS": encode_params({"event": 7, "revision": 2}),
+        "URJA_PARAMS": encode_params({"event": 7, "revision": 2, "to": CONSUMER}),
     }
-    assert decode_params(variables(originate)["URJA_PARAMS"]) == {"event": 7, "revision": 2}
+    assert decode_params(variables(originate)["URJA_PARAMS"]) == {"event": 7, "revision": 2, "to": CONSUMER}
 
 
 def test_the_call_over_the_limit_waits_until_an_earlier_one_hangs_up(ami: FakeAmi) -> None:

@@ -22,7 +22,8 @@ def test_an_alert_call_is_originated_over_ami_into_the_ivr(capsys: pytest.Captur
     variables = dict(v.split("=", 1) for v in originate["Variable"])
     assert variables["URJA_FLOW"] == "alert"
     assert decode_params(variables["URJA_PARAMS"]) == {
-        "items": [{"say": "outage.breakdown"}, {"say": "outage.restore_unknown"}]
+        "items": [{"say": "outage.breakdown"}, {"say": "outage.restore_unknown"}],
+        "to": "+919876543210",
     }
     assert "queued" in capsys.readouterr().out
 
