@@ -64,7 +64,11 @@ def _common(s: State, keys: str) -> Transition:
 
 def _datetime_items(s: State, value: str) -> list[Item]:
     moment = dt.datetime.fromisoformat(value)
-    return [Date(moment.date()), Clock(moment.hour, moment.minute)]
+    day = moment.date()
+    if moment.hour < 4:
+        # 00:15 on the 21st is "the night of the 20th" to a Hindi listener (रात बारह बजकर पंद्रह मिनट).
+        day -= dt.timedelta(days=1)
+    return [Date(day), Clock(moment.hour, moment.minute)]
 
 
 # --- welcome, identification, outage notice ------------------------------------------------------------
@@ -119,6 +123,8 @@ def _choose_account_choose(s: State, keys: str) -> Transition:
 
 
 def _ask_account_choose(s: State, keys: str) -> Transition:
+    if keys == "0":
+        return _transfer()
     if len(keys) != 10 or not keys.isdigit():
         return Retry(S("account.malformed"))
     s["data"]["candidate"] = keys
@@ -143,7 +149,9 @@ def _outage_answer(s: State, result: Mapping[str, Any]) -> Transition:
     since = _datetime_items(s, outage["since"])
     items: list[Item] = [Say(f"outage.{outage['kind']}")]
     items += [*since, Say("outage.since")] if _hi(s) else [Say("outage.since"), *since]
-    if outage.get("restore_by"):
+    if outage.get("delayed"):
+        items.append(Say("outage.restore_delayed"))
+    elif outage.get("restore_by"):
         by = _datetime_items(s, outage["restore_by"])
         items += [*by, Say("outage.restore_by")] if _hi(s) else [Say("outage.restore_by"), *by]
     else:
@@ -184,10 +192,11 @@ def _bill_say(s: State) -> list[Item]:
     if bill["amount_due_paise"] > 0:
         due = [Amount(bill["amount_due_paise"])]
         by = [Date(dt.date.fromisoformat(bill["due_date"]))]
-        if hi:
-            items += [Say("bill.amount_due"), *due, Say("common.is"), Say("bill.due_date"), *by, Say("common.is")]
+        items += [Say("bill.amount_due"), *due, Say("common.is")] if hi else [Say("bill.amount_due"), *due]
+        if bill.get("overdue"):
+            items += [Say("bill.was_due"), *by, Say("bill.overdue")]
         else:
-            items += [Say("bill.amount_due"), *due, Say("bill.due_date"), *by]
+            items += [Say("bill.due_date"), *by, Say("common.is")] if hi else [Say("bill.due_date"), *by]
     else:
         items += S("bill.nothing_due")
     items += [Say("bill.units"), Number(bill["units"]), Say("common.units")]
@@ -241,8 +250,10 @@ def _explain_say(s: State) -> list[Item]:
             items.append(Say("common.is"))
     if e.get("arrears_paise", 0) > 0:
         items += [Say("explain.arrears"), Amount(e["arrears_paise"])]
+        if _hi(s):
+            items.append(Say("explain.included"))
     if e.get("lps_paise", 0) > 0:
-        items += [Say("explain.late_fee"), Amount(e["lps_paise"])]
+        items += [Say("explain.late_fee"), Amount(e["lps_paise"]), Say("explain.added")]
     items.append(Say(f"explain.{e['basis']}"))
     return [*items, Say("common.next")]
 
@@ -260,7 +271,8 @@ def _pay_answer(s: State, result: Mapping[str, Any]) -> Transition:
         return Go("main", S("pay.no_mobile"))
     if result.get("amount_due_paise", 0) <= 0:
         return Go("main", S("bill.nothing_due"))
-    return Go("main", [Say("pay.sent"), Amount(result["amount_due_paise"])])
+    told: list[Item] = [Say("pay.sent"), Amount(result["amount_due_paise"])]
+    return Go("main", [*told, Say("common.is")] if _hi(s) else told)
 
 
 # --- complaints -----------------------------------------------------------------------------------------------
@@ -299,6 +311,8 @@ def _complaint_done_say(s: State) -> list[Item]:
 
 
 def _status_choose(s: State, keys: str) -> Transition:
+    if keys == "0":
+        return Go("main")
     if not keys.isdigit():
         return Retry(S("common.invalid"))
     s["data"]["status_number"] = keys
@@ -328,6 +342,8 @@ def _status_say(s: State) -> list[Item]:
 
 
 def _reading_choose(s: State, keys: str) -> Transition:
+    if keys == "0":
+        return Go("main")
     if not keys.isdigit() or len(keys) > 6:
         return Retry(S("common.invalid"))
     s["data"]["kwh"] = int(keys)
@@ -341,13 +357,15 @@ def _reading_query(s: State) -> Query:
 def _reading_answer(s: State, result: Mapping[str, Any]) -> Transition:
     error = result.get("error")
     if error == "below_last":
-        return Retry([Say("reading.below_last"), Number(result["last_kwh"]), Say("common.units")], "reading_enter")
+        last: list[Item] = [Say("reading.below_last"), Number(result["last_kwh"]), Say("common.units")]
+        return Retry([*last, Say("common.was")] if _hi(s) else last, "reading_enter")
     if error == "implausible":
         return Retry(S("reading.implausible"), "reading_enter")
     if error:
         return Go("main", S("reading.not_accepted"))
     _served(s, "reading")
-    return Go("main", [Say("reading.saved"), Number(result["kwh"]), Say("common.units")])
+    saved: list[Item] = [Say("reading.saved"), Number(result["kwh"]), Say("common.units")]
+    return Go("main", [*saved, Say("common.is")] if _hi(s) else saved)
 
 
 def _account_query(name: str) -> Any:
@@ -372,7 +390,8 @@ INBOUND = Flow(
         ),
         "identify": Fetch(_identify_query, _identify_answer),
         "choose_account": Menu(_choose_account_say, _choose_account_choose),
-        "ask_account": Menu(lambda s: S("account.enter"), _ask_account_choose, ENTRY),
+        # Ten digits end the entry by themselves; three tries in all, then the agent.
+        "ask_account": Menu(lambda s: S("account.enter"), _ask_account_choose, InputSpec(10, 10000, "#", retries=2)),
         "check_account": Fetch(
             lambda s: Query("check_account", {"account_no": s["data"]["candidate"]}), _check_account_answer
         ),

@@ -92,14 +92,18 @@ class CisBackend:
         return {"account_no": ref.account_no}
 
     def _q_outage(self, state: State, account_no: str) -> Mapping[str, Any]:
-        notice = interruptions.active_interruption(self._uow(), account_no, self.now())
+        now = self.now()
+        notice = interruptions.active_interruption(self._uow(), account_no, now)
         if notice is None:
             return {"outage": None}
+        restore_by = notice.expected_restore_at
         return {
             "outage": {
                 "kind": notice.kind,
                 "since": _local(notice.started_at),
-                "restore_by": _local(notice.expected_restore_at),
+                "restore_by": _local(restore_by),
+                # A restoration time already past is not promised again.
+                "delayed": restore_by is not None and restore_by < now,
             }
         }
 
@@ -112,6 +116,7 @@ class CisBackend:
             "bill": {
                 "amount_due_paise": summary.amount_due_paise,
                 "due_date": summary.latest_bill.due_date.isoformat(),
+                "overdue": summary.latest_bill.due_date < dt.datetime.fromisoformat(_local(self.now()) or "").date(),
                 "units": summary.latest_bill.units,
                 "cycle": summary.latest_bill.cycle,
                 "last_payment": None

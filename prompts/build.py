@@ -161,7 +161,8 @@ def build(
             recorded = entries.get(lang, {})
             for key in selected:
                 prompt = catalog[key]
-                digest = _digest(engine, voices[lang], prompt.text(lang))
+                text = prompt.text(lang)
+                digest = _digest(engine, voices[voice_lang(text, lang)], text)
                 built = all(_target(out_dir, lang, prompt.stem, ext).is_file() for ext in EXTS)
                 if not force and built and recorded.get(key) == digest:
                     skipped += 1
@@ -228,6 +229,19 @@ def _run(
     return failures
 
 
+def voice_lang(text: str, lang: Lang) -> Lang:
+    """The voice that can read `text`: the script decides, not the catalog column. The Hindi menu's
+    "For English, press 9." is English words and wants the English voice; the English menu's offer of
+    Hindi is Devanagari and wants the Hindi voice."""
+    devanagari = sum(1 for c in text if "\u0900" <= c <= "\u097f")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    if devanagari > latin:
+        return "hi"
+    if latin > devanagari:
+        return "en"
+    return lang
+
+
 def _render_one(job: _Job, out_dir: Path, render: _Renderer) -> None:
     wav = _target(out_dir, job.lang, job.prompt.stem, "wav")
     mp3 = _target(out_dir, job.lang, job.prompt.stem, "mp3")
@@ -235,7 +249,8 @@ def _render_one(job: _Job, out_dir: Path, render: _Renderer) -> None:
     token = f"{os.getpid()}-{threading.get_ident()}"
     wav_tmp, mp3_tmp = (p.with_name(f".{p.name}.{token}.tmp") for p in (wav, mp3))
     try:
-        render(job.lang, job.prompt.text(job.lang), wav_tmp, mp3_tmp)
+        text = job.prompt.text(job.lang)
+        render(voice_lang(text, job.lang), text, wav_tmp, mp3_tmp)
         for tmp in (wav_tmp, mp3_tmp):
             if not tmp.is_file() or tmp.stat().st_size == 0:
                 raise RuntimeError(f"the engine wrote no audio to {tmp.name}")

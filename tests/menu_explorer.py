@@ -38,8 +38,14 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"outage": OUTAGE},
         {"outage": {**OUTAGE, "kind": "shutdown", "restore_by": None}},
         {"outage": {**OUTAGE, "kind": "roster"}},
+        {"outage": {**OUTAGE, "delayed": True}},
     ],
-    "bill": [{"bill": BILL}, {"bill": None}, {"bill": {**BILL, "amount_due_paise": 0, "last_payment": None}}],
+    "bill": [
+        {"bill": BILL},
+        {"bill": None},
+        {"bill": {**BILL, "amount_due_paise": 0, "last_payment": None}},
+        {"bill": {**BILL, "overdue": True}},
+    ],
     "explain": [
         {"explanation": EXPLANATION},
         {"explanation": {**EXPLANATION, "basis": "actual", "slab": None}},

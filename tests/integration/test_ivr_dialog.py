@@ -52,7 +52,8 @@ def test_known_caller_hears_the_amount_due_and_the_due_date_in_hindi(dialog: Dia
     bill = said(turns[2])
     assert "आपके खाते पर बकाया राशि" in bill
     assert "सोलह नवंबर दो हज़ार छब्बीस" not in bill
-    assert "भुगतान की अंतिम तिथि इकतीस अक्टूबर दो हज़ार छब्बीस है" in bill
+    # Due on 31 October, heard on 20 November: the date has passed.
+    assert "भुगतान की अंतिम तिथि इकतीस अक्टूबर दो हज़ार छब्बीस थी। कृपया शीघ्र भुगतान करें।" in bill
     assert "दो सौ पैंतालीस यूनिट" in bill
     assert "आपका पिछला भुगतान एक हज़ार पाँच सौ रुपये एक अक्टूबर दो हज़ार छब्बीस को प्राप्त हुआ" in bill
 
@@ -67,7 +68,7 @@ def test_press_1_explains_the_bill_against_last_year_the_last_bill_slab_arrears_
     assert "पिछले बिल में आपकी खपत दो सौ तीस यूनिट थी" in why
     assert "स्लैब संख्या" in why
     assert "प्रति यूनिट" in why
-    assert "पिछला बकाया शामिल है: पाँच सौ रुपये" in why
+    assert "इस बिल में पिछला बकाया पाँच सौ रुपये भी शामिल है।" in why
     assert "अनुमानित रीडिंग" in why
 
 
@@ -140,8 +141,8 @@ def test_a_meter_reading_is_stored_as_the_consumers(
 
 def test_a_reading_below_the_last_one_is_refused_with_the_last_reading(dialog: Dialog, world: World) -> None:
     _, turns = call(dialog, world.single_mobile, "", "5", str(world.last_kwh - 10))
-    assert "पिछली रीडिंग बारह हज़ार यूनिट" in said(turns[-1])
-    assert "kWh रीडिंग" in said(turns[-1])  # asked again
+    assert "पिछली रीडिंग बारह हज़ार यूनिट थी।" in said(turns[-1])
+    assert "कुल यूनिट की रीडिंग" in said(turns[-1])  # asked again
 
 
 def test_a_caller_with_two_accounts_chooses_by_the_last_four_digits(dialog: Dialog, world: World) -> None:
@@ -159,15 +160,31 @@ def test_an_unknown_caller_enters_the_account_number(dialog: Dialog, world: Worl
     assert c.state["account"] == world.single
 
 
-def test_three_wrong_account_numbers_then_the_agent(dialog: Dialog, world: World) -> None:
-    c, turns = call(dialog, "unknown", "", "123", "9999999999", "")  # three failed tries, each asked again
+def test_three_tries_at_the_account_number_then_the_agent(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, "unknown", "", "123", "9999999999", "")
     assert "खाता संख्या दस अंकों की होती है" in said(turns[2])
     assert "रिकॉर्ड में नहीं मिली" in said(turns[3])
+    assert not turns[3].final
     assert "आपका चुनाव प्राप्त नहीं हुआ" in said(turns[4])
-    assert not turns[4].final
-    fourth = dialog.resume(c, "12")
-    assert isinstance(fourth.action, Transfer)
-    assert "प्रतिनिधि से जोड़ा जा रहा है" in said(fourth)
+    assert isinstance(turns[4].action, Transfer)
+    assert "प्रतिनिधि से जोड़ा जा रहा है" in said(turns[4])
+
+
+def test_0_on_a_number_entry_goes_back(dialog: Dialog, world: World) -> None:
+    _, turns = call(dialog, world.single_mobile, "", "4", "0", "5", "0")
+    assert "बिल की जानकारी के लिए 1" in said(turns[3])
+    assert "बिल की जानकारी के लिए 1" in said(turns[5])
+    _, turns = call(dialog, "unknown", "", "0", ref="call-3")
+    assert isinstance(turns[-1].action, Transfer)
+
+
+def test_a_restoration_time_already_past_is_not_promised_again(
+    world: World, session_factory: Callable[[], Session]
+) -> None:
+    later = dialog_on(session_factory, now=dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC))  # ETR was 12:30 UTC
+    _, turns = call(later, world.outage_mobile, "")
+    assert "बहाली में अनुमान से अधिक समय लग रहा है" in said(turns[1])
+    assert "तक आपूर्ति बहाल होने की संभावना है" not in said(turns[1])
 
 
 def test_a_closed_account_is_sent_to_the_agent(dialog: Dialog, world: World) -> None:

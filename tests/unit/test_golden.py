@@ -40,7 +40,7 @@ TURNS: dict[str, Turn] = {
         ),
         Gather(1, 6000),
     ),
-    "account_entry_en": Turn("en", (Say("account.malformed"), Say("account.enter")), Gather(12, 10000, "#")),
+    "account_entry_en": Turn("en", (Say("account.malformed"), Say("account.enter")), Gather(10, 10000, "#")),
     "complaint_number_hi": Turn(
         "hi",
         (Say("complaint.registered"), Digits("10000017"), Say("complaint.again"), Digits("10000017")),
@@ -48,7 +48,7 @@ TURNS: dict[str, Turn] = {
     ),
     "outage_en": Turn(
         "en",
-        (Say("outage.breakdown"), Say("outage.since"), Clock(14, 30), Date(dt.date(2026, 11, 20)), Say("menu.main")),
+        (Say("outage.breakdown"), Say("outage.since"), Date(dt.date(2026, 11, 20)), Clock(14, 30), Say("menu.main")),
         Gather(1, 6000),
     ),
     "transfer_hi": Turn("hi", (Say("common.too_many_tries"), Say("common.transfer")), Transfer("1912")),
