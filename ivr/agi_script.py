@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -24,9 +25,10 @@ from ivr.agi import (
     read_reply,
     run_call,
 )
+from ivr.logs import get_logger
 from ivr.turns import Turn
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def run_agi_script(
@@ -42,6 +44,8 @@ def run_agi_script(
     """Run one call over text streams; returns how it went, or None when the agi_ block never came."""
     try:
         env = read_env(stdin.readline)
+        # Asterisk's uniqueid is unique on one Asterisk box only; the script runs on that box.
+        env["agi_uniqueid"] = f"{socket.gethostname()}/{env.get('agi_uniqueid', '')}"
     except AgiHangup:
         log.warning("stdin closed before the agi_ block ended")
         return None

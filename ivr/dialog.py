@@ -14,17 +14,17 @@ call record, advances it and stores it again in one go.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ivr.engine import Answer, Flow, Input, Query, Start, State, step
+from ivr.logs import get_logger
 from ivr.menus import FLOWS
 from ivr.turns import Gather, Hangup, Lang, Say, Transfer, Turn
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 APOLOGY = (Say("common.sorry_error"),)
 
 

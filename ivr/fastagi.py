@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import threading
 import time
@@ -39,8 +38,9 @@ from ivr.agi import (
     parse_env,
     parse_request,
 )
+from ivr.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T")
 
 
@@ -150,6 +150,10 @@ class FastAgiServer:
                 log.warning("connection from %s dropped before the call began: %s", _peer(writer), exc)
                 return
             self.calls += 1
+            # Asterisk's uniqueid is unique on one Asterisk box only: the box's address makes it ours.
+            peer = writer.get_extra_info("peername")
+            box = peer[0] if isinstance(peer, tuple) else "local"
+            env["agi_uniqueid"] = f"{box}/{env.get('agi_uniqueid', '')}"
             request = parse_request(env)
             caller = mask_caller(request.caller)
             log.info("call %s from %s to %s (%s)", request.call_ref, caller, request.called, request.route)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import re
 import socket
 import threading
@@ -48,7 +47,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-log = logging.getLogger(__name__)
+from ivr.logs import get_logger
+
+log = get_logger(__name__)
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 REF = re.compile(r"[A-Za-z0-9._:-]{1,64}")

@@ -23,7 +23,6 @@ and the agents' number. Responses are `text/xml`.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -33,13 +32,14 @@ from flask import Blueprint, Response, abort, request, send_file, url_for
 from twilio.request_validator import RequestValidator
 
 from ivr.dialog import WebhookDialog
+from ivr.logs import get_logger
 from ivr.outbound import decode_params
 from ivr.turns import Lang, Turn
 from ivr.twiml import VOICES, apology_twiml, empty_twiml, render_twiml
 from prompts.catalog import LANGS, Catalog
 from prompts.catalog import catalog as packaged_catalog
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CHANNEL = "twilio"
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})

@@ -38,6 +38,8 @@ LANGUAGES: Mapping[str, str] = {"hi": "hi-IN", "en": "en-IN"}
 VOICES: Mapping[str, str] = {"hi": "Polly.Aditi", "en": "Polly.Aditi"}
 
 APOLOGY_KEY = "common.sorry_error"
+TRANSFER_KEY = "common.transfer"
+CALL_AGENTS_KEY = "common.call_1912"
 TIMEOUT_MARK = "timeout=1"
 
 
@@ -59,8 +61,12 @@ def render_twiml(
 
     Gather: the speech nested in `<Gather input="dtmf">` (so callers can type ahead), then a `<Redirect>` to
     `action_url` marked `timeout=1`. Hangup: the speech, then `<Hangup/>`. Transfer: the speech, then `<Dial>`
-    to `agent_dial` (a number, or a `sip:` URI); with no agent number configured, the speech then `<Hangup/>`.
+    to `agent_dial` (a number, or a `sip:` URI). With no agent number configured the caller cannot be put
+    through: "we are connecting you" gives way to "please call 1912", then `<Hangup/>`.
     """
+    if isinstance(turn.action, Transfer) and not agent_dial:
+        kept = tuple(i for i in turn.items if i != SayItem(TRANSFER_KEY))
+        turn = Turn(turn.lang, (*kept, SayItem(CALL_AGENTS_KEY)), turn.action)
     response = VoiceResponse()
     verbs = _speech(turn, audio_url, catalog, voices)
     action = turn.action

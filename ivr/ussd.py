@@ -27,7 +27,6 @@ without it gets 403 and changes nothing; with no secret configured, every reques
 from __future__ import annotations
 
 import hmac
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,11 +35,12 @@ from flask import Blueprint, Response, request
 
 from ivr import speech
 from ivr.dialog import WebhookDialog
+from ivr.logs import get_logger
 from ivr.turns import Gather, Lang, Say, Transfer, Turn
 from prompts.catalog import Catalog
 from prompts.catalog import catalog as packaged_catalog
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CHANNEL = "ussd"
 GSM7_LIMIT = 182

@@ -52,7 +52,7 @@ class Settings:
     prompts_dir: str = field(default_factory=lambda: str(Path.cwd() / "var" / "prompts"))
     agi_sounds: str = "urjamitra"  # the folder under Asterisk's sounds directory holding the prompts
     agent_queue: str = "1912"  # the Asterisk queue of the 1912 agents
-    agent_dial: str = "1912"  # what Twilio <Dial>s to reach an agent (a number or a SIP URI)
+    agent_dial: str | None = None  # what Twilio <Dial>s to reach an agent: +E.164 or a sip: URI; unset: "call 1912"
     ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
     call_limit: int = 10  # concurrent outbound calls the trunk takes
     ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
@@ -74,6 +74,12 @@ class Settings:
         if not (demo.isascii() and demo.isdigit()):
             raise SettingsError(f"URJA_DEMO_CONSUMERS must be a whole number, got {demo!r}")
         host, port = _bind(web_bind, "URJA_WEB_BIND")
+        agent_dial = env.get("URJA_AGENT_DIAL") or None
+        if agent_dial and not (
+            agent_dial.startswith(("sip:", "sips:"))
+            or (agent_dial.startswith("+") and agent_dial[1:].isdigit() and 8 <= len(agent_dial) <= 16)
+        ):
+            raise SettingsError(f"URJA_AGENT_DIAL must be +<country><number> or a sip: URI, got {agent_dial!r}")
         call_limit = env.get("URJA_CALL_LIMIT", str(defaults.call_limit))
         if not (call_limit.isascii() and call_limit.isdigit() and int(call_limit) > 0):
             raise SettingsError(f"URJA_CALL_LIMIT must be a whole number above 0, got {call_limit!r}")
@@ -94,7 +100,7 @@ class Settings:
             prompts_dir=env.get("URJA_PROMPTS_DIR") or defaults.prompts_dir,
             agi_sounds=env.get("URJA_AGI_SOUNDS") or defaults.agi_sounds,
             agent_queue=env.get("URJA_AGENT_QUEUE") or defaults.agent_queue,
-            agent_dial=env.get("URJA_AGENT_DIAL") or defaults.agent_dial,
+            agent_dial=agent_dial,
             ussd_secret=env.get("URJA_USSD_SECRET") or None,
             call_limit=int(call_limit),
             ivr_number=env.get("URJA_IVR_NUMBER") or defaults.ivr_number,

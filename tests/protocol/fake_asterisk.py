@@ -291,11 +291,20 @@ class MenuDialog:
         self._changed = threading.Condition()
 
     def start(self, *, channel: str, call_ref: str, caller: str, called: str, flow: str, **rest: Any) -> Any:
+        # Calls are kept by Asterisk's uniqueid; the server scopes it by the Asterisk box ("box/uniqueid").
+        key = call_ref.rsplit("/", 1)[-1]
         with self._changed:
-            self.started[call_ref] = {"channel": channel, "caller": caller, "called": called, "flow": flow, **rest}
+            self.started[key] = {
+                "channel": channel,
+                "call_ref": call_ref,
+                "caller": caller,
+                "called": called,
+                "flow": flow,
+                **rest,
+            }
         if self.fail_on_start:
             raise RuntimeError("the database is down")
-        return FakeCall(call_ref, self.started[call_ref]), MAIN
+        return FakeCall(key, self.started[key]), MAIN
 
     def resume(self, call: FakeCall, digits: str) -> Turn:
         if self.before_resume is not None:

@@ -185,6 +185,7 @@ def test_an_alert_call_is_routed_with_its_reference_and_params(asterisk: FakeAst
     assert call.commands[0] == GREETING  # an originated call is already answered
     assert dialog.started["1767000000.1"] == {
         "channel": "asterisk",
+        "call_ref": "127.0.0.1/1767000000.1",  # Asterisk's uniqueid, scoped by the box it came from
         "caller": "9876543210",
         "called": "1912",
         "flow": "alert",

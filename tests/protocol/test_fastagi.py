@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -279,4 +280,4 @@ def test_the_agi_script_runs_as_a_process_as_asterisk_starts_it() -> None:
     assert process.returncode == 0, stderr
     assert call.commands[0] == "ANSWER"
     assert call.commands[-1] == "HANGUP"
-    assert "call p1 from +91*******210 ended: completed after 2 turns" in stderr
+    assert f"call {socket.gethostname()}/p1 from +91*******210 ended: completed after 2 turns" in stderr

@@ -204,3 +204,14 @@ def test_demo_password_comes_from_the_environment_and_is_never_shown() -> None:
     assert "training-room-7" not in repr(settings)
     assert "training-room-7" not in str(settings.masked())
     assert Settings.from_env({}).demo_password == "demo1912"
+
+
+def test_an_agent_line_twilio_cannot_dial_is_refused() -> None:
+    import pytest
+
+    from urjamitra.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="URJA_AGENT_DIAL"):
+        Settings.from_env({"URJA_AGENT_DIAL": "1912"})
+    assert Settings.from_env({"URJA_AGENT_DIAL": "sip:1912@pbx.example.in"}).agent_dial == "sip:1912@pbx.example.in"
+    assert Settings.from_env({}).agent_dial is None

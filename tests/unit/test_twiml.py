@@ -21,6 +21,7 @@ def cat() -> Catalog:
         "bill.amount_due": ("बकाया राशि", "The amount due is"),
         "common.goodbye": ("धन्यवाद", "Thank you"),
         "common.transfer": ("जोड़ा जा रहा है", "Connecting you"),
+        "common.call_1912": ("कृपया 1912 पर कॉल करें", "Please call 1912"),
         "common.sorry_error": ("क्षमा करें", "Sorry"),
         "account.enter": ("खाता संख्या डालें", "Enter your account number"),
         "num.1": ("एक", "one"),
@@ -132,6 +133,7 @@ def test_transfer_without_an_agent_number_hangs_up_after_speaking(cat: Catalog) 
     turn = Turn("en", (Say("common.transfer"),), Transfer())
     root = ET.fromstring(render(turn, cat, agent_dial=None))
     assert [child.tag for child in root] == ["Say", "Hangup"]
+    assert root[0].text == "Please call 1912"
 
 
 def test_digits_are_read_one_by_one(cat: Catalog) -> None:
@@ -160,3 +162,15 @@ def test_apology_says_sorry_then_dials_the_agents(cat: Catalog) -> None:
 def test_apology_without_its_prompt_still_reaches_the_agents() -> None:
     body = apology_twiml("hi", audio_url=no_audio, catalog=Catalog({}), agent_dial="+915122000000")
     assert body == DECL + "<Response><Dial>+915122000000</Dial></Response>"
+
+
+def test_without_an_agent_line_a_transfer_asks_the_caller_to_call_1912() -> None:
+    from ivr.turns import Say, Transfer, Turn
+    from ivr.twiml import render_twiml
+    from prompts.catalog import catalog
+
+    turn = Turn("hi", (Say("common.too_many_tries"), Say("common.transfer")), Transfer("1912"))
+    xml = render_twiml(turn, action_url="", audio_url=lambda lang, stem: None, catalog=catalog(), agent_dial=None)
+    assert catalog().text("common.transfer", "hi") not in xml
+    assert "कृपया 1912 पर कॉल करें" in xml
+    assert xml.endswith("<Hangup /></Response>")
