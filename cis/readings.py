@@ -80,10 +80,12 @@ def _not_consumer_of(day: dt.date) -> ColumnElement[bool]:
     return not_(and_(Reading.kind == "consumer", Reading.read_on == day))
 
 
-def _last(session: Session, meter_id: int, day: dt.date) -> _Last | None:
+def _last(session: Session, account_id: int, meter_id: int, day: dt.date) -> _Last | None:
+    # By account as well as meter: the (account_id, read_on) index finds the rows; there is none on meter_id.
     row = session.execute(
         select(Reading.kwh, Reading.read_on)
         .where(
+            Reading.account_id == account_id,
             Reading.meter_id == meter_id,
             Reading.kind.in_(COUNTED_KINDS),
             Reading.read_on <= day,
@@ -101,6 +103,7 @@ def _usual_daily(session: Session, account_id: int, meter_id: int, day: dt.date)
     rows = session.execute(
         select(Reading.kwh, Reading.read_on)
         .where(
+            Reading.account_id == account_id,
             Reading.meter_id == meter_id,
             Reading.kind.in_(COUNTED_KINDS),
             Reading.read_on.between(since, day),
@@ -201,7 +204,7 @@ def submit_reading(uow: UnitOfWork, cmd: SubmitReading, *, now: dt.datetime | No
                 if stored is not None:
                     return _receipt(
                         stored.kwh,
-                        _last(session, stored.meter_id, stored.read_on),
+                        _last(session, stored.account_id, stored.meter_id, stored.read_on),
                         _usual_daily(session, stored.account_id, stored.meter_id, stored.read_on),
                     )
             account = session.scalar(select(Account).where(Account.account_no == account_no))
@@ -212,7 +215,7 @@ def submit_reading(uow: UnitOfWork, cmd: SubmitReading, *, now: dt.datetime | No
             meter = _current_meter(session, account.id)
             if meter is None:
                 raise NoMeterOnAccount(account_no)
-            last = _last(session, meter.id, day)
+            last = _last(session, account.id, meter.id, day)
             usual = _usual_daily(session, account.id, meter.id, day)
             if last is not None:
                 rolled = kwh < last.kwh

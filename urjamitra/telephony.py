@@ -17,7 +17,10 @@ from urjamitra.settings import Settings
 def make_dialog(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> Dialog:
     """The dialog runner on the configured database (a session factory may be handed in, as the web app does)."""
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.database_url))
+        # A server database gets a connection per dialog thread (the FastAGI server runs 16), so no step
+        # opens a connection of its own; SQLite keeps its default.
+        sized = {} if settings.database_url.startswith("sqlite") else {"pool_size": 16, "max_overflow": 4}
+        session_factory = make_session_factory(make_engine(settings.database_url, **sized))
     backend = CisBackend(session_factory, portal_url=settings.public_url)
     return Dialog(backend, agent_queue=settings.agent_queue)
 
