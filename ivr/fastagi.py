@@ -61,6 +61,7 @@ class FastAgiServer:
         env_timeout: float = 10.0,
         linger: float = 2.0,
         backlog: int = 1024,
+        reuse_port: bool = False,
     ) -> None:
         self.dialog = dialog
         self.host = host
@@ -70,6 +71,9 @@ class FastAgiServer:
         self.env_timeout = env_timeout
         self.linger = linger
         self.backlog = backlog  # an outage alert wave can open hundreds of connections at once
+        # Several server processes on one port (SO_REUSEPORT): the kernel spreads calls across them, so
+        # the dialog's Python work is not held to one core by one interpreter.
+        self.reuse_port = reuse_port
         self.live_calls = 0
         self.calls = 0
         self.failed_calls = 0
@@ -96,7 +100,13 @@ class FastAgiServer:
     async def start(self) -> None:
         self._stopping = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=self.executor_workers, thread_name_prefix="fastagi-dialog")
-        self._server = await asyncio.start_server(self._handle, self.host, self._requested_port, backlog=self.backlog)
+        self._server = await asyncio.start_server(
+            self._handle,
+            self.host,
+            self._requested_port,
+            backlog=self.backlog,
+            reuse_port=self.reuse_port or None,
+        )
         log.info("FastAGI listening on %s:%d", self.host, self.port)
 
     async def serve_forever(self) -> None:

@@ -318,14 +318,44 @@ def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
 
 
-def cmd_fastagi(settings: Settings, _args: argparse.Namespace) -> int:
-    """Serve the IVR to Asterisk: `AGI(agi://host:4573/ivr)` in the dialplan."""
+def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve the IVR to Asterisk: `AGI(agi://host:4573/ivr)` in the dialplan.
+
+    With `--processes N` (N > 1) N server processes share the port (SO_REUSEPORT) and the kernel spreads
+    the calls across them: one Python process holds one core at most.
+    """
+    import logging
+    import multiprocessing
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    if args.processes == 1:
+        _serve_fastagi(settings, reuse_port=False)
+        return 0
+    if settings.fastagi_port == 0:
+        raise CliError("several processes need a fixed port: set URJA_FASTAGI_BIND to HOST:PORT")
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_serve_fastagi, args=(settings,), kwargs={"reuse_port": True}, daemon=False)
+        for _ in range(args.processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            worker.join()
+    except KeyboardInterrupt:
+        for worker in workers:
+            worker.join(10)
+    return 0 if all(w.exitcode == 0 for w in workers) else 1
+
+
+def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
     import logging
 
     from ivr.fastagi import run_fastagi
     from urjamitra.telephony import make_dialog
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
 
     def ready(server: object) -> None:
         print(f"FastAGI serving the IVR on {settings.fastagi_host}:{server.port}", flush=True)  # type: ignore[attr-defined]
@@ -338,10 +368,10 @@ def cmd_fastagi(settings: Settings, _args: argparse.Namespace) -> int:
             on_ready=ready,
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
+            reuse_port=reuse_port,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
-    return 0
 
 
 def _listening(host: str, port: int) -> bool:
@@ -518,9 +548,11 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--reading", type=int, help="the corrected current reading")
     how.add_argument("--units", type=int, help="the corrected units")
     revise.set_defaults(func=cmd_bill_revise)
-    sub.add_parser("fastagi", help="serve the IVR to Asterisk over FastAGI on URJA_FASTAGI_BIND").set_defaults(
-        func=cmd_fastagi
+    fastagi = sub.add_parser("fastagi", help="serve the IVR to Asterisk over FastAGI on URJA_FASTAGI_BIND")
+    fastagi.add_argument(
+        "--processes", type=_positive, default=1, help="server processes sharing the port (one per core)"
     )
+    fastagi.set_defaults(func=cmd_fastagi)
     phone = sub.add_parser("phone", help="call the IVR from this terminal, as Asterisk would")
     phone.add_argument("--caller", default="+919876543210", help="the caller ID to present (default %(default)s)")
     phone.set_defaults(func=cmd_phone)
