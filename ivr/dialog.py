@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ivr.engine import Answer, Flow, Input, Query, Start, State, step
 from ivr.logs import get_logger
 from ivr.menus import FLOWS
-from ivr.turns import Gather, Hangup, Lang, Say, Transfer, Turn
+from ivr.turns import Gather, Hangup, Lang, Say, Transfer, Turn, turn_from_json, turn_to_json
 
 log = get_logger(__name__)
 APOLOGY = (Say("common.sorry_error"),)
@@ -57,6 +57,7 @@ class WebhookDialog(Protocol):
         flow: str = "inbound",
         params: Mapping[str, Any] | None = None,
         outbound_ref: str | None = None,
+        request_key: str | None = None,
     ) -> Turn: ...
 
     def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None: ...
@@ -150,10 +151,13 @@ class Dialog:
         flow: str = "inbound",
         params: Mapping[str, Any] | None = None,
         outbound_ref: str | None = None,
+        request_key: str | None = None,
     ) -> Turn:
         """One webhook request: start or resume the call kept in its record, save it, close it when final.
 
         `digits=None` asks for the first turn (a new call, or the provider repeating its first request).
+        `request_key` names the request (USSD: the whole `text` so far): the same key again is a gateway's
+        retry and gets the same Turn back without advancing the call, whichever web process it reaches.
         Screens (USSD) start in English, voice in Hindi, unless `lang` says otherwise.
         """
         lang = lang or ("en" if channel == "ussd" else "hi")
@@ -175,11 +179,15 @@ class Dialog:
         else:
             record_id, state, _ = found
             assert state is not None
+            if request_key is not None and state.get("last_request") == request_key and state.get("last_turn"):
+                return turn_from_json(state["last_turn"])
             call = Call(record_id, channel, call_ref, state, Turn(state["lang"], (), Gather()))
             turn = self.resume(call, digits)
         if turn.final:
             self.finish(call, hung_up=False)
         else:
+            if request_key is not None:
+                call.state = {**call.state, "last_request": request_key, "last_turn": turn_to_json(turn)}
             self.backend.save_call(call.record_id, call.state)
         return turn
 

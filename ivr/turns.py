@@ -124,3 +124,28 @@ def item_from_json(data: dict[str, Any]) -> Item:
         hour, minute = data["clock"].split(":")
         return Clock(int(hour), int(minute))
     raise ValueError(f"not a turn item: {data!r}")
+
+
+def turn_to_json(turn: Turn) -> dict[str, Any]:
+    action: dict[str, Any]
+    if isinstance(turn.action, Gather):
+        a = turn.action
+        action = {"gather": [a.max_digits, a.timeout_ms, a.terminator]}
+    elif isinstance(turn.action, Transfer):
+        action = {"transfer": turn.action.queue}
+    else:
+        action = {"hangup": True}
+    return {"lang": turn.lang, "items": [item_to_json(i) for i in turn.items], **action}
+
+
+def turn_from_json(data: dict[str, Any]) -> Turn:
+    action: Action
+    if "gather" in data:
+        max_digits, timeout_ms, terminator = data["gather"]
+        action = Gather(int(max_digits), int(timeout_ms), terminator)
+    elif "transfer" in data:
+        action = Transfer(str(data["transfer"]))
+    else:
+        action = Hangup()
+    lang: Lang = "en" if data.get("lang") == "en" else "hi"
+    return Turn(lang, tuple(item_from_json(i) for i in data["items"]), action)

@@ -231,6 +231,9 @@ def ussd_blueprint(
                 digits=newest_input(text),
                 lang=None,
                 called=form.get("serviceCode") or None,
+                # The whole input so far names the request: a gateway's retry, on any web process, is
+                # answered with the same screen and does not advance the session.
+                request_key=text,
             )
             body = render_ussd(turn, cat)
         except Exception:

@@ -472,3 +472,28 @@ def test_no_prompt_is_missing_from_the_catalog(world: World, fastagi: tuple[str,
     unknown += transcript.unknown_sounds
     assert unknown == []
 
+
+
+def test_a_ussd_retry_reaching_another_web_process_gets_the_same_screen(
+    settings: Settings, world: World, sessions: sessionmaker[Session]
+) -> None:
+    first, second = create_app(settings), create_app(settings)  # two web workers, one database
+    try:
+        session = f"ATUid_retry_{next(_refs)}"
+
+        def post(app: object, text: str) -> str:
+            form = {"sessionId": session, "serviceCode": "*1912#", "phoneNumber": world.single_mobile, "text": text}
+            client = app.test_client()  # type: ignore[attr-defined]
+            return str(client.post("/ussd", data=form, headers={"X-USSD-Secret": USSD_SECRET}).text)
+
+        post(first, "")
+        post(first, "3")
+        registered = post(first, "3*1")
+        assert post(second, "3*1") == registered  # the gateway's retry, on the other worker
+        with sessions() as s:
+            ussd = s.scalars(select(Complaint).where(Complaint.channel == "ussd")).all()
+        assert sum(1 for c in ussd if c.number in registered) == 1
+        assert post(second, "3*1*8").startswith("CON ")
+    finally:
+        for app in (first, second):
+            app.extensions["urja.engine"].dispose()

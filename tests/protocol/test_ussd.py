@@ -77,7 +77,15 @@ def test_first_request_opens_the_session_with_the_main_menu(client: FlaskClient,
         "CON Urja Mitra\n9 Hindi\n1 Bill\n2 Pay bill\n3 Complaint\n4 Complaint status\n5 Meter reading\n0 Agent"
     )
     assert dialog.handled == [
-        {"channel": "ussd", "call_ref": SESSION, "caller": PHONE, "digits": None, "lang": None, "called": CODE},
+        {
+            "channel": "ussd",
+            "call_ref": SESSION,
+            "caller": PHONE,
+            "digits": None,
+            "lang": None,
+            "called": CODE,
+            "request_key": "",
+        },
     ]
 
 
