@@ -326,6 +326,7 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     """
     import logging
     import multiprocessing
+    import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     if args.processes == 1:
@@ -340,13 +341,18 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     ]
     for worker in workers:
         worker.start()
-    try:
+
+    def stop_workers(signum: int, _frame: object) -> None:
+        # Each worker stops cleanly on SIGTERM (its calls are finished and recorded); none is left serving.
         for worker in workers:
-            worker.join()
-    except KeyboardInterrupt:
-        for worker in workers:
-            worker.join(10)
-    return 0 if all(w.exitcode == 0 for w in workers) else 1
+            if worker.is_alive():
+                worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop_workers)
+    signal.signal(signal.SIGINT, stop_workers)
+    for worker in workers:
+        worker.join()
+    return 0 if all(w.exitcode in (0, -signal.SIGTERM) for w in workers) else 1
 
 
 def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:

@@ -30,10 +30,12 @@ def _free_port() -> int:
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("URJA_")}
     env.update(
-        URJA_DATABASE_URL=f"sqlite:///{tmp_path / 'urjamitra.db'}",
-        URJA_DEMO_CONSUMERS="300",
-        URJA_FASTAGI_BIND="127.0.0.1:0",
-        **extra,
+        {
+            "URJA_DATABASE_URL": f"sqlite:///{tmp_path / 'urjamitra.db'}",
+            "URJA_DEMO_CONSUMERS": "300",
+            "URJA_FASTAGI_BIND": "127.0.0.1:0",
+            **extra,
+        }
     )
     return env
 
@@ -194,3 +196,37 @@ def test_up_on_a_busy_port_says_so_plainly(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_fastagi_in_two_processes_serves_calls_and_stops_whole_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(tmp_path, URJA_FASTAGI_BIND=f"127.0.0.1:{port}")
+    up = [*URJAMITRA, "up", "--no-serve"]
+    subprocess.run(up, cwd=tmp_path, env=env, capture_output=True, timeout=300, check=True)
+    server = subprocess.Popen(
+        [*URJAMITRA, "fastagi", "--processes", "2"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        for _ in range(4):
+            phone = subprocess.run(
+                [*URJAMITRA, "phone", "--caller", "+919999988888"],
+                cwd=tmp_path,
+                env=env,
+                input="\nq\n",
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert "दस अंकों की खाता संख्या" in phone.stdout, phone.stdout + phone.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        printed = server.communicate(timeout=30)[0]
+    assert printed.count("FastAGI serving the IVR") == 2, printed
+    with socket.socket() as probe:  # no worker is left holding the port
+        probe.bind(("127.0.0.1", port))
