@@ -185,7 +185,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     if fastagi is not None:
         print(f"  IVR (FastAGI)    agi://{fastagi.host}:{fastagi.port}/ivr for Asterisk")
     caller = demo[0][1] if demo else "+919876543210"
-    print(f"  call the IVR     urjamitra phone --caller {caller}   (in another terminal)")
+    import shutil
+
+    # The command as this shell can run it: `urjamitra` when the venv is on PATH, else its full path.
+    command = (
+        "urjamitra"
+        if shutil.which("urjamitra")
+        else (sys.argv[0] if sys.argv[0].endswith("urjamitra") else "urjamitra")
+    )
+    print(f"  call the IVR     {command} phone --caller {caller}   (in another terminal)")
     if server is not None:
         print("Press Ctrl+C to stop.")
     sys.stdout.flush()
