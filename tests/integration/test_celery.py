@@ -40,10 +40,15 @@ def test_a_task_sent_through_redis_runs_on_a_worker_and_sees_the_database(
     database_url: str, redis_url: str, queue: str
 ) -> None:
     app = celery_for(Settings(database_url=database_url, redis_url=redis_url, secret_key="test"))
-    with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, loglevel="WARNING", queues=[queue]):
-        result = app.tasks["system.health"].apply_async(queue=queue)
-        answer = result.get(timeout=30)
-        result.forget()
+    try:
+        with start_worker(
+            app, pool="threads", concurrency=1, perform_ping_check=False, loglevel="WARNING", queues=[queue]
+        ):
+            result = app.tasks["system.health"].apply_async(queue=queue)
+            answer = result.get(timeout=30)
+            result.forget()
+    finally:
+        app.close()  # its Redis connections, which would otherwise be left to the garbage collector
     assert answer["revision"] == "0002"
     assert answer["worker"]
 
@@ -87,13 +92,14 @@ def test_the_worker_command_of_the_docs_serves_tasks(database_url: str, redis_ur
         stderr=subprocess.PIPE,
         text=True,
     )
+    app = celery_for(Settings(database_url=database_url, redis_url=redis_url, secret_key="test"))
     try:
-        app = celery_for(Settings(database_url=database_url, redis_url=redis_url, secret_key="test"))
         result = app.send_task("system.health", queue=queue)
         answer = result.get(timeout=60)
         result.forget()
         assert answer["revision"] == "0002"
     finally:
+        app.close()
         worker.send_signal(signal.SIGTERM)
         _, errors = worker.communicate(timeout=30)
     assert worker.returncode == 0, errors
