@@ -1,0 +1,379 @@
+"""The inbound SMS command service: one consumer's text in, one rendered English reply out, never an error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from cis import accounts, calculator, complaints, interruptions, payment_info, readings
+from cis.db import UnitOfWork
+from cis.errors import (
+    AccountClosed,
+    CisError,
+    MalformedAccountNumber,
+    MalformedMobile,
+    NothingDue,
+    ReadingBeforePrevious,
+    ReadingImplausible,
+    UnknownAccount,
+    UnknownComplaint,
+)
+from cis.phones import normalise_mobile
+from sms import commands
+from sms.templates import RenderedSms, SmsTemplate, load_templates, render
+
+IST = ZoneInfo("Asia/Kolkata")
+CHANNEL = "sms"
+HELP = "reply.help"
+NO_ACCOUNT = "NA"  # complaint.ack names an account; a hazard reported without one shows this
+MAX_VALUE = 30  # sms.templates.MAX_VARIABLE_LENGTH: longer free values (feeder names) are cut to fit
+CALC_DAYS = 30
+_OUTAGE_REASONS = {"breakdown": "a fault", "shutdown": "planned maintenance", "roster": "scheduled load shedding"}
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to one inbound SMS.
+
+    `already_queued` is True when the use case itself put this same message in the outbox for the
+    sender (complaint.ack, bill.pay_info): the transport should not send `text` a second time.
+    """
+
+    template_key: str
+    text: str
+    segments: int
+    rendered: RenderedSms
+    already_queued: bool = False
+
+
+class _Answer(Exception):
+    """Raised inside a handler to answer at once with a template (an account to choose, not registered...)."""
+
+    def __init__(self, key: str, variables: Mapping[str, str | int] | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.variables = dict(variables or {})
+
+
+@dataclass(frozen=True)
+class _Request:
+    uow: UnitOfWork
+    mobile: str | None  # E.164, or None when the sender is not an Indian mobile
+    own: tuple[str, ...]  # the usable accounts the sender's mobile is registered on
+    message_id: str
+    now: dt.datetime
+    portal_url: str
+
+
+def handle_inbound(
+    session_factory: Callable[[], Session],
+    *,
+    mobile: str,
+    text: str,
+    message_id: str,
+    now: dt.datetime,
+    portal_url: str = "https://portal.example.test",
+    templates: Mapping[str, SmsTemplate] | None = None,
+    allowed_urls: Collection[str] | None = None,
+    allowed_numbers: Collection[str] = (),
+) -> Reply:
+    """Answer one inbound SMS from `mobile`; never raises.
+
+    The sender's registered mobile identifies the account; a command naming an account uses it. BILL and
+    OUTAGE may ask about any account; COMP, READ and PAY must come from a mobile registered on the account.
+    Requests that change state (complaint, reading, pay-info SMS) use `message_id` as the request id, so a
+    message delivered twice is acted on once. A CIS error gets a polite reply; anything else gets HELP.
+    """
+    table = templates if templates is not None else load_templates()
+    urls = tuple(allowed_urls) if allowed_urls is not None else (portal_url,)
+
+    def reply(key: str, variables: Mapping[str, str | int], queued: bool = False) -> Reply:
+        rendered = render(table[key], variables, allowed_urls=urls, allowed_numbers=allowed_numbers, now=now)
+        return Reply(key, rendered.text, rendered.segments, rendered, queued)
+
+    try:
+        request = _request(UnitOfWork(session_factory), mobile, message_id, now, portal_url)
+        key, variables, queued = _answer(request, commands.parse(text))
+        return reply(key, variables, queued)
+    except Exception:  # no consumer ever gets silence: log and send the command list
+        log.exception("sms inbound %s could not be answered", message_id)
+        return reply(HELP, {})
+
+
+def _request(uow: UnitOfWork, mobile: str, message_id: str, now: dt.datetime, portal_url: str) -> _Request:
+    try:
+        e164: str | None = normalise_mobile(mobile)
+    except MalformedMobile:
+        e164 = None
+    own: tuple[str, ...] = ()
+    if e164 is not None:
+        found = accounts.find_accounts_by_mobile(uow, e164)
+        own = tuple(a.account_no for a in found if a.status != "perm_disconnected")
+    return _Request(uow, e164, own, message_id, now, portal_url)
+
+
+def _answer(request: _Request, command: commands.Command) -> tuple[str, Mapping[str, str | int], bool]:
+    try:
+        return _dispatch(request, command)
+    except _Answer as answer:
+        return answer.key, answer.variables, False
+    except (UnknownAccount, MalformedAccountNumber) as error:
+        given = getattr(error, "account_no", None) or getattr(error, "given", "")
+        if given.isdigit() and len(given) <= MAX_VALUE:
+            return "reply.unknown_account", {"account": given}, False
+        return HELP, {}, False
+    except UnknownComplaint as error:
+        number = error.number if error.number.isalnum() and len(error.number) <= MAX_VALUE else "given"
+        return "reply.unknown_complaint", {"number": number}, False
+    except CisError as error:
+        log.info("sms inbound %s refused by cis: %s", request.message_id, type(error).__name__)
+        return HELP, {}, False
+
+
+def _dispatch(request: _Request, command: commands.Command) -> tuple[str, Mapping[str, str | int], bool]:
+    match command:
+        case commands.Bill(account=named):
+            return _bill(request, _any_account(request, named, "BILL"))
+        case commands.Pay(account=named):
+            return _pay(request, _own_account(request, named, "PAY"))
+        case commands.Complaint():
+            return _complaint(request, command)
+        case commands.Status(number=number):
+            return _status(request, number)
+        case commands.Outage(account=named):
+            return _outage(request, _any_account(request, named, "OUTAGE"))
+        case commands.Read(account=named, kwh=kwh):
+            return _read(request, _own_account(request, named, "READ"), kwh)
+        case commands.Calc():
+            return _calc(request, command)
+        case commands.Register(account=named):
+            return _register(request, named)
+        case commands.Stop():
+            return "reply.opted_out", {}, False
+        case commands.Start():
+            return "reply.opted_in", {}, False
+        case _:  # Help, and an OTP reply while no registration is pending
+            return HELP, {}, False
+
+
+# --- accounts --------------------------------------------------------------------------------------------
+
+
+def _default_account(request: _Request, keyword: str) -> str:
+    if not request.own:
+        raise _Answer("reply.not_registered")
+    if len(request.own) > 1:
+        raise _Answer("reply.choose_account", {"count": len(request.own), "example": request.own[0]})
+    return request.own[0]
+
+
+def _any_account(request: _Request, named: str | None, keyword: str) -> str:
+    return named if named is not None else _default_account(request, keyword)
+
+
+def _own_account(request: _Request, named: str | None, keyword: str) -> str:
+    if named is None:
+        return _default_account(request, keyword)
+    if named not in request.own:
+        accounts.find_account(request.uow, named)  # an unknown number is told so, not asked to register
+        raise _Answer("reply.not_registered")
+    return named
+
+
+# --- commands --------------------------------------------------------------------------------------------
+
+
+def _bill(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | int], bool]:
+    summary = accounts.account_summary(request.uow, account_no)
+    bill = summary.latest_bill
+    if bill is None:
+        raise NothingDue(account_no)
+    variables = {
+        "account": summary.account.account_no,
+        "cycle": cycle_text(bill.cycle),
+        "amount": rupees(bill.amount_paise),
+        "due": date_text(bill.due_date),
+        "balance": rupees(summary.amount_due_paise),
+    }
+    return "reply.bill", variables, False
+
+
+def _pay(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | int], bool]:
+    try:
+        receipt = payment_info.send_payment_info(
+            request.uow,
+            account_no,
+            request.mobile,
+            channel=CHANNEL,
+            request_id=request.message_id,
+            now=request.now,
+            portal_url=request.portal_url,
+        )
+    except NothingDue:
+        # Nothing to pay: the bill reply shows the amount now due (Rs 0.00), which says it plainly.
+        return _bill(request, account_no)
+    variables = {
+        "account": account_no,
+        "amount": rupees(receipt.amount_due_paise),
+        "due": date_text(receipt.due_date),
+        "portal_url": request.portal_url,
+    }
+    return "bill.pay_info", variables, True
+
+
+def _complaint(request: _Request, command: commands.Complaint) -> tuple[str, Mapping[str, str | int], bool]:
+    category = complaints.CATEGORIES.get(command.category)
+    account_no: str | None
+    if command.account is not None or category is None or category.needs_account:
+        account_no = _own_account(request, command.account, "COMP")
+    else:  # a hazard or theft may be reported by anyone; the sender's own account when there is exactly one
+        account_no = request.own[0] if len(request.own) == 1 else None
+    receipt = complaints.register_complaint(
+        request.uow,
+        complaints.RegisterComplaint(
+            channel=CHANNEL,
+            category=command.category,
+            account_no=account_no,
+            mobile=request.mobile,
+            text=command.text,
+            channel_request_id=request.message_id,
+        ),
+        now=request.now,
+    )
+    variables = {"number": receipt.number, "account": account_no or NO_ACCOUNT, "due": moment_text(receipt.sla_due_at)}
+    return "complaint.ack", variables, True
+
+
+def _status(request: _Request, number: str) -> tuple[str, Mapping[str, str | int], bool]:
+    status = complaints.complaint_status(request.uow, number)
+    updated = status.resolved_at if status.resolved_at is not None else status.registered_at
+    variables = {
+        "number": status.number,
+        "status": status.status.replace("_", " "),
+        "updated": moment_text(updated),
+        "due": moment_text(status.sla_due_at),
+    }
+    return "reply.status", variables, False
+
+
+def _outage(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | int], bool]:
+    ref = accounts.find_account(request.uow, account_no)
+    area = ref.feeder_name[:MAX_VALUE].strip() or "your area"
+    notice = interruptions.active_interruption(request.uow, ref.account_no, request.now)
+    if notice is None:
+        return "reply.no_outage", {"area": area}, False
+    restore = notice.expected_restore_at
+    # A restoration time already past is not promised again (as the IVR does).
+    etr = moment_text(restore) if restore is not None and _aware(restore) > request.now else "the earliest possible"
+    variables = {"area": area, "reason": _OUTAGE_REASONS.get(notice.kind, "a fault"), "etr": etr}
+    return "reply.outage", variables, False
+
+
+def _read(request: _Request, account_no: str, kwh: int) -> tuple[str, Mapping[str, str | int], bool]:
+    cmd = readings.SubmitReading(
+        account_no=account_no,
+        kwh=kwh,
+        channel=CHANNEL,
+        channel_request_id=request.message_id,
+        mobile=request.mobile,
+    )
+    try:
+        receipt = readings.submit_reading(request.uow, cmd, now=request.now)
+    except ReadingBeforePrevious as error:
+        return (
+            "reply.reading_doubtful",
+            {"reading": kwh_text(kwh), "account": account_no, "last": kwh_text(error.previous)},
+            False,
+        )
+    except ReadingImplausible:
+        return "reply.reading_doubtful", {"reading": kwh_text(kwh), "account": account_no, "last": "on record"}, False
+    date = date_text(_aware(request.now).astimezone(IST).date())
+    return "reply.reading", {"reading": kwh_text(receipt.kwh), "account": account_no, "date": date}, False
+
+
+def _calc(request: _Request, command: commands.Calc) -> tuple[str, Mapping[str, str | int], bool]:
+    today = _aware(request.now).astimezone(IST).date()
+    quote = calculator.quote(command.category, command.load_kw, units=command.units, days=CALC_DAYS, on=today)
+    variables = {
+        "category": quote.category,
+        "load": load_text(quote.load_kw),
+        "units": kwh_text(quote.units),
+        "amount": rupees(quote.charges.total_paise),
+    }
+    return "reply.calc", variables, False
+
+
+def _register(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | int], bool]:
+    ref = accounts.find_account(request.uow, account_no)
+    if ref.status == "perm_disconnected":
+        raise AccountClosed(ref.account_no)
+    if ref.account_no in request.own:
+        return "reply.registered", {"account": ref.account_no}, False
+    # Linking a new mobile needs the OTP sent to the mobile on record, which needs a pending-OTP store.
+    return HELP, {}, False
+
+
+# --- values as SMS shows them ----------------------------------------------------------------------------
+
+
+def rupees(paise: int) -> str:
+    """Paise as rupees in Indian digit grouping: 172750 -> '1,727.50', 12345600 -> '1,23,456.00'."""
+    sign = "-" if paise < 0 else ""
+    whole, fraction = divmod(abs(paise), 100)
+    return f"{sign}{_indian_grouping(whole)}.{fraction:02d}"
+
+
+def kwh_text(value: int) -> str:
+    """A whole number grouped the Indian way, so no long digit run looks like a phone number to scrubbing."""
+    return ("-" if value < 0 else "") + _indian_grouping(abs(value))
+
+
+def _indian_grouping(whole: int) -> str:
+    digits = str(whole)
+    if len(digits) <= 3:
+        return digits
+    head, tail = digits[:-3], digits[-3:]
+    groups = []
+    while len(head) > 2:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    groups.insert(0, head)
+    return ",".join([*groups, tail])
+
+
+def load_text(load_kw: Decimal) -> str:
+    text = format(load_kw.normalize(), "f")
+    return text[:MAX_VALUE]
+
+
+def date_text(day: dt.date) -> str:
+    """'15 Nov 2026'."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def moment_text(moment: dt.datetime) -> str:
+    """A time in India: '20 Nov 2026, 2:00 PM'."""
+    local = _aware(moment).astimezone(IST)
+    hour = local.hour % 12 or 12
+    return f"{date_text(local.date())}, {hour}:{local:%M %p}"
+
+
+def cycle_text(cycle: str) -> str:
+    """A billing cycle '2026-10' as 'Oct 2026'; anything else as given."""
+    try:
+        return f"{dt.date.fromisoformat(cycle + '-01'):%b %Y}"
+    except ValueError:
+        return cycle[:MAX_VALUE]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; the CIS stores UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
