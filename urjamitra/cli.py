@@ -471,6 +471,30 @@ def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms(settings: Settings, args: argparse.Namespace) -> int:
+    """Simulate one inbound SMS from the terminal: the command is answered as the SMS webhooks will answer it."""
+    import uuid
+
+    from cis.db import make_session_factory
+    from sms.service import handle_inbound
+
+    engine = _engine(settings)
+    try:
+        reply = handle_inbound(
+            make_session_factory(engine),
+            mobile=args.sender,
+            text=args.text,
+            message_id=f"cli-{uuid.uuid4().hex[:16]}",
+            now=dt.datetime.now(dt.UTC),
+            portal_url=settings.public_url,
+        )
+    finally:
+        engine.dispose()
+    print(reply.text)
+    print(f"({reply.template_key}, {reply.segments} SMS segment{'s' if reply.segments != 1 else ''})", file=sys.stderr)
+    return 0
+
+
 def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
     from prompts.build import PromptBuildError, build
     from prompts.catalog import CatalogError, catalog
@@ -582,6 +606,10 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--to", required=True, help="the consumer's mobile")
     call.add_argument("--say", nargs="+", default=["outage.breakdown"], help="prompt keys to play (catalog)")
     call.set_defaults(func=cmd_call)
+    sms = sub.add_parser("sms", help="simulate an inbound SMS command and print the reply")
+    sms.add_argument("--from", dest="sender", required=True, help="the sender's mobile")
+    sms.add_argument("text", help='the message, e.g. "BILL" or "COMP NOSUPPLY"')
+    sms.set_defaults(func=cmd_sms)
     calls = sub.add_parser("calls", help="the IVR's figures for a day: calls, outcomes, duration")
     calls.add_argument("--day", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
     calls.add_argument("--direction", choices=["inbound", "outbound"], default="inbound")
