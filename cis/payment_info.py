@@ -12,10 +12,10 @@ from cis import audit, notify
 from cis.accounts import account_summary
 from cis.complaints import CHANNELS
 from cis.db import UnitOfWork
-from cis.errors import MalformedMobile, NoMobileForAccount, NothingDue, UnknownAccount, UnknownChannel
+from cis.errors import NoMobileForAccount, NothingDue, UnknownAccount, UnknownChannel
 from cis.models import Account, Outbox
 from cis.numbers import parse_account_no
-from cis.phones import mask_mobile, normalise_mobile
+from cis.phones import mask_mobile, mobile_or_none
 
 TEMPLATE = "bill.pay_info"
 WAYS = ("portal", "upi", "counter")
@@ -68,10 +68,7 @@ def send_payment_info(
         raise NothingDue(number)
     due_date = summary.latest_bill.due_date
     at = now or audit.utcnow()
-    try:
-        given = normalise_mobile(mobile) if mobile else None
-    except MalformedMobile:
-        given = None
+    given = mobile_or_none(mobile)
     raced = False
     with uow:
         session = uow.session

@@ -9,6 +9,16 @@ from cis.errors import MalformedMobile
 _INDIAN_MOBILE_FIRST_DIGITS = frozenset("6789")
 
 
+def mobile_or_none(raw: str | None) -> str | None:
+    """E.164 when `raw` is an Indian mobile; None for nothing, a withheld caller id, a landline or garbage."""
+    if not raw:
+        return None
+    try:
+        return normalise_mobile(raw)
+    except MalformedMobile:
+        return None
+
+
 def normalise_mobile(raw: str) -> str:
     """Return the Indian mobile number in `raw` as E.164 (`+919876543210`) or raise MalformedMobile.
 

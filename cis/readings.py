@@ -17,7 +17,6 @@ from cis.billing import ASSESSMENT_LOAD_FACTOR
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
-    MalformedMobile,
     MalformedReading,
     NoMeterOnAccount,
     ReadingBeforePrevious,
@@ -27,7 +26,7 @@ from cis.errors import (
 )
 from cis.models import Account, Bill, Meter, Reading
 from cis.numbers import parse_account_no
-from cis.phones import normalise_mobile
+from cis.phones import mobile_or_none
 
 IST = ZoneInfo("Asia/Kolkata")
 CHANNELS = ("ivr", "ussd", "sms", "portal", "app", "console")
@@ -158,13 +157,6 @@ def _receipt(kwh: int, last: _Last | None, usual: Decimal | None) -> ReadingRece
     return ReadingReceipt(kwh, (kwh - last.kwh) % REGISTER, last.kwh, last.read_on, usual)
 
 
-def _mobile(raw: str | None) -> str | None:
-    try:
-        return normalise_mobile(raw) if raw else None
-    except MalformedMobile:
-        return None  # a withheld or landline caller id must not lose the reading
-
-
 def submit_reading(uow: UnitOfWork, cmd: SubmitReading, *, now: dt.datetime | None = None) -> ReadingReceipt:
     """Keep a consumer's reading of their meter for the next bill, committed before the receipt returns.
 
@@ -190,7 +182,7 @@ def submit_reading(uow: UnitOfWork, cmd: SubmitReading, *, now: dt.datetime | No
     request_id = (cmd.channel_request_id or "").strip() or None
     if request_id is not None and len(request_id) > MAX_REQUEST_ID:
         raise ValueError(f"a channel request id has at most {MAX_REQUEST_ID} characters")
-    mobile = _mobile(cmd.mobile)
+    mobile = mobile_or_none(cmd.mobile)
     at = now or audit.utcnow()
     day = at.astimezone(IST).date()
 

@@ -19,7 +19,6 @@ from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
     MalformedAccountNumber,
-    MalformedMobile,
     MalformedReading,
     NoMeterOnAccount,
     NoMobileForAccount,
@@ -29,7 +28,7 @@ from cis.errors import (
     UnknownAccount,
     UnknownComplaint,
 )
-from cis.phones import normalise_mobile
+from cis.phones import mobile_or_none
 from ivr.engine import Query, State
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -71,12 +70,10 @@ class CisBackend:
         return result
 
     def _q_identify(self, state: State, caller: str | None) -> Mapping[str, Any]:
-        if not caller:
+        mobile = mobile_or_none(caller)
+        if mobile is None:  # 'unknown', a landline, a withheld number: ask for the account number
             return {"accounts": []}
-        try:
-            found = accounts.find_accounts_by_mobile(self._uow(), caller)
-        except MalformedMobile:  # 'unknown', a landline, a withheld number: ask for the account number
-            return {"accounts": []}
+        found = accounts.find_accounts_by_mobile(self._uow(), mobile)
         usable = [a.account_no for a in found if a.status != "perm_disconnected"]
         return {"accounts": usable}
 
@@ -165,7 +162,7 @@ class CisBackend:
             channel=CHANNEL_OF_TRANSPORT.get(state["channel"], "ivr"),
             category=category,
             account_no=account_no,
-            mobile=_valid_mobile(mobile),
+            mobile=mobile_or_none(mobile),
             channel_request_id=request_id,
         )
         receipt = complaints.register_complaint(self._uow(), cmd, now=self.now())
@@ -191,12 +188,12 @@ class CisBackend:
             kwh=kwh,
             channel=CHANNEL_OF_TRANSPORT.get(state["channel"], "ivr"),
             channel_request_id=request_id,
-            mobile=_valid_mobile(state.get("caller")),
+            mobile=mobile_or_none(state.get("caller")),
         )
         try:
             receipt = readings.submit_reading(self._uow(), cmd, now=self.now())
         except ReadingBeforePrevious as e:
-            return {"error": "below_last", "last_kwh": _last_kwh(e)}
+            return {"error": "below_last", "last_kwh": e.previous}
         except ReadingImplausible:
             return {"error": "implausible"}
         except (NoMeterOnAccount, MalformedReading, AccountClosed):
@@ -235,20 +232,3 @@ class CisBackend:
             now=self.now(),
             duration_s=duration_s,
         )
-
-
-def _valid_mobile(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    try:
-        return normalise_mobile(raw)
-    except MalformedMobile:
-        return None
-
-
-def _last_kwh(error: ReadingBeforePrevious) -> int:
-    for name in ("previous_kwh", "last_kwh", "previous"):
-        value = getattr(error, name, None)
-        if isinstance(value, int):
-            return value
-    return 0

@@ -17,14 +17,13 @@ from cis.errors import (
     AccountClosed,
     CisError,
     MalformedAccountNumber,
-    MalformedMobile,
     NothingDue,
     ReadingBeforePrevious,
     ReadingImplausible,
     UnknownAccount,
     UnknownComplaint,
 )
-from cis.phones import normalise_mobile
+from cis.phones import mobile_or_none
 from sms import commands
 from sms.templates import RenderedSms, SmsTemplate, load_templates, render
 
@@ -109,10 +108,7 @@ def handle_inbound(
 
 
 def _request(uow: UnitOfWork, mobile: str, message_id: str, now: dt.datetime, portal_url: str) -> _Request:
-    try:
-        e164: str | None = normalise_mobile(mobile)
-    except MalformedMobile:
-        e164 = None
+    e164 = mobile_or_none(mobile)
     own: tuple[str, ...] = ()
     if e164 is not None:
         found = accounts.find_accounts_by_mobile(uow, e164)
