@@ -417,7 +417,7 @@ class AmiDialer:
 # -- Twilio --------------------------------------------------------------------------------------------------
 
 
-class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
+class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
     """Twilio's HTTP client sending to another host (a test double, a proxy): the documented way to change
     where the library sends its requests is a custom `http_client`."""
 
@@ -455,7 +455,7 @@ class TwilioDialer:
         if not public_url:
             raise ValueError("Twilio calls need the public URL it calls back")
         http_client = (
-            _RebasedHttpClient(base_url, timeout=http_timeout_s)
+            RebasedHttpClient(base_url, timeout=http_timeout_s)
             if base_url
             else TwilioHttpClient(timeout=http_timeout_s)
         )

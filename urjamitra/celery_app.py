@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from urjamitra.settings import Settings
 
@@ -23,6 +24,11 @@ def make_celery(settings: Settings) -> Celery:
         # Timers for `celery -A urjamitra.worker beat`.
         beat_schedule={
             "close-stale-calls": {"task": "ivr.close_stale_calls", "schedule": 15 * 60.0},
+            # Drains overlap safely (SKIP LOCKED); a drain not started within 20 s is dropped, not queued up.
+            "drain-sms": {"task": "sms.drain", "schedule": 10.0, "options": {"expires": 20}},
+            "settle-stuck-sms": {"task": "sms.settle_stuck", "schedule": 5 * 60.0},
+            # Queued at 09:30 IST (timezone above), inside the 08:00-21:00 window reminders may be sent in.
+            "bill-due-reminders": {"task": "sms.queue_bill_reminders", "schedule": crontab(hour=9, minute=30)},
         },
     )
     if settings.redis_url:

@@ -195,15 +195,56 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"  call the IVR     {command} phone --caller {caller}   (in another terminal)")
     if server is not None:
+        print(f"  SMS sent         {url}/sms/console   (console provider; the outbox is drained every few seconds)")
+        print(f'  send an SMS      {command} sms --from {caller} "BILL"')
         print("Press Ctrl+C to stop.")
     sys.stdout.flush()
     if server is not None:
+        pump = None if settings.redis_url else _OutboxPump(settings)
         try:
             _serve(server)
         finally:
+            if pump is not None:
+                pump.stop()
             if fastagi is not None:
                 fastagi.stop()
     return 0
+
+
+class _OutboxPump:
+    """Without Redis there is no Celery beat: a thread drains the SMS outbox every few seconds instead."""
+
+    def __init__(self, settings: Settings, every_s: float = 3.0) -> None:
+        import threading
+
+        self._settings = settings
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-pump", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import logging
+
+        from cis.db import make_session_factory
+        from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
+
+        engine = _engine(self._settings)
+        provider = make_sms_provider(self._settings, make_session_factory(engine))
+        bucket = make_bucket(self._settings, provider.name)
+        try:
+            while not self._stop.wait(self._every_s):
+                try:
+                    drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
+                except Exception:  # a bad moment (database locked...) must not end the pump
+                    logging.getLogger(__name__).exception("draining the SMS outbox failed; trying again")
+        finally:
+            provider.close()
+            engine.dispose()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
 
 def _build_prompts_if_possible(settings: Settings) -> None:
@@ -495,6 +536,55 @@ def cmd_sms(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox_drain(settings: Settings, args: argparse.Namespace) -> int:
+    """Send every SMS due now; what the `sms.drain` Celery task does, from the terminal."""
+    from cis.db import make_session_factory
+    from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
+
+    engine = _engine(settings)
+    provider = make_sms_provider(settings, make_session_factory(engine))
+    try:
+        stats = drain_outbox(settings, engine, provider, make_bucket(settings, provider.name), budget_s=args.budget)
+    finally:
+        provider.close()
+        engine.dispose()
+    print(", ".join(f"{name} {value:,}" for name, value in stats.as_dict().items()))
+    return 0
+
+
+def cmd_outbox_status(settings: Settings, _args: argparse.Namespace) -> int:
+    from cis.models import Outbox
+
+    engine = _engine(settings)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Outbox.template, Outbox.status, func.count())
+                .where(Outbox.channel == "sms")
+                .group_by(Outbox.template, Outbox.status)
+                .order_by(Outbox.template, Outbox.status)
+            ).all()
+    finally:
+        engine.dispose()
+    if not rows:
+        print("the SMS outbox is empty")
+    for template, status, count in rows:
+        print(f"{template:<24} {status:<10} {count:>10,}")
+    return 0
+
+
+def cmd_outbox_reminders(settings: Settings, args: argparse.Namespace) -> int:
+    from urjamitra.messaging import queue_reminders
+
+    engine = _engine(settings)
+    try:
+        queued = queue_reminders(settings, engine, days_before=args.days_before, now=dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    print(f"{queued:,} bill-due reminders queued")
+    return 0
+
+
 def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
     from prompts.build import PromptBuildError, build
     from prompts.catalog import CatalogError, catalog
@@ -610,6 +700,18 @@ def build_parser() -> argparse.ArgumentParser:
     sms.add_argument("--from", dest="sender", required=True, help="the sender's mobile")
     sms.add_argument("text", help='the message, e.g. "BILL" or "COMP NOSUPPLY"')
     sms.set_defaults(func=cmd_sms)
+    outbox = sub.add_parser("outbox", help="the SMS outbox: send what is due, see where messages stand")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    drain = outbox_sub.add_parser(
+        "drain", help="send the due SMS now with the configured provider (Celery beat does it)"
+    )
+    drain.add_argument("--budget", type=float, default=None, metavar="SECONDS", help="stop after this long")
+    drain.set_defaults(func=cmd_outbox_drain)
+    status = outbox_sub.add_parser("status", help="SMS rows by template and status")
+    status.set_defaults(func=cmd_outbox_status)
+    reminders = outbox_sub.add_parser("reminders", help="queue bill-due reminders now (Celery beat does it daily)")
+    reminders.add_argument("--days-before", type=_positive, default=3)
+    reminders.set_defaults(func=cmd_outbox_reminders)
     calls = sub.add_parser("calls", help="the IVR's figures for a day: calls, outcomes, duration")
     calls.add_argument("--day", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
     calls.add_argument("--direction", choices=["inbound", "outbound"], default="inbound")

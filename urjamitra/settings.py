@@ -33,6 +33,9 @@ def _mask_url(url: str) -> str:
     return scheme + sep + base + qsep + query
 
 
+_SECRETS = ("secret_key", "twilio_auth_token", "demo_password", "ussd_secret", "sms_gateway_key", "sms_gateway_secret")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the embedded defaults of `urjamitra up`."""
@@ -58,6 +61,15 @@ class Settings:
     ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
     ami_context: str = "urjamitra-out"  # the dialplan context outbound AMI calls start in
     ami_trunk: str = "trunk"  # the PJSIP endpoint of the trunk outbound calls leave by
+    sms_rate: float = 100.0  # messages per second the SMS provider accepts (a token bucket shared by all workers)
+    sms_batch: int = 500  # outbox rows one dispatcher claims and sends at a time
+    sms_gateway_url: str | None = None  # the DLT gateway's send endpoint (URJA_SMS_PROVIDER=dlt)
+    sms_gateway_key: str | None = None  # our API key at the gateway
+    sms_gateway_secret: str | None = None  # the secret the gateway signs its webhooks with
+    dlt_entity_id: str = "1101000000000000001"  # the discom's DLT principal entity id (19 digits)
+    sms_sender: str = "URJAMT"  # Twilio's From for SMS (an approved alphanumeric sender id)
+    twilio_messaging_service_sid: str | None = None  # used instead of sms_sender when set
+    twilio_api_url: str | None = None  # another address for Twilio's REST API (a proxy, a test double)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +95,24 @@ class Settings:
         call_limit = env.get("URJA_CALL_LIMIT", str(defaults.call_limit))
         if not (call_limit.isascii() and call_limit.isdigit() and int(call_limit) > 0):
             raise SettingsError(f"URJA_CALL_LIMIT must be a whole number above 0, got {call_limit!r}")
+        sms_rate = env.get("URJA_SMS_RATE", str(defaults.sms_rate))
+        try:
+            rate = float(sms_rate)
+        except ValueError:
+            rate = 0.0
+        if not rate > 0 or rate != rate or rate == float("inf"):
+            raise SettingsError(f"URJA_SMS_RATE must be messages per second above 0, got {sms_rate!r}")
+        sms_batch = env.get("URJA_SMS_BATCH", str(defaults.sms_batch))
+        if not (sms_batch.isascii() and sms_batch.isdigit() and 1 <= int(sms_batch) <= 5000):
+            raise SettingsError(f"URJA_SMS_BATCH must be a whole number from 1 to 5000, got {sms_batch!r}")
+        entity = env.get("URJA_DLT_ENTITY_ID") or defaults.dlt_entity_id
+        if not (entity.isascii() and entity.isdigit() and len(entity) == 19):
+            raise SettingsError(f"URJA_DLT_ENTITY_ID must be the 19-digit DLT principal entity id, got {entity!r}")
+        gateway_url = env.get("URJA_SMS_GATEWAY_URL") or None
+        if provider == "dlt" and not (gateway_url and env.get("URJA_SMS_GATEWAY_KEY")):
+            raise SettingsError("URJA_SMS_PROVIDER=dlt needs URJA_SMS_GATEWAY_URL and URJA_SMS_GATEWAY_KEY")
+        if provider == "twilio" and not (env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN")):
+            raise SettingsError("URJA_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
@@ -106,6 +136,15 @@ class Settings:
             ivr_number=env.get("URJA_IVR_NUMBER") or defaults.ivr_number,
             ami_context=env.get("URJA_AMI_CONTEXT") or defaults.ami_context,
             ami_trunk=env.get("URJA_AMI_TRUNK") or defaults.ami_trunk,
+            sms_rate=rate,
+            sms_batch=int(sms_batch),
+            sms_gateway_url=gateway_url,
+            sms_gateway_key=env.get("URJA_SMS_GATEWAY_KEY") or None,
+            sms_gateway_secret=env.get("URJA_SMS_GATEWAY_SECRET") or None,
+            dlt_entity_id=entity,
+            sms_sender=env.get("URJA_SMS_SENDER") or defaults.sms_sender,
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+            twilio_api_url=env.get("URJA_TWILIO_API_URL") or None,
         )
 
     @property
@@ -132,9 +171,9 @@ class Settings:
         shown: dict[str, str | None] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            if name in ("secret_key", "twilio_auth_token", "demo_password", "ussd_secret") and value:
+            if name in _SECRETS and value:
                 value = "********"
-            elif name in ("database_url", "redis_url", "ami_url") and value:
+            elif name in ("database_url", "redis_url", "ami_url", "sms_gateway_url") and value:
                 value = _mask_url(str(value))
             shown[name] = None if value is None else str(value)
         return shown

@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, Task
+from sqlalchemy import Engine
 
 from cis import calls
 from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import current_revision
+from sms.dispatch import settle_stuck
+from sms.providers import SmsProvider
+from sms.ratelimit import TokenBucket
 from urjamitra.celery_app import make_celery
+from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider, queue_reminders
 from urjamitra.settings import Settings
 
 # No IVR call or USSD session lasts an hour; one still open after that lost its end notification.
 STALE_CALL_MINUTES = 60
+# One drain task sends for at most this long, then ends so that beat's next one (on any worker) carries on;
+# well inside the broker's visibility timeout, so a slow task is never handed to a second worker.
+DRAIN_BUDGET_S = 50.0
+REMINDER_DAYS_BEFORE = 3
+
+
+@dataclass
+class _SmsSide:
+    pid: int
+    engine: Engine
+    provider: SmsProvider
+    bucket: TokenBucket
+
+
+_sms_sides: dict[int, _SmsSide] = {}
+
+
+def _sms_side(app: Celery) -> _SmsSide:
+    """This worker process's engine, provider and bucket: made once per process (prefork children included)."""
+    key = id(app)
+    side = _sms_sides.get(key)
+    if side is None or side.pid != os.getpid():
+        settings: Settings = app.conf.urja_settings
+        engine = make_engine(settings.database_url)
+        provider = make_sms_provider(settings, make_session_factory(engine))
+        side = _SmsSide(os.getpid(), engine, provider, make_bucket(settings, provider.name))
+        _sms_sides[key] = side
+    return side
 
 
 def register_tasks(app: Celery) -> None:
@@ -41,6 +76,27 @@ def register_tasks(app: Celery) -> None:
             )
         finally:
             engine.dispose()
+
+    @app.task(name="sms.drain", bind=True, ignore_result=True)
+    def sms_drain(self: Task, budget_s: float = DRAIN_BUDGET_S) -> dict[str, int]:
+        """Send due outbox SMS in batches for up to `budget_s` seconds; any number of these may run at once."""
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        return drain_outbox(settings, side.engine, side.provider, side.bucket, budget_s=budget_s).as_dict()
+
+    @app.task(name="sms.settle_stuck", bind=True)
+    def sms_settle_stuck(self: Task) -> dict[str, int]:
+        """Rows a dead dispatcher left in `sending` become `unknown`; old `unknown` rows become `failed`."""
+        side = _sms_side(self.app)
+        stuck, lost = settle_stuck(side.engine, now=dt.datetime.now(dt.UTC))
+        return {"unknown": stuck, "failed": lost}
+
+    @app.task(name="sms.queue_bill_reminders", bind=True)
+    def sms_queue_bill_reminders(self: Task, days_before: int = REMINDER_DAYS_BEFORE) -> int:
+        """One reminder per unpaid bill falling due soon (a unique key per bill: running twice queues once)."""
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        return queue_reminders(settings, side.engine, days_before=days_before, now=dt.datetime.now(dt.UTC))
 
 
 def celery_for(settings: Settings) -> Celery:

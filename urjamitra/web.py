@@ -17,6 +17,8 @@ from cis.web.api import bp as api_bp
 from cis.web.calculator import bp as calculator_bp
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
+from sms.console_web import console_blueprint
+from sms.webhooks import sms_blueprint
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
 from urjamitra.telephony import audio_library, make_dialer, make_dialog
@@ -47,8 +49,15 @@ PARTS: tuple[dict[str, Any], ...] = (
     },
     {
         "name": "SMS",
-        "what": "keyword commands, DLT templates, providers and the outbox dispatcher",
-        "issue": 5,
+        "what": "English keyword commands (BILL, PAY, COMP, STATUS, OUTAGE, REG, CALC, READ, STOP, START, HELP) by "
+        "Twilio or a DLT gateway (signed webhooks) or urjamitra sms; DLT templates; the outbox drained in batches by "
+        "Celery (urjamitra outbox drain without Redis); the console provider's messages on a page",
+        "links": [
+            "/sms/console",
+            'urjamitra sms --from +919876543210 "BILL"',
+            "POST /sms/twilio/inbound",
+            "POST /sms/gateway/inbound",
+        ],
     },
     {"name": "Outage desk", "what": "shutdowns, breakdowns, rostering and their alerts", "issue": 6},
 )
@@ -82,6 +91,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     )
     app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret))
+    app.register_blueprint(
+        sms_blueprint(
+            app.extensions["urja.session_factory"],
+            engine,
+            twilio_auth_token=settings.twilio_auth_token,
+            gateway_secret=settings.sms_gateway_secret,
+            public_url=settings.public_url,
+            portal_url=settings.public_url,
+        )
+    )
+    app.register_blueprint(
+        console_blueprint(app.extensions["urja.session_factory"], enabled=settings.sms_provider == "console")
+    )
 
     @app.get("/")
     def home() -> ResponseReturnValue:

@@ -7,6 +7,7 @@ from cis.models.billing import Bill, Payment, TariffSchedule
 from cis.models.calls import IvrCall
 from cis.models.complaints import Complaint
 from cis.models.interruptions import FeederInterruption
+from cis.models.messaging import ConsoleSms, OtpChallenge, SmsOptOut
 from cis.models.metering import Meter, Reading
 from cis.models.network import (
     Circle,
@@ -29,6 +30,7 @@ __all__ = [
     "Bill",
     "Circle",
     "Complaint",
+    "ConsoleSms",
     "Consumer",
     "DistributionTransformer",
     "Division",
@@ -36,11 +38,13 @@ __all__ = [
     "FeederInterruption",
     "IvrCall",
     "Meter",
+    "OtpChallenge",
     "Outbox",
     "Payment",
     "Reading",
     "ServiceRequest",
     "ServiceRequestEvent",
+    "SmsOptOut",
     "Staff",
     "SubDivision",
     "Substation",

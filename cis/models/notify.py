@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cis.models.base import Base, BigId, Code, Json, UtcDateTime
 
 OUTBOX_CHANNELS = ("sms", "voice", "email")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "cancelled", "expired")
+# "sending": claimed by a dispatcher and handed to the provider; "unknown": the dispatcher died while the
+# provider held the batch, so the row is never sent again and waits for a delivery receipt to settle it.
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "cancelled", "expired", "unknown")
 
 
 class Outbox(Base):
@@ -37,6 +39,9 @@ class Outbox(Base):
     not_before: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    segments: Mapped[int | None] = mapped_column(SmallInteger)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -49,13 +49,13 @@ def test_a_task_sent_through_redis_runs_on_a_worker_and_sees_the_database(
             result.forget()
     finally:
         app.close()  # its Redis connections, which would otherwise be left to the garbage collector
-    assert answer["revision"] == "0002"
+    assert answer["revision"] == "0003"
     assert answer["worker"]
 
 
 def test_without_redis_tasks_run_in_process(database_url: str) -> None:
     app = celery_for(Settings(database_url=database_url, redis_url=None, secret_key="test"))
-    assert app.tasks["system.health"].delay().get(timeout=5)["revision"] == "0002"
+    assert app.tasks["system.health"].delay().get(timeout=5)["revision"] == "0003"
 
 
 def test_the_worker_command_of_the_docs_serves_tasks(database_url: str, redis_url: str, queue: str) -> None:
@@ -97,7 +97,7 @@ def test_the_worker_command_of_the_docs_serves_tasks(database_url: str, redis_ur
         result = app.send_task("system.health", queue=queue)
         answer = result.get(timeout=60)
         result.forget()
-        assert answer["revision"] == "0002"
+        assert answer["revision"] == "0003"
     finally:
         app.close()
         worker.send_signal(signal.SIGTERM)

@@ -95,7 +95,7 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         assert "300</strong> accounts" in home
         status, health = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200, health
-        assert json.loads(health)["schema"] == "0002"
+        assert json.loads(health)["schema"] == "0003"
         account_url = re.search(r"an account\s+(\S+)", output)
         assert account_url is not None, shown
         status, body = _get(account_url.group(1))

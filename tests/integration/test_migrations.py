@@ -17,12 +17,12 @@ def _differences(engine: Engine) -> list[object]:
 
 
 def test_migrated_postgresql_matches_the_models(pg_engine: Engine) -> None:
-    assert current_revision(pg_engine) == "0002"
+    assert current_revision(pg_engine) == "0003"
     assert _differences(pg_engine) == []
 
 
 def test_migrated_sqlite_matches_the_models(sqlite_engine: Engine) -> None:
-    assert current_revision(sqlite_engine) == "0002"
+    assert current_revision(sqlite_engine) == "0003"
     assert _differences(sqlite_engine) == []
 
 

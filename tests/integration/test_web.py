@@ -102,7 +102,7 @@ def test_healthz_reports_the_schema_revision_and_a_reachable_redis(client: Flask
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "schema": "0002", "redis": "ok"}
+    assert response.get_json() == {"status": "ok", "schema": "0003", "redis": "ok"}
 
 
 def test_healthz_answers_503_when_redis_cannot_be_reached(database_url: str) -> None:
@@ -115,7 +115,7 @@ def test_healthz_answers_503_when_redis_cannot_be_reached(database_url: str) -> 
     assert response.status_code == 503
     report = response.get_json()
     assert report["status"] == "error"
-    assert report["schema"] == "0002"
+    assert report["schema"] == "0003"
     assert report["redis"] != "ok"
 
 

@@ -1,4 +1,8 @@
-"""A local HTTP server speaking the Calls resource of Twilio's REST API (2010-04-01), for tests.
+"""A local HTTP server speaking the Calls and Messages resources of Twilio's REST API (2010-04-01), for tests.
+
+Messages: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with form fields `To`, `From` (or
+`MessagingServiceSid`), `Body`, `StatusCallback`, `ValidityPeriod`; answers 201 and a message resource (`sid`
+SM..., `status` queued), or Twilio's JSON error document for a `To` listed in `refuse` (e.g. 400 / 21211).
 
 `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` with HTTP basic auth (account SID, auth token) and form
 fields `To`, `From`, `Url`, `StatusCallback`, ...; answers 201 and a JSON call resource (`sid` CA..., `status`
@@ -19,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 CALLS_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>AC[0-9a-f]{32})/Calls\.json")
+MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>AC[0-9a-f]{32})/Messages\.json")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class FakeTwilioApi:
         self.fail_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio error code, message)
         self.on_create: Callable[[str], object] | None = None
         self.active: set[str] = set()
+        self.messages: list[dict[str, str]] = []  # every message taken, with its sid
+        self.refuse: dict[str, tuple[int, int, str]] = {}  # To -> (HTTP status, Twilio error code, message)
         self.most_active = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -93,6 +100,30 @@ class FakeTwilioApi:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
         }
 
+    def _message(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        to = form.get("To", "")
+        refused = self.refuse.get(to)
+        if refused is not None:
+            status, code, message = refused
+            return status, {"code": code, "message": message, "more_info": "", "status": status}
+        if not to or not form.get("Body") or not (form.get("From") or form.get("MessagingServiceSid")):
+            return 400, {"code": 21604, "message": "A 'To', 'Body' and 'From' are required", "status": 400}
+        sid = "SM" + uuid.uuid4().hex
+        with self._lock:
+            self.messages.append({**form, "sid": sid})
+        return 201, {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": to,
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
@@ -106,9 +137,12 @@ class FakeTwilioApi:
                         RecordedRequest("POST", self.path, authorization, self.headers.get("Content-Type", ""), form)
                     )
                 match = CALLS_PATH.fullmatch(self.path)
+                message = MESSAGES_PATH.fullmatch(self.path)
                 expected = "Basic " + base64.b64encode(f"{api.account_sid}:{api.auth_token}".encode()).decode()
                 if authorization != expected:
                     self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                elif message is not None and message["account"] == api.account_sid:
+                    self._reply(*api._message(form))
                 elif match is None or match["account"] != api.account_sid:
                     self._reply(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
                 else:

@@ -1,0 +1,225 @@
+"""SMS webhooks: inbound messages and delivery receipts from Twilio (signed) and the DLT gateway (HMAC).
+
+Routes, relative to `public_url`:
+  POST /sms/twilio/inbound    Twilio's incoming-message webhook (form: MessageSid, From, To, Body, ...)
+  POST /sms/twilio/status     Twilio's status callback, `?ref=<outbox id>` (form: MessageSid, MessageStatus, ...)
+  POST /sms/gateway/inbound   the gateway's MO post (JSON: id, from, to, text)
+  POST /sms/gateway/receipt   the gateway's delivery reports (JSON: {"receipts": [{ref, id, status, code, error}]})
+
+Every request is authenticated before anything is read: Twilio's X-Twilio-Signature over the public URL and
+all form fields; the gateway's `X-Urja-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` with its
+`X-Urja-Timestamp` no more than five minutes off. A reply to a command goes through the outbox like every
+other SMS, keyed by the inbound message's id, so a webhook retried by the provider is answered once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from cis import notify
+from cis.phones import mask_mobile, mobile_or_none
+from sms.dispatch import Receipt, record_receipts
+from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
+from sms.service import Reply, handle_inbound
+
+log = logging.getLogger(__name__)
+
+TWILIO_SIGNATURE = "X-Twilio-Signature"
+MAX_SKEW_S = 300
+MAX_REQUEST_ID = 80
+MAX_TEXT = 2000  # longer than any concatenated SMS; anything beyond is not a message
+XML = "application/xml"
+
+
+def receive(
+    session_factory: Callable[[], Session],
+    *,
+    provider: str,
+    mobile: str,
+    text: str,
+    message_id: str,
+    now: dt.datetime,
+    portal_url: str,
+    allowed_urls: Collection[str] | None = None,
+    allowed_numbers: Collection[str] = (),
+) -> Reply:
+    """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id)."""
+    request_id = f"{provider}:{message_id}"
+    if len(request_id) > MAX_REQUEST_ID:  # the CIS keeps 80 characters of a request id
+        request_id = f"{provider}:{hashlib.sha256(message_id.encode()).hexdigest()[:40]}"
+    reply = handle_inbound(
+        session_factory,
+        mobile=mobile,
+        text=text[:MAX_TEXT],
+        message_id=request_id,
+        now=now,
+        portal_url=portal_url,
+        allowed_urls=allowed_urls,
+        allowed_numbers=allowed_numbers,
+    )
+    recipient = mobile_or_none(mobile)
+    if reply.already_queued or recipient is None:
+        return reply
+    with session_factory() as session:
+        notify.enqueue(
+            session,
+            channel="sms",
+            template=reply.template_key,
+            recipient=recipient,
+            dedupe_key=f"sms.reply:{request_id}",
+            payload=dict(reply.variables),
+            at=now,
+            priority=0,  # the consumer is waiting for it
+            expires_at=reply.rendered.valid_until,
+        )
+        try:
+            session.commit()
+        except IntegrityError:  # the provider's retry of this message got there first: one reply is enough
+            session.rollback()
+    return reply
+
+
+def sms_blueprint(
+    session_factory: Callable[[], Session],
+    engine: Engine,
+    *,
+    twilio_auth_token: str | None,
+    gateway_secret: str | None,
+    public_url: str | None,
+    portal_url: str,
+    allowed_numbers: Collection[str] = (),
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    name: str = "sms",
+) -> Blueprint:
+    bp = Blueprint(name, __name__)
+    validator = RequestValidator(twilio_auth_token) if twilio_auth_token else None
+    if validator is None:
+        log.warning("SMS: no TWILIO_AUTH_TOKEN, so every Twilio webhook request will be refused")
+    if not gateway_secret:
+        log.warning("SMS: no URJA_SMS_GATEWAY_SECRET, so every gateway webhook request will be refused")
+    base = (public_url or "").rstrip("/")
+
+    def twilio_signed(view: Callable[[], Response]) -> Callable[[], Response]:
+        @functools.wraps(view)
+        def wrapper() -> Response:
+            query = request.query_string.decode("latin-1")
+            url = (base or request.url_root.rstrip("/")) + request.path + (f"?{query}" if query else "")
+            signature = request.headers.get(TWILIO_SIGNATURE, "")
+            if validator is None or not signature or not validator.validate(url, request.form, signature):
+                log.warning(
+                    "refused Twilio SMS request to %s: %s signature", request.path, "bad" if signature else "no"
+                )
+                return Response("", status=403)
+            return view()
+
+        return wrapper
+
+    def gateway_signed(view: Callable[[Any], Response]) -> Callable[[], Response]:
+        @functools.wraps(view)
+        def wrapper() -> Response:
+            body = request.get_data(cache=True)
+            stamp = request.headers.get(TIMESTAMP_HEADER, "")
+            given = request.headers.get(SIGNATURE_HEADER, "")
+            fresh = stamp.isdigit() and abs(clock().timestamp() - int(stamp)) <= MAX_SKEW_S
+            expected = gateway_signature(gateway_secret, stamp, body) if gateway_secret else ""
+            if not gateway_secret or not given or not fresh or not hmac.compare_digest(given, expected):
+                log.warning("refused gateway SMS request to %s", request.path)
+                return Response("", status=403)
+            try:
+                document = json.loads(body)
+            except ValueError:
+                return _json({"error": "the body is not JSON"}, 400)
+            if not isinstance(document, dict):
+                return _json({"error": "the body is not a JSON object"}, 400)
+            return view(document)
+
+        return wrapper
+
+    def answer(provider: str, mobile: str, text: str, message_id: str) -> Reply:
+        return receive(
+            session_factory,
+            provider=provider,
+            mobile=mobile,
+            text=text,
+            message_id=message_id,
+            now=clock(),
+            portal_url=portal_url,
+            allowed_urls=(portal_url,),
+            allowed_numbers=allowed_numbers,
+        )
+
+    @bp.post("/sms/twilio/inbound")
+    @twilio_signed
+    def twilio_inbound() -> Response:
+        sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
+        if sid and sender:
+            reply = answer("twilio", sender, request.form.get("Body", ""), sid)
+            log.info("sms %s from %s answered with %s", sid, mask_mobile(sender), reply.template_key)
+        # The reply leaves through the outbox (DLT-checked, rate-limited, receipted), not in this TwiML.
+        return Response(str(MessagingResponse()), mimetype=XML)
+
+    @bp.post("/sms/twilio/status")
+    @twilio_signed
+    def twilio_status() -> Response:
+        form = request.form
+        status = form.get("MessageStatus") or form.get("SmsStatus") or ""
+        error = form.get("ErrorCode")
+        receipt = Receipt(
+            status=status,
+            ref=request.args.get("ref"),
+            provider_id=form.get("MessageSid") or None,
+            error=f"twilio error {error}" if error else None,
+        )
+        record_receipts(engine, "twilio", [receipt], now=clock())
+        return Response("", status=204)
+
+    @bp.post("/sms/gateway/inbound")
+    @gateway_signed
+    def gateway_inbound(document: Any) -> Response:
+        message_id, sender, text = document.get("id"), document.get("from"), document.get("text")
+        if not isinstance(message_id, str | int) or not isinstance(sender, str) or not isinstance(text, str):
+            return _json({"error": "id, from and text are required"}, 400)
+        reply = answer("dlt", sender, text, str(message_id))
+        return _json({"status": "ok", "reply_template": reply.template_key})
+
+    @bp.post("/sms/gateway/receipt")
+    @gateway_signed
+    def gateway_receipt(document: Any) -> Response:
+        items = document.get("receipts")
+        if not isinstance(items, list):
+            return _json({"error": "receipts must be a list"}, 400)
+        receipts = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("status"), str):
+                continue
+            code, error = item.get("code"), item.get("error")
+            receipts.append(
+                Receipt(
+                    status=item["status"],
+                    ref=str(item["ref"]) if item.get("ref") is not None else None,
+                    provider_id=str(item["id"]) if item.get("id") is not None else None,
+                    error=": ".join(str(x) for x in (code, error) if x) or None,
+                )
+            )
+        changed = record_receipts(engine, "dlt", receipts, now=clock())
+        return _json({"status": "ok", "received": len(receipts), "updated": changed})
+
+    return bp
+
+
+def _json(document: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(document), status=status, mimetype="application/json")
