@@ -106,7 +106,8 @@ def test_due_messages_reach_the_gateway_rendered_with_their_dlt_ids_and_are_mark
 ) -> None:
     queue(engine, 3)
     stats = drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
-    assert stats.sent == 3 and stats.batches == 1
+    assert stats.sent == 3
+    assert stats.batches == 1
     assert gateway.batches == 1  # one HTTP request for the batch, not one per message
     sent = rows(engine)
     first = gateway.messages[str(sent[0].id)]
@@ -143,11 +144,12 @@ def test_batches_follow_the_batch_size_and_urgent_messages_go_first(
         session.commit()
     stats = drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY, max_batches=1)
     assert stats.claimed == 50
-    ack = [r for r in rows(engine) if r.template == "complaint.ack"][0]
+    ack = next(r for r in rows(engine) if r.template == "complaint.ack")
     assert ack.status == "sent"
     assert gateway.messages[str(ack.id)]["text"].startswith("Dear consumer, complaint 2611200001 for A/c 4100000099")
     drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
-    assert gateway.batches == 2 and statuses(engine) == ["sent"] * 61
+    assert gateway.batches == 2
+    assert statuses(engine) == ["sent"] * 61
 
 
 def test_a_refused_number_fails_for_good_and_a_throttled_one_is_retried_later(
@@ -159,7 +161,8 @@ def test_a_refused_number_fails_for_good_and_a_throttled_one_is_retried_later(
     drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
     bad, throttled, good = rows(engine)
     assert (bad.status, bad.last_error) == ("failed", "INVALID_NUMBER: invalid_number")
-    assert throttled.status == "pending" and throttled.not_before == DAY + dt.timedelta(seconds=60)
+    assert throttled.status == "pending"
+    assert throttled.not_before == DAY + dt.timedelta(seconds=60)
     assert good.status == "sent"
     # Not before its time...
     assert drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY).claimed == 0
@@ -186,7 +189,8 @@ def test_a_gateway_outage_sends_nothing_twice_backs_off_and_gives_up_after_the_l
             moment = row.not_before
     assert waits == [dt.timedelta(seconds=30), dt.timedelta(seconds=60)]  # doubling backoff
     assert statuses(engine) == ["failed", "failed"]
-    assert rows(engine)[0].attempts == 3 and "503" in (rows(engine)[0].last_error or "")
+    assert rows(engine)[0].attempts == 3
+    assert "503" in (rows(engine)[0].last_error or "")
     assert gateway.taken == 0
 
 
@@ -263,7 +267,8 @@ def test_a_payload_the_template_refuses_is_failed_not_sent(
         session.commit()
     drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
     (row,) = rows(engine)
-    assert row.status == "failed" and "whitelist" in (row.last_error or "")
+    assert row.status == "failed"
+    assert "whitelist" in (row.last_error or "")
     assert gateway.taken == 0
 
 
@@ -321,7 +326,8 @@ def test_the_console_provider_prints_stores_and_delivers(engine: Engine) -> None
     with Session(engine) as session:
         stored = session.scalars(select(ConsoleSms).order_by(ConsoleSms.id)).all()
     assert [s.recipient for s in stored] == MOBILES[:2]
-    assert stored[0].outbox_id == rows(engine)[0].id and stored[0].template == "bill.issued"
+    assert stored[0].outbox_id == rows(engine)[0].id
+    assert stored[0].template == "bill.issued"
 
 
 def test_twilio_gets_one_message_resource_per_sms_with_a_status_callback_naming_the_row(
