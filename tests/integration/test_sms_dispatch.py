@@ -182,7 +182,7 @@ def test_a_gateway_outage_sends_nothing_twice_backs_off_and_gives_up_after_the_l
     moment = DAY
     waits = []
     for _ in range(3):
-        drain(engine, dlt, templates=TEMPLATES, bucket=None, config=config, clock=lambda: moment)
+        drain(engine, dlt, templates=TEMPLATES, bucket=None, config=config, clock=lambda at=moment: at)
         row = rows(engine)[0]
         if row.not_before is not None and row.status == "pending":
             waits.append(row.not_before - moment)
