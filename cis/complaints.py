@@ -214,6 +214,7 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
                 priority=1,
                 payload={
                     "number": complaint.number,
+                    "account_no": account_no or "NA",  # a hazard reported without an account
                     "category": category.title,
                     "due": complaint.sla_due_at.isoformat(),
                 },

@@ -208,3 +208,27 @@ class InvalidInterruption(CisError):
     def __init__(self, problem: str) -> None:
         super().__init__(f"Cannot record the interruption: {problem}.")
         self.problem = problem
+
+
+class TooManyOtpRequests(CisError):
+    """Too many one-time passwords were asked for lately, by this mobile or for this account; try later."""
+
+    def __init__(self, limit: int, window: object) -> None:
+        super().__init__(f"At most {limit} OTPs may be asked for in {window}; please try again later.")
+        self.limit = limit
+        self.window = window
+
+
+class NoPendingOtp(CisError):
+    """No one-time password is awaiting a reply from this mobile (none asked, expired, used or locked)."""
+
+    def __init__(self) -> None:
+        super().__init__("No OTP is waiting for a reply from this mobile; please ask for a new one.")
+
+
+class WrongOtp(CisError):
+    """The one-time password does not match; `attempts_left` more tries before the challenge is dead."""
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(f"The OTP is not correct; {attempts_left} attempt(s) left.")
+        self.attempts_left = attempts_left

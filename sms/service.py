@@ -5,23 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from cis import accounts, calculator, complaints, interruptions, payment_info, readings
+from cis import accounts, calculator, complaints, interruptions, optout, otp, payment_info, readings
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
     CisError,
     MalformedAccountNumber,
+    NoMobileForAccount,
+    NoPendingOtp,
     NothingDue,
     ReadingBeforePrevious,
     ReadingImplausible,
+    TooManyMobiles,
+    TooManyOtpRequests,
     UnknownAccount,
     UnknownComplaint,
+    WrongOtp,
 )
 from cis.phones import mobile_or_none
 from sms import commands
@@ -44,6 +49,7 @@ class Reply:
 
     `already_queued` is True when the use case itself put this same message in the outbox for the
     sender (complaint.ack, bill.pay_info): the transport should not send `text` a second time.
+    `variables` are the template's values as shown, so a transport can queue the reply in the outbox.
     """
 
     template_key: str
@@ -51,6 +57,7 @@ class Reply:
     segments: int
     rendered: RenderedSms
     already_queued: bool = False
+    variables: Mapping[str, str | int] = field(default_factory=dict)
 
 
 class _Answer(Exception):
@@ -88,15 +95,17 @@ def handle_inbound(
 
     The sender's registered mobile identifies the account; a command naming an account uses it. BILL and
     OUTAGE may ask about any account; COMP, READ and PAY must come from a mobile registered on the account.
-    Requests that change state (complaint, reading, pay-info SMS) use `message_id` as the request id, so a
-    message delivered twice is acted on once. A CIS error gets a polite reply; anything else gets HELP.
+    Requests that change state (complaint, reading, pay-info SMS, OTP) use `message_id` as the request id, so
+    a message delivered twice is acted on once. REG from a new mobile sends an OTP to the mobile on record;
+    the 6-digit reply from the new mobile links it. STOP and START turn alert SMS off and on for the sender.
+    A CIS error gets a polite reply; anything else gets HELP.
     """
     table = templates if templates is not None else load_templates()
     urls = tuple(allowed_urls) if allowed_urls is not None else (portal_url,)
 
     def reply(key: str, variables: Mapping[str, str | int], queued: bool = False) -> Reply:
         rendered = render(table[key], variables, allowed_urls=urls, allowed_numbers=allowed_numbers, now=now)
-        return Reply(key, rendered.text, rendered.segments, rendered, queued)
+        return Reply(key, rendered.text, rendered.segments, rendered, queued, dict(variables))
 
     try:
         request = _request(UnitOfWork(session_factory), mobile, message_id, now, portal_url)
@@ -129,6 +138,10 @@ def _answer(request: _Request, command: commands.Command) -> tuple[str, Mapping[
     except UnknownComplaint as error:
         number = error.number if error.number.isalnum() and len(error.number) <= MAX_VALUE else "given"
         return "reply.unknown_complaint", {"number": number}, False
+    except AccountClosed as error:
+        return "reply.account_closed", {"account": error.account_no}, False
+    except TooManyMobiles as error:
+        return "reply.too_many_mobiles", {"account": error.account_no, "limit": error.limit}, False
     except CisError as error:
         log.info("sms inbound %s refused by cis: %s", request.message_id, type(error).__name__)
         return HELP, {}, False
@@ -152,11 +165,13 @@ def _dispatch(request: _Request, command: commands.Command) -> tuple[str, Mappin
             return _calc(request, command)
         case commands.Register(account=named):
             return _register(request, named)
+        case commands.OtpReply(code=code):
+            return _confirm(request, code)
         case commands.Stop():
-            return "reply.opted_out", {}, False
+            return _stop(request)
         case commands.Start():
-            return "reply.opted_in", {}, False
-        case _:  # Help, and an OTP reply while no registration is pending
+            return _start(request)
+        case _:
             return HELP, {}, False
 
 
@@ -191,7 +206,7 @@ def _bill(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | i
     summary = accounts.account_summary(request.uow, account_no)
     bill = summary.latest_bill
     if bill is None:
-        raise NothingDue(account_no)
+        return "reply.no_bill", {"account": summary.account.account_no}, False
     variables = {
         "account": summary.account.account_no,
         "cycle": cycle_text(bill.cycle),
@@ -313,8 +328,47 @@ def _register(request: _Request, account_no: str) -> tuple[str, Mapping[str, str
         raise AccountClosed(ref.account_no)
     if ref.account_no in request.own:
         return "reply.registered", {"account": ref.account_no}, False
-    # Linking a new mobile needs the OTP sent to the mobile on record, which needs a pending-OTP store.
-    return HELP, {}, False
+    if request.mobile is None:  # only an Indian mobile can be linked
+        return HELP, {}, False
+    try:
+        sent = otp.request_link_otp(
+            request.uow, ref.account_no, request.mobile, via=CHANNEL, now=request.now, request_id=request.message_id
+        )
+    except NoMobileForAccount:
+        return "reply.no_mobile_on_record", {"account": ref.account_no}, False
+    except TooManyOtpRequests:
+        return "reply.otp_later", {}, False
+    variables: dict[str, str | int] = {
+        "account": sent.account_no,
+        "ending": sent.sent_to_ending,
+        "minutes": otp.VALID_MINUTES,
+    }
+    return "reply.otp_sent", variables, False
+
+
+def _confirm(request: _Request, code: str) -> tuple[str, Mapping[str, str | int], bool]:
+    if request.mobile is None:
+        return HELP, {}, False
+    try:
+        account_no = otp.confirm_link_otp(request.uow, request.mobile, code, via=CHANNEL, now=request.now)
+    except NoPendingOtp:  # six digits out of the blue, or an OTP expired or used up: the command list
+        return HELP, {}, False
+    except WrongOtp as error:
+        return "reply.otp_wrong", {"attempts": error.attempts_left}, False
+    return "reply.registered", {"account": account_no}, False
+
+
+def _stop(request: _Request) -> tuple[str, Mapping[str, str | int], bool]:
+    # A sender that is no Indian mobile is never sent alerts, so there is nothing to record.
+    if request.mobile is not None:
+        optout.opt_out(request.uow, request.mobile, via=CHANNEL, message_ref=request.message_id, now=request.now)
+    return "reply.opted_out", {}, False
+
+
+def _start(request: _Request) -> tuple[str, Mapping[str, str | int], bool]:
+    if request.mobile is not None:
+        optout.opt_in(request.uow, request.mobile, via=CHANNEL, message_ref=request.message_id, now=request.now)
+    return "reply.opted_in", {}, False
 
 
 # --- values as SMS shows them ----------------------------------------------------------------------------

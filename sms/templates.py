@@ -32,7 +32,16 @@ _GSM7_BASIC = frozenset(
 # Each of these costs ESC plus one septet.
 _GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 
-_FIELDS = {"text", "dlt_template_id", "category", "sender", "validity_minutes", "urgent", "reference_variables"}
+_FIELDS = {
+    "text",
+    "dlt_template_id",
+    "category",
+    "sender",
+    "validity_minutes",
+    "urgent",
+    "reference_variables",
+    "opt_out_exempt",
+}
 _REQUIRED = ("text", "dlt_template_id", "category", "sender")
 _KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 _VARIABLE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -96,6 +105,8 @@ class SmsTemplate:
     validity: dt.timedelta | None = None
     urgent: bool = False
     reference_variables: frozenset[str] = frozenset()
+    # Sent even to a mobile that sent STOP: a reply, an OTP, an acknowledgement the consumer asked for.
+    opt_out_exempt: bool = False
 
     @property
     def variables(self) -> frozenset[str]:
@@ -221,6 +232,9 @@ def _parse_template(key: str, table: Mapping[str, Any]) -> SmsTemplate:
     urgent = table.get("urgent", False)
     if not isinstance(urgent, bool):
         raise MalformedTemplateFile(f"{key}: urgent must be true or false")
+    opt_out_exempt = table.get("opt_out_exempt", False)
+    if not isinstance(opt_out_exempt, bool):
+        raise MalformedTemplateFile(f"{key}: opt_out_exempt must be true or false")
     references = table.get("reference_variables", [])
     if not isinstance(references, list) or not all(isinstance(name, str) for name in references):
         raise MalformedTemplateFile(f"{key}: reference_variables must be a list of variable names")
@@ -237,6 +251,7 @@ def _parse_template(key: str, table: Mapping[str, Any]) -> SmsTemplate:
         validity=validity,
         urgent=urgent,
         reference_variables=frozenset(references),
+        opt_out_exempt=opt_out_exempt,
     )
 
 

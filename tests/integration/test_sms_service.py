@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cis.models import Complaint, Outbox
+from cis.models import Account, AccountMobile, AuditLog, Complaint, Outbox, SmsOptOut
 from sms.service import Reply, handle_inbound, rupees
 from tests.factories import NOW
 from tests.ivr_support import World, build_world
@@ -170,6 +170,171 @@ def test_garbage_and_help_get_the_command_list(world: World, sms: Callable[..., 
 @pytest.mark.parametrize(("text", "key"), [("STOP", "reply.opted_out"), ("START", "reply.opted_in")])
 def test_stop_and_start_are_acknowledged(world: World, sms: Callable[..., Reply], text: str, key: str) -> None:
     assert sms(world.single_mobile, text).template_key == key
+
+
+def _opt_outs(session_factory: Callable[[], Session]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """The opt-out rows (mobile, via, message) and the audit actions about mobiles, as committed."""
+    with session_factory() as s:
+        rows = [(r.e164, r.via, r.message_ref) for r in s.scalars(select(SmsOptOut).order_by(SmsOptOut.e164))]
+        actions = list(s.scalars(select(AuditLog.action).where(AuditLog.entity == "mobile").order_by(AuditLog.id)))
+    return rows, actions
+
+
+def test_stop_records_the_opt_out_once_and_start_removes_it(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    assert sms(world.stranger_mobile, "stop", message_id="SMstop1").template_key == "reply.opted_out"
+    sms(world.stranger_mobile, "STOP", message_id="SMstop2")
+    assert _opt_outs(session_factory) == ([(world.stranger_mobile, "sms", "SMstop1")], ["sms.opted_out"])
+
+    reply = sms(world.stranger_mobile, "START", message_id="SMstart1")
+    assert reply.text == "Alert SMS are on again for this mobile. SMS STOP to turn them off. -Urja Mitra"
+    sms(world.stranger_mobile, "START", message_id="SMstart2")
+    assert _opt_outs(session_factory) == ([], ["sms.opted_out", "sms.opted_in"])
+
+
+# --- REG: linking a new mobile by an OTP sent to the mobile on record -------------------------------------
+
+
+def _otp_rows(session_factory: Callable[[], Session]) -> list[Outbox]:
+    with session_factory() as s:
+        return list(s.scalars(select(Outbox).where(Outbox.template == "otp.register").order_by(Outbox.id)))
+
+
+def _code_sent(session_factory: Callable[[], Session]) -> str:
+    return str(_otp_rows(session_factory)[-1].payload["otp"])
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def test_reg_from_a_new_mobile_sends_an_otp_to_the_mobile_on_record_and_the_code_links_it(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    asked = sms(world.stranger_mobile, f"REG {world.single}")
+    assert asked.template_key == "reply.otp_sent"
+    assert asked.text == (
+        f"An OTP to link this mobile to A/c {world.single} is sent to the mobile on record ending 3210. "
+        "Reply with the 6-digit OTP within 10 minutes. -Urja Mitra"
+    )
+    assert asked.segments == 1
+    [otp_sms] = _otp_rows(session_factory)
+    assert (otp_sms.recipient, otp_sms.status, otp_sms.priority) == (world.single_mobile, "pending", 0)
+    assert otp_sms.expires_at == NOW + dt.timedelta(minutes=10)
+
+    linked = sms(world.stranger_mobile, _code_sent(session_factory), now=NOW + dt.timedelta(minutes=2))
+    assert linked.template_key == "reply.registered"
+    assert (
+        linked.text
+        == f"This mobile is now linked to A/c {world.single}. SMS HELP for the list of commands. -Urja Mitra"
+    )
+
+    bill = sms(world.stranger_mobile, "BILL", now=NOW + dt.timedelta(minutes=3))
+    assert bill.template_key == "reply.bill"
+    assert bill.text.startswith(f"A/c {world.single}: bill for Oct 2026 Rs ")
+
+
+def test_reg_from_a_mobile_already_linked_says_so_without_an_otp(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    assert sms(world.single_mobile, f"REG {world.single}").template_key == "reply.registered"
+    assert _otp_rows(session_factory) == []
+
+
+def test_a_wrong_otp_says_how_many_tries_are_left(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    sms(world.stranger_mobile, f"REG {world.single}")
+    wrong = _wrong(_code_sent(session_factory))
+
+    reply = sms(world.stranger_mobile, wrong)
+    assert reply.template_key == "reply.otp_wrong"
+    assert reply.text.startswith("That OTP is not correct. Tries left: 4. ")
+    assert reply.segments == 1
+    for _ in range(4):
+        last = sms(world.stranger_mobile, f"OTP {wrong}")
+    assert "Tries left: 0." in last.text
+    # The challenge is dead: even the right code now gets the command list, and nothing is linked.
+    assert sms(world.stranger_mobile, _code_sent(session_factory)).template_key == "reply.help"
+    assert sms(world.stranger_mobile, "BILL").template_key == "reply.not_registered"
+
+
+def test_an_expired_otp_links_nothing(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    sms(world.stranger_mobile, f"REG {world.single}")
+    late = NOW + dt.timedelta(minutes=11)
+    assert sms(world.stranger_mobile, _code_sent(session_factory), now=late).template_key == "reply.help"
+    assert sms(world.stranger_mobile, "BILL", now=late).template_key == "reply.not_registered"
+
+
+def test_six_digits_with_no_otp_pending_get_the_command_list(world: World, sms: Callable[..., Reply]) -> None:
+    assert sms(world.stranger_mobile, "482913").template_key == "reply.help"
+
+
+def test_a_fourth_reg_within_the_hour_is_asked_to_try_later(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    for minute in range(3):
+        reply = sms(world.stranger_mobile, f"REG {world.single}", now=NOW + dt.timedelta(minutes=minute))
+        assert reply.template_key == "reply.otp_sent"
+    later = sms(world.stranger_mobile, f"REG {world.single}", now=NOW + dt.timedelta(minutes=20))
+    assert later.template_key == "reply.otp_later"
+    assert later.text == (
+        "Too many OTP requests for this mobile or account. Please try again after an hour, or call 1912 for help. "
+        "-Urja Mitra"
+    )
+    assert len(_otp_rows(session_factory)) == 3
+
+
+def test_a_reg_delivered_twice_sends_one_otp(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    first = sms(world.stranger_mobile, f"REG {world.single}", message_id="SMreg1")
+    again = sms(world.stranger_mobile, f"REG {world.single}", message_id="SMreg1", now=NOW + dt.timedelta(seconds=40))
+    assert again.text == first.text
+    assert len(_otp_rows(session_factory)) == 1
+
+
+def test_reg_for_an_account_with_no_mobile_on_record_sends_them_to_the_office(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    reply = sms(world.stranger_mobile, f"REG {world.no_bill}")
+    assert reply.template_key == "reply.no_mobile_on_record"
+    assert reply.text == (
+        f"A/c {world.no_bill} has no mobile on record to send an OTP to. Please visit your sub-division office "
+        "or call 1912 to link this mobile. -Urja Mitra"
+    )
+    assert reply.segments == 1
+    assert _otp_rows(session_factory) == []
+
+
+def test_reg_for_a_closed_account_says_it_is_disconnected(world: World, sms: Callable[..., Reply]) -> None:
+    reply = sms(world.stranger_mobile, f"REG {world.closed}")
+    assert reply.template_key == "reply.account_closed"
+    assert reply.text.startswith(f"A/c {world.closed} is permanently disconnected")
+    assert reply.segments == 1
+
+
+@pytest.mark.parametrize("keyword", ["BILL", "PAY"])
+def test_an_account_never_billed_is_told_there_is_no_bill_yet(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session], keyword: str
+) -> None:
+    with session_factory() as s:  # the new connection's owner has the mobile on record
+        s.add(
+            AccountMobile(
+                account_id=s.scalar(select(Account.id).where(Account.account_no == world.no_bill)),
+                e164="+919800011122",
+                verified=True,
+                added_via="office",
+                added_at=NOW,
+            )
+        )
+        s.commit()
+    reply = sms("+919800011122", keyword)
+    assert reply.template_key == "reply.no_bill"
+    assert reply.text == f"No bill has been issued yet for A/c {world.no_bill}. For help, call 1912. -Urja Mitra"
 
 
 def test_rupees_use_indian_grouping() -> None:

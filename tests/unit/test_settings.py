@@ -44,8 +44,12 @@ def test_without_a_configured_key_each_start_gets_a_fresh_strong_one() -> None:
         ("URJA_REDIS_URL", "redis://redis:6379/0", "redis_url", "redis://redis:6379/0"),
         ("URJA_WEB_BIND", "0.0.0.0:9000", "web_bind", "0.0.0.0:9000"),
         ("URJA_FASTAGI_BIND", "10.0.0.5:4574", "fastagi_bind", "10.0.0.5:4574"),
-        ("URJA_SMS_PROVIDER", "twilio", "sms_provider", "twilio"),
-        ("URJA_SMS_PROVIDER", "dlt", "sms_provider", "dlt"),
+        ("URJA_SMS_RATE", "250", "sms_rate", 250.0),
+        ("URJA_SMS_RATE", "0.5", "sms_rate", 0.5),
+        ("URJA_SMS_BATCH", "1000", "sms_batch", 1000),
+        ("URJA_SMS_GATEWAY_SECRET", "gw-secret", "sms_gateway_secret", "gw-secret"),
+        ("URJA_DLT_ENTITY_ID", "1201159000000000042", "dlt_entity_id", "1201159000000000042"),
+        ("URJA_SMS_SENDER", "KESCOK", "sms_sender", "KESCOK"),
         ("URJA_PUBLIC_URL", "https://urja.example.in", "public_url", "https://urja.example.in"),
         ("URJA_PUBLIC_URL", "https://urja.example.in/", "public_url", "https://urja.example.in"),
         ("URJA_SECRET_KEY", "a-configured-key", "secret_key", "a-configured-key"),
@@ -58,6 +62,34 @@ def test_without_a_configured_key_each_start_gets_a_fresh_strong_one() -> None:
 )
 def test_each_variable_is_read(variable: str, value: str, attribute: str, expected: object) -> None:
     assert getattr(Settings.from_env({variable: value}), attribute) == expected
+
+
+def test_a_real_sms_provider_is_chosen_with_its_credentials() -> None:
+    twilio = Settings.from_env({"URJA_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
+    assert twilio.sms_provider == "twilio"
+    dlt = Settings.from_env(
+        {"URJA_SMS_PROVIDER": "dlt", "URJA_SMS_GATEWAY_URL": "https://gw.example.in/v1", "URJA_SMS_GATEWAY_KEY": "k"}
+    )
+    assert (dlt.sms_provider, dlt.sms_gateway_url, dlt.sms_gateway_key) == ("dlt", "https://gw.example.in/v1", "k")
+    assert dlt.masked()["sms_gateway_key"] == "********"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"URJA_SMS_PROVIDER": "twilio"}, "needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"),
+        ({"URJA_SMS_PROVIDER": "dlt", "URJA_SMS_GATEWAY_URL": "https://gw"}, "needs URJA_SMS_GATEWAY_URL and"),
+        ({"URJA_SMS_RATE": "0"}, "URJA_SMS_RATE"),
+        ({"URJA_SMS_RATE": "fast"}, "URJA_SMS_RATE"),
+        ({"URJA_SMS_RATE": "nan"}, "URJA_SMS_RATE"),
+        ({"URJA_SMS_BATCH": "0"}, "URJA_SMS_BATCH"),
+        ({"URJA_SMS_BATCH": "100000"}, "URJA_SMS_BATCH"),
+        ({"URJA_DLT_ENTITY_ID": "12345"}, "URJA_DLT_ENTITY_ID"),
+    ],
+)
+def test_sms_settings_that_cannot_work_are_refused_at_start(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ)
 
 
 def test_public_url_follows_the_web_bind_when_not_given() -> None:

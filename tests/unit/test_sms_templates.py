@@ -56,6 +56,9 @@ PLAUSIBLE = {
     "last": 12100,
     "category": "Domestic LMV-1",
     "load": 2,
+    "ending": "3210",
+    "attempts": 4,
+    "limit": 5,
 }
 
 TEMPLATES = load_templates()
@@ -132,6 +135,30 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
         assert TEMPLATES[key].urgent, key
         assert TEMPLATES[key].validity is not None, key
     assert TEMPLATES["otp.login"].validity == dt.timedelta(minutes=10)
+
+
+def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
+    asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | {"complaint.ack", "bill.pay_info"}
+    assert {"reply.help", "reply.opted_out", "reply.opted_in", "otp.register", "otp.login"} <= asked_for
+    exempt = {key for key, template in TEMPLATES.items() if template.opt_out_exempt}
+    assert exempt == asked_for
+
+
+@pytest.mark.parametrize(
+    "key", ["bill.issued", "bill.reminder", "payment.receipt", "outage.breakdown", "outage.roster", "outage.restored"]
+)
+def test_alerts_and_reminders_are_held_back_from_a_mobile_that_sent_stop(key: str) -> None:
+    assert not TEMPLATES[key].opt_out_exempt
+
+
+def test_the_replies_about_linking_a_mobile_read_as_the_consumer_gets_them() -> None:
+    sent = _render(TEMPLATES["reply.otp_sent"], account="1234567890", ending="3210", minutes=10)
+    assert sent == (
+        "An OTP to link this mobile to A/c 1234567890 is sent to the mobile on record ending 3210. "
+        "Reply with the 6-digit OTP within 10 minutes. -Urja Mitra"
+    )
+    wrong = _render(TEMPLATES["reply.otp_wrong"], attempts=2)
+    assert wrong.startswith("That OTP is not correct. Tries left: 2. ")
 
 
 def test_bill_reminders_are_not_urgent_so_they_wait_for_daytime() -> None:
@@ -384,6 +411,14 @@ def test_a_small_good_file_loads_with_its_defaults(tmp_path: Path) -> None:
     assert hello.variables == {"name"}
     assert hello.validity is None
     assert not hello.urgent
+    assert not hello.opt_out_exempt
+
+
+def test_a_template_may_be_marked_exempt_from_opt_out(tmp_path: Path) -> None:
+    exempt = GOOD.replace('sender = "URJAMT"', 'sender = "URJAMT"\nopt_out_exempt = true')
+    assert _load(tmp_path, exempt)["test.hello"].opt_out_exempt
+    held = GOOD.replace('sender = "URJAMT"', 'sender = "URJAMT"\nopt_out_exempt = false')
+    assert not _load(tmp_path, held)["test.hello"].opt_out_exempt
 
 
 def test_a_quoted_dotted_key_is_the_same_template(tmp_path: Path) -> None:
@@ -414,6 +449,8 @@ def test_a_quoted_dotted_key_is_the_same_template(tmp_path: Path) -> None:
         (('sender = "URJAMT"', 'sender = "URJAMT"\nvalidity_minutes = 0'), "validity_minutes"),
         (('sender = "URJAMT"', 'sender = "URJAMT"\nvalidity_minutes = "60"'), "validity_minutes"),
         (('sender = "URJAMT"', 'sender = "URJAMT"\nurgent = "yes"'), "urgent"),
+        (('sender = "URJAMT"', 'sender = "URJAMT"\nopt_out_exempt = "true"'), "opt_out_exempt"),
+        (('sender = "URJAMT"', 'sender = "URJAMT"\nopt_out_exempt = 1'), "opt_out_exempt"),
         (('sender = "URJAMT"', 'sender = "URJAMT"\nreference_variables = ["account"]'), "not in the text"),
         (("[test.hello]", "[Test.Hello]"), "dotted lowercase"),
         (("[test.hello]", "[hello]"), "dotted lowercase"),
