@@ -119,9 +119,7 @@ STARTS = {
     "ivr_en": Start("asterisk", "c2", "+919876543210", lang="en"),
     "ussd": Start("ussd", "s1", "+919876543210", lang="en", params={"greet": False}),
     "ussd_hi": Start("ussd", "s2", "+919876543210", lang="hi", params={"greet": False}),
-    "alert": Start(
-        "asterisk", "o1", "+919876543210", params={"flow": "alert", "items": [{"say": "outage.breakdown"}]}
-    ),
+    "alert": Start("asterisk", "o1", "+919876543210", params={"flow": "alert", "items": [{"say": "outage.breakdown"}]}),
 }
 
 

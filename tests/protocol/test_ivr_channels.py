@@ -473,7 +473,6 @@ def test_no_prompt_is_missing_from_the_catalog(world: World, fastagi: tuple[str,
     assert unknown == []
 
 
-
 def test_a_ussd_retry_reaching_another_web_process_gets_the_same_screen(
     settings: Settings, world: World, sessions: sessionmaker[Session]
 ) -> None:

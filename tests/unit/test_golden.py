@@ -65,14 +65,16 @@ def audio_url(lang: str, stem: str) -> str | None:
 
 RENDERERS = {
     "agi": lambda turn: "\n".join(agi_commands(turn, "urjamitra")) + "\n",
-    "twiml.xml": lambda turn: render_twiml(
-        turn,
-        action_url="https://ivr.example.test/voice/gather",
-        audio_url=audio_url,
-        catalog=catalog(),
-        agent_dial="+915122000000",
-    )
-    + "\n",
+    "twiml.xml": lambda turn: (
+        render_twiml(
+            turn,
+            action_url="https://ivr.example.test/voice/gather",
+            audio_url=audio_url,
+            catalog=catalog(),
+            agent_dial="+915122000000",
+        )
+        + "\n"
+    ),
     "ussd": lambda turn: render_ussd(turn, catalog()) + "\n",
 }
 
