@@ -343,6 +343,17 @@ def _record(
         )
     for status, rows in other.items():
         _settle(conn, status, rows, now)
+    # A one-time password has no business staying in the outbox once it left (or never will).
+    secret = [
+        int(r.ref)
+        for r in results
+        if r.ref in outgoing
+        and outgoing[r.ref].template_key.startswith("otp.")
+        and (r.outcome != "retry" or attempts.get(int(r.ref), 0) >= config.max_attempts)
+    ]
+    if secret:
+        o = Outbox.__table__.c
+        conn.execute(update(Outbox.__table__).where(o.id.in_(secret)).values(payload={"otp": "redacted after sending"}))
 
 
 def _mark_sent(conn: Connection, provider: str, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:

@@ -388,3 +388,16 @@ def test_workers_sharing_a_redis_bucket_together_stay_within_the_rate(redis_url:
     finally:
         client.delete(key)
         client.close()
+
+
+def test_a_one_time_password_leaves_no_copy_in_the_outbox_once_sent(
+    engine: Engine, dlt: DltGatewayProvider, gateway: FakeSmsGateway
+) -> None:
+    with Session(engine) as session:
+        bill_sms(session, MOBILES[0], 0, template="otp.login", payload={"otp": "482913", "minutes": "10"}, priority=0)
+        session.commit()
+    drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
+    (row,) = rows(engine)
+    assert row.status == "sent"
+    assert gateway.messages[str(row.id)]["text"].startswith("482913 is your Urja Mitra login OTP.")
+    assert "482913" not in str(row.payload)
