@@ -31,3 +31,56 @@ def test_bill_and_garbage_from_the_terminal(tmp_path: Path, capsys: pytest.Captu
 
     assert main(["sms", "--from", world.single_mobile, "'; DROP TABLE account;--"], settings) == 0
     assert "(reply.help, 1 SMS segment)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def world_settings(tmp_path: Path) -> tuple[Settings, str, str]:
+    url = f"sqlite:///{tmp_path / 'urjamitra.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_session_factory(engine)() as s:
+        world = build_world(s)
+        s.commit()
+    engine.dispose()
+    return Settings(database_url=url, public_url="https://urjamitra.example.in"), world.single_mobile, world.single
+
+
+@pytest.mark.parametrize(
+    ("text", "template"),
+    [
+        ("BILL", "reply.bill"),
+        ("PAY", "bill.pay_info"),
+        ("COMP NOSUPPLY", "complaint.ack"),
+        ("STATUS 99999999", "reply.unknown_complaint"),
+        ("OUTAGE", "reply.no_outage"),
+        ("REG 7100000001", "reply.registered"),
+        ("CALC LMV-1U 2 250", "reply.calc"),
+        ("READ 12150", "reply.reading"),
+        ("STOP", "reply.opted_out"),
+        ("START", "reply.opted_in"),
+        ("HELP", "reply.help"),
+    ],
+)
+def test_every_command_from_the_terminal(
+    world_settings: tuple[Settings, str, str], capsys: pytest.CaptureFixture[str], text: str, template: str
+) -> None:
+    settings, mobile, _ = world_settings
+    assert main(["sms", "--from", mobile, text], settings) == 0
+    assert f"({template}, 1 SMS segment)" in capsys.readouterr().err
+
+
+def test_outbox_drain_sends_what_the_commands_queued_through_the_console_provider(
+    world_settings: tuple[Settings, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mobile, account = world_settings
+    main(["sms", "--from", mobile, "COMP VOLTAGE lights flicker"], settings)
+    capsys.readouterr()
+    assert main(["outbox", "status"], settings) == 0
+    assert "complaint.ack" in capsys.readouterr().out
+    assert main(["outbox", "drain"], settings) == 0
+    out = capsys.readouterr().out
+    assert f"[sms URJAMT -> {mobile}] Dear consumer, complaint " in out
+    assert f"for A/c {account} is registered" in out
+    assert "delivered 1" in out
+    main(["outbox", "status"], settings)
+    assert "delivered" in capsys.readouterr().out
