@@ -129,3 +129,16 @@ def own_postgres_database(postgres_url: str, prefix: str) -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def emptied_engine(request: pytest.FixtureRequest, pg_fixture: str) -> Engine:
+    """For code that commits, per backend parameter: the module's own PostgreSQL database (the fixture named
+    `pg_fixture`) emptied, or a fresh SQLite file."""
+    if request.param == "postgres":
+        from cis.seed import reset
+
+        pg: Engine = request.getfixturevalue(pg_fixture)
+        reset(pg)
+        return pg
+    lite: Engine = request.getfixturevalue("sqlite_engine")
+    return lite

@@ -13,26 +13,6 @@ from urjamitra.cli import main
 from urjamitra.settings import Settings
 
 
-def test_bill_and_garbage_from_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'urjamitra.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_session_factory(engine)() as s:
-        world = build_world(s)
-        s.commit()
-    engine.dispose()
-    settings = Settings(database_url=url)
-
-    assert main(["sms", "--from", world.single_mobile, "bill"], settings) == 0
-    out = capsys.readouterr()
-    assert f"A/c {world.single}" in out.out
-    assert "Rs " in out.out
-    assert "(reply.bill, 1 SMS segment)" in out.err
-
-    assert main(["sms", "--from", world.single_mobile, "'; DROP TABLE account;--"], settings) == 0
-    assert "(reply.help, 1 SMS segment)" in capsys.readouterr().err
-
-
 @pytest.fixture
 def world_settings(tmp_path: Path) -> tuple[Settings, str, str]:
     url = f"sqlite:///{tmp_path / 'urjamitra.db'}"
@@ -43,6 +23,20 @@ def world_settings(tmp_path: Path) -> tuple[Settings, str, str]:
         s.commit()
     engine.dispose()
     return Settings(database_url=url, public_url="https://urjamitra.example.in"), world.single_mobile, world.single
+
+
+def test_bill_and_garbage_from_the_terminal(
+    world_settings: tuple[Settings, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mobile, account = world_settings
+    assert main(["sms", "--from", mobile, "bill"], settings) == 0
+    out = capsys.readouterr()
+    assert f"A/c {account}" in out.out
+    assert "Rs " in out.out
+    assert "(reply.bill, 1 SMS segment)" in out.err
+
+    assert main(["sms", "--from", mobile, "'; DROP TABLE account;--"], settings) == 0
+    assert "(reply.help, 1 SMS segment)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

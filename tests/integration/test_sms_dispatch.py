@@ -15,14 +15,13 @@ from sqlalchemy.orm import Session
 from cis import notify
 from cis.db import make_session_factory
 from cis.models import ConsoleSms, Outbox, SmsOptOut
-from cis.seed import reset
 from ivr.outbound import RebasedHttpClient
 from sms.dispatch import DispatchConfig, Receipt, drain, record_receipts, settle_stuck
 from sms.providers import ConsoleProvider, DltGatewayProvider, TwilioSmsProvider
 from sms.ratelimit import LocalTokenBucket, RedisTokenBucket
 from sms.templates import load_templates
 from tests import factories
-from tests.conftest import own_postgres_database
+from tests.conftest import emptied_engine, own_postgres_database
 from tests.protocol.fake_sms_gateway import FakeSmsGateway
 from tests.protocol.fake_twilio_api import FakeTwilioApi
 
@@ -42,12 +41,7 @@ def pg_sms_engine(postgres_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def engine(request: pytest.FixtureRequest) -> Engine:
-    if request.param == "postgres":
-        pg: Engine = request.getfixturevalue("pg_sms_engine")
-        reset(pg)
-        return pg
-    lite: Engine = request.getfixturevalue("sqlite_engine")
-    return lite
+    return emptied_engine(request, "pg_sms_engine")
 
 
 @pytest.fixture

@@ -17,12 +17,11 @@ from twilio.request_validator import RequestValidator
 
 from cis.db import make_session_factory
 from cis.models import ConsoleSms, Outbox
-from cis.seed import reset
 from sms.dispatch import DispatchConfig, drain
 from sms.providers import ConsoleProvider
 from sms.templates import load_templates
 from sms.webhooks import sms_blueprint
-from tests.conftest import own_postgres_database
+from tests.conftest import emptied_engine, own_postgres_database
 from tests.factories import NOW
 from tests.ivr_support import World, build_world
 from tests.protocol.fake_sms_gateway import signed_headers
@@ -42,12 +41,7 @@ def pg_webhook_engine(postgres_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def engine(request: pytest.FixtureRequest) -> Engine:
-    if request.param == "postgres":
-        pg: Engine = request.getfixturevalue("pg_webhook_engine")
-        reset(pg)
-        return pg
-    lite: Engine = request.getfixturevalue("sqlite_engine")
-    return lite
+    return emptied_engine(request, "pg_webhook_engine")
 
 
 @pytest.fixture
