@@ -873,6 +873,8 @@ def seed(
             _restore_keys(engine)
             with engine.begin() as conn:
                 for table in Base.metadata.sorted_tables:
+                    if "id" not in table.c:  # keyed otherwise (sms_opt_out by mobile): no sequence
+                        continue
                     conn.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
