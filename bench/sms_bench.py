@@ -3,13 +3,12 @@
 Usage: .venv/bin/python -m bench.sms_bench [--messages 1000000] [--baseline 20000] [--workers 2] [--batch 1000]
        [--template outage.breakdown|bill.issued] [--url postgresql+psycopg://...] [--redis redis://...] [--keep]
 
-It makes a scratch database, COPYs --messages pending SMS rows into the outbox (timed on its own), starts
-the fake DLT gateway (tests/protocol/fake_sms_gateway.py's main(), counting only; TCP_NODELAY unless
---gateway-nagle) and a Celery worker (`celery -A urjamitra.worker worker -P prefork -c <workers>`, on a
-queue and a Redis database of the benchmark's own), sends one `sms.drain` task per worker process and
-waits until no row is pending or sending. Messages per second run from the first task sent to the poll
-(every 0.25 s) that finds nothing left. It then checks every row is `sent`, claimed once (attempts 1)
-and has a gateway id of its own.
+It makes a scratch database, COPYs --messages pending SMS rows into the outbox (timed on its own), starts the
+fake DLT gateway (tests/protocol/fake_sms_gateway.py's main(), counting only) and a Celery worker (`celery -A
+urjamitra.worker worker -P prefork -c <workers>`, on a queue and a Redis database of the benchmark's own),
+sends one `sms.drain` task per worker process and waits until no row is pending or sending. Messages per
+second run from the first task sent to the poll (every 0.25 s) that finds nothing left. It then checks every
+row is `sent`, claimed once (attempts 1) and has a gateway id of its own.
 
 The baseline, in the same run: --baseline more rows are COPYed, a worker of `bench.sms_baseline_worker`
 takes the place of the first, and the benchmark publishes one `bench.send_one` task per row; its rate runs
@@ -63,13 +62,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BATCH_QUEUE = "urja_sms_bench"
 BASELINE_QUEUE = "urja_sms_bench_baseline"
 GATEWAY_KEY = "bench-gateway-key"
-# The fake gateway's main(), its handler with TCP_NODELAY as a real gateway's web server has it: the stdlib
-# server writes the answer's headers and body separately, and with Nagle's algorithm on, the body waits for
-# the client's delayed ACK, 40 ms a request (a one-message batch takes 44 ms instead of 1.3 ms).
-GATEWAY_NODELAY = (
-    "import http.server; http.server.BaseHTTPRequestHandler.disable_nagle_algorithm = True; "
-    "from tests.protocol.fake_sms_gateway import main; main()"
-)
 OUTBOX_COLUMNS = (
     "channel",
     "template",
@@ -197,10 +189,9 @@ def _terminate(proc: subprocess.Popen[Any], grace_s: float = 20.0) -> None:
 class Gateway:
     """The fake DLT gateway as a process of its own (so its CPU is measured apart and shares no GIL)."""
 
-    def __init__(self, *, nodelay: bool = True) -> None:
+    def __init__(self) -> None:
         self.log = _log_file("gateway")
-        start = ["-c", GATEWAY_NODELAY] if nodelay else ["-m", "tests.protocol.fake_sms_gateway"]
-        command = [sys.executable, *start, "--port", "0", "--key", GATEWAY_KEY]
+        command = [sys.executable, "-m", "tests.protocol.fake_sms_gateway", "--port", "0", "--key", GATEWAY_KEY]
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
         assert self.proc.stdout is not None
@@ -462,9 +453,6 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("URJA_BENCH_POSTGRES_URL", DEFAULT_SERVER))
     parser.add_argument("--redis", default=DEFAULT_REDIS)
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument(
-        "--gateway-nagle", action="store_true", help="run the fake gateway as it is (40 ms stall per request)"
-    )
     args = parser.parse_args()
     template = pick_template(args.template)
 
@@ -487,10 +475,9 @@ def main() -> None:
         vacuum(engine)
         print(f"VACUUM ANALYZE outbox: {time.perf_counter() - started:.1f} s", flush=True)
 
-        gateway = Gateway(nodelay=not args.gateway_nagle)
+        gateway = Gateway()
         stop_later(gateway.stop)
-        nagle = "as it is, Nagle on" if args.gateway_nagle else "TCP_NODELAY"
-        print(f"fake gateway: {gateway.url}, pid {gateway.proc.pid} ({nagle})", flush=True)
+        print(f"fake gateway: {gateway.url}, pid {gateway.proc.pid}", flush=True)
         database_url = engine.url.render_as_string(hide_password=False)
         env = {
             **os.environ,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, select, text, tuple_, update
 
 from cis.models import Account, Outbox, SmsOptOut
 from sms.providers import (
@@ -29,12 +29,13 @@ from sms.providers import (
 )
 from sms.ratelimit import TokenBucket, acquire
 from sms.service import cycle_text, date_text, kwh_text, moment_text, rupees
-from sms.templates import DEVELOPMENT_ENTITY_ID, SmsError, SmsTemplate, TemplateMismatch, render
+from sms.templates import DEVELOPMENT_ENTITY_ID, RenderedSms, SmsError, SmsTemplate, TemplateMismatch, render
 
 IST = ZoneInfo("Asia/Kolkata")
 CHANNEL = "sms"
 DAY_STARTS = dt.time(8, 0)  # TRAI: no non-urgent messages outside 08:00-21:00 IST
 DAY_ENDS = dt.time(21, 0)
+REWIND_S = 5.0  # how often a long drain looks at the head of the queue again, for urgent rows queued since
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,17 @@ class DispatchStats:
     unknown: int = 0
     expired: int = 0
     opted_out: int = 0
+    watermark: tuple[int, int] | None = field(default=None, compare=False)
 
     def add(self, other: DispatchStats) -> None:
-        for name in self.__dataclass_fields__:
+        for name in self._counts():
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {name: getattr(self, name) for name in self._counts()}
+
+    def _counts(self) -> list[str]:
+        return [name for name in self.__dataclass_fields__ if name != "watermark"]
 
 
 def in_sending_hours(now: dt.datetime) -> bool:
@@ -144,6 +149,7 @@ class _Claimed:
     payload: Mapping[str, Any]
     expires_at: dt.datetime | None
     attempts: int
+    priority: int
 
 
 def dispatch_batch(
@@ -155,16 +161,22 @@ def dispatch_batch(
     now: dt.datetime,
     config: DispatchConfig,
     sleep: Callable[[float], None] = time.sleep,
+    after: tuple[int, int] | None = None,
 ) -> DispatchStats | None:
-    """Claim, render, send and record one batch; None when nothing is due now."""
+    """Claim, render, send and record one batch; None when nothing is due now.
+
+    `after` is a (priority, id) watermark: only rows queued behind it are claimed. A drain passes the last
+    one it claimed, so it never walks again over the index entries its own claims left behind.
+    """
     stats = DispatchStats()
     limit = min(config.batch_size, provider.max_batch)
     urgent = sorted(key for key, t in templates.items() if t.urgent)
     with engine.begin() as conn:
-        claimed = _claim(conn, limit=limit, now=now, urgent=urgent, daytime=in_sending_hours(now))
+        claimed = _claim(conn, limit=limit, now=now, urgent=urgent, daytime=in_sending_hours(now), after=after)
         if not claimed:
             return None
         stats.batches, stats.claimed = 1, len(claimed)
+        stats.watermark = max((c.priority, c.id) for c in claimed)
         outgoing, settled = _prepare(conn, claimed, templates=templates, now=now, config=config)
         for status, rows in settled.items():
             _settle(conn, status, rows, now)
@@ -191,7 +203,15 @@ def dispatch_batch(
     return stats
 
 
-def _claim(conn: Connection, *, limit: int, now: dt.datetime, urgent: Sequence[str], daytime: bool) -> list[_Claimed]:
+def _claim(
+    conn: Connection,
+    *,
+    limit: int,
+    now: dt.datetime,
+    urgent: Sequence[str],
+    daytime: bool,
+    after: tuple[int, int] | None,
+) -> list[_Claimed]:
     o = Outbox.__table__.c
     due = (
         select(o.id)
@@ -200,6 +220,8 @@ def _claim(conn: Connection, *, limit: int, now: dt.datetime, urgent: Sequence[s
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if after is not None:
+        due = due.where(tuple_(o.priority, o.id) > tuple_(*after))
     if not daytime:
         due = due.where(o.template.in_(urgent))
     # A CTE, not `id IN (subquery)`: PostgreSQL may run such a subquery more than once and so claim more
@@ -209,7 +231,7 @@ def _claim(conn: Connection, *, limit: int, now: dt.datetime, urgent: Sequence[s
         update(Outbox.__table__)
         .where(o.id == picked.c.id, o.status == "pending")
         .values(status="sending", claimed_at=now, updated_at=now, attempts=o.attempts + 1)
-        .returning(o.id, o.template, o.recipient, o.account_id, o.payload, o.expires_at, o.attempts)
+        .returning(o.id, o.template, o.recipient, o.account_id, o.payload, o.expires_at, o.attempts, o.priority)
     )
     rows = conn.execute(stmt).all()
     return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
@@ -223,14 +245,8 @@ def _prepare(
     now: dt.datetime,
     config: DispatchConfig,
 ) -> tuple[dict[str, OutgoingSms], dict[str, list[tuple[int, str | None]]]]:
-    recipients = {c.recipient for c in claimed}
-    account_ids = {c.account_id for c in claimed if c.account_id is not None}
-    stopped = set(conn.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(recipients)))) if recipients else set()
-    quiet_accounts = (
-        set(conn.scalars(select(Account.id).where(Account.id.in_(account_ids), Account.sms_opt_out.is_(True))))
-        if account_ids
-        else set()
-    )
+    stopped, quiet_accounts = _opted_out(conn, {c.recipient for c in claimed}, {c.account_id for c in claimed})
+    rendered_before: dict[tuple[str, frozenset[tuple[str, str | int]]], RenderedSms] = {}
     outgoing: dict[str, OutgoingSms] = {}
     settled: dict[str, list[tuple[int, str | None]]] = {}
     for c in claimed:
@@ -245,18 +261,23 @@ def _prepare(
         if not template.opt_out_exempt and (c.recipient in stopped or c.account_id in quiet_accounts):
             settled.setdefault("cancelled", []).append((c.id, "opted out"))
             continue
-        try:
-            rendered = render(
-                template,
-                variables_for(template, c.payload, config.defaults),
-                allowed_urls=config.allowed_urls,
-                allowed_numbers=config.allowed_numbers,
-                entity_id=config.entity_id,
-                now=now,
-            )
-        except (TemplateMismatch, SmsError, ValueError) as e:
-            settled.setdefault("failed", []).append((c.id, f"not sent: {e}"[:300]))
-            continue
+        variables = variables_for(template, c.payload, config.defaults)
+        key = (template.key, frozenset(variables.items()))
+        rendered = rendered_before.get(key)  # an alert fan-out renders one text for thousands of rows
+        if rendered is None:
+            try:
+                rendered = render(
+                    template,
+                    variables,
+                    allowed_urls=config.allowed_urls,
+                    allowed_numbers=config.allowed_numbers,
+                    entity_id=config.entity_id,
+                    now=now,
+                )
+            except (TemplateMismatch, SmsError, ValueError) as e:
+                settled.setdefault("failed", []).append((c.id, f"not sent: {e}"[:300]))
+                continue
+            rendered_before[key] = rendered
         valid_until = min((v for v in (rendered.valid_until, expires) if v is not None), default=None)
         outgoing[str(c.id)] = OutgoingSms(
             ref=str(c.id),
@@ -270,6 +291,19 @@ def _prepare(
             valid_until=valid_until,
         )
     return outgoing, settled
+
+
+def _opted_out(conn: Connection, recipients: set[str], account_ids: set[int | None]) -> tuple[set[str], set[int]]:
+    """(mobiles that sent STOP, accounts marked no-SMS) among a batch's recipients."""
+    ids = [i for i in account_ids if i is not None]
+    if conn.dialect.name == "postgresql":  # one array parameter rather than a thousand
+        stopped = conn.execute(text("SELECT e164 FROM sms_opt_out WHERE e164 = ANY(:m)"), {"m": list(recipients)})
+        quiet = conn.execute(text("SELECT id FROM account WHERE id = ANY(:i) AND sms_opt_out"), {"i": ids})
+        return set(stopped.scalars()), set(quiet.scalars())
+    return (
+        set(conn.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(recipients)))),
+        set(conn.scalars(select(Account.id).where(Account.id.in_(ids), Account.sms_opt_out.is_(True)))),
+    )
 
 
 def _settle(conn: Connection, status: str, rows: Iterable[tuple[int, str | None]], now: dt.datetime) -> None:
@@ -416,13 +450,23 @@ def drain(
     """Send batches until nothing is due, `budget_s` seconds have passed or `max_batches` were sent."""
     total = DispatchStats()
     started = time.monotonic()
+    after: tuple[int, int] | None = None
+    rewound = started
     while max_batches is None or total.batches < max_batches:
+        if after is not None and time.monotonic() - rewound >= REWIND_S:
+            after = None  # look at the head of the queue again: an urgent row may have arrived
+        if after is None:
+            rewound = time.monotonic()
         stats = dispatch_batch(
-            engine, provider, templates=templates, bucket=bucket, now=clock(), config=config, sleep=sleep
+            engine, provider, templates=templates, bucket=bucket, now=clock(), config=config, sleep=sleep, after=after
         )
         if stats is None:
-            break
+            if after is None:
+                break
+            after = None  # nothing behind the watermark: once more from the head (retries, late rows)
+            continue
         total.add(stats)
+        after = stats.watermark
         if budget_s is not None and time.monotonic() - started >= budget_s:
             break
     return total

@@ -17,6 +17,10 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+PENDING = "status = 'pending'"
+IN_FLIGHT = "status IN ('sending', 'unknown')"
+HAS_ID = "provider_id IS NOT NULL"
+
 
 def upgrade() -> None:
     """Upgrade schema."""
@@ -83,11 +87,45 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("segments", sa.SmallInteger(), nullable=True))
+        # The dispatcher's indexes, partial so that claiming a row maintains neither the queue index (the row
+        # leaves it) nor the provider index (the row enters it only when the provider names it).
+        batch_op.drop_index("ix_outbox_status_priority_id")
+        batch_op.drop_index("ix_outbox_provider_id")
+        batch_op.create_index(
+            "ix_outbox_pending_priority_id",
+            ["priority", "id"],
+            unique=False,
+            postgresql_where=sa.text(PENDING),
+            sqlite_where=sa.text(PENDING),
+        )
+        batch_op.create_index(
+            "ix_outbox_in_flight_claimed_at",
+            ["claimed_at"],
+            unique=False,
+            postgresql_where=sa.text(IN_FLIGHT),
+            sqlite_where=sa.text(IN_FLIGHT),
+        )
+        batch_op.create_index(
+            "ix_outbox_provider_id",
+            ["provider", "provider_id"],
+            unique=False,
+            postgresql_where=sa.text(HAS_ID),
+            sqlite_where=sa.text(HAS_ID),
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_provider_id", postgresql_where=sa.text(HAS_ID), sqlite_where=sa.text(HAS_ID))
+        batch_op.drop_index(
+            "ix_outbox_in_flight_claimed_at", postgresql_where=sa.text(IN_FLIGHT), sqlite_where=sa.text(IN_FLIGHT)
+        )
+        batch_op.drop_index(
+            "ix_outbox_pending_priority_id", postgresql_where=sa.text(PENDING), sqlite_where=sa.text(PENDING)
+        )
+        batch_op.create_index("ix_outbox_provider_id", ["provider", "provider_id"], unique=False)
+        batch_op.create_index("ix_outbox_status_priority_id", ["status", "priority", "id"], unique=False)
         batch_op.drop_column("segments")
         batch_op.drop_column("delivered_at")
         batch_op.drop_column("claimed_at")
