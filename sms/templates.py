@@ -31,6 +31,7 @@ _GSM7_BASIC = frozenset(
 )
 # Each of these costs ESC plus one septet.
 _GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+_GSM7_ALL = _GSM7_BASIC | _GSM7_EXTENSION
 
 _FIELDS = {
     "text",
@@ -140,7 +141,10 @@ def segments(text: str) -> tuple[int, Encoding]:
     (an extension character, a surrogate pair) is never split across parts, as handsets do not.
     An empty text still takes one part.
     """
-    if all(char in _GSM7_BASIC or char in _GSM7_EXTENSION for char in text):
+    alphabet = set(text)
+    if alphabet <= _GSM7_BASIC:  # the common case, without a list per character
+        return (1 if len(text) <= GSM7_SINGLE else -(-len(text) // GSM7_PART)), GSM7
+    if alphabet <= _GSM7_ALL:
         units = [2 if char in _GSM7_EXTENSION else 1 for char in text]
         return _parts(units, GSM7_SINGLE, GSM7_PART), GSM7
     units = [2 if ord(char) > 0xFFFF else 1 for char in text]
@@ -339,7 +343,7 @@ def _checked(
         raise TemplateMismatch(key, "is empty", name)
     if len(text) > MAX_VARIABLE_LENGTH:
         raise TemplateMismatch(key, f"is longer than {MAX_VARIABLE_LENGTH} characters", name)
-    for char in text:
+    for char in "" if text.isascii() and text.isprintable() else text:  # printable ASCII has no such character
         kind = unicodedata.category(char)
         if kind in ("Zl", "Zp") or (kind.startswith("C") and char not in _ALLOWED_FORMAT):
             raise TemplateMismatch(key, "has a newline or control character", name)

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 from cis.accounts import find_accounts_by_mobile
 from cis.db import UnitOfWork, make_engine, make_session_factory
@@ -127,6 +128,21 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         assert "बिल की जानकारी के लिए 1" in phone.stdout
         assert "इस बिल में आपकी खपत" in phone.stdout
         assert "आपकी शिकायत दर्ज कर ली गई है। आपकी शिकायत संख्या है" in phone.stdout
+        # The complaint's acknowledgement SMS: `up` drains the outbox through the console provider by itself.
+        assert "/sms/console" in output, shown
+        deadline = time.monotonic() + 30
+        while True:
+            status, body = _get(f"http://127.0.0.1:{port}/sms/console.json?to={quote(mobile)}")
+            assert status == 200, body
+            sent = [m for m in json.loads(body)["messages"] if m["template"] == "complaint.ack"]
+            if sent or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert sent, body
+        assert sent[0]["text"].startswith("Dear consumer, complaint ")
+        status, page = _get(f"http://127.0.0.1:{port}/sms/console")
+        assert status == 200
+        assert "complaint.ack" in page
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
