@@ -33,3 +33,13 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
     return None if row is None else str(row[0])
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
