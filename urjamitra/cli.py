@@ -194,9 +194,13 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         else (sys.argv[0] if sys.argv[0].endswith("urjamitra") else "urjamitra")
     )
     print(f"  call the IVR     {command} phone --caller {caller}   (in another terminal)")
+    print(f'  send an SMS      {command} sms --from {caller} "BILL"   (HELP lists the commands)')
     if server is not None:
-        print(f"  SMS sent         {url}/sms/console   (console provider; the outbox is drained every few seconds)")
-        print(f'  send an SMS      {command} sms --from {caller} "BILL"')
+        drained = "by Celery workers and beat" if settings.redis_url else "every 3 s by this process"
+        if settings.sms_provider == "console":
+            print(f"  SMS sent         {url}/sms/console   (console provider; outbox drained {drained})")
+        else:
+            print(f"  SMS              {settings.sms_provider} provider; outbox drained {drained}")
         print("Press Ctrl+C to stop.")
     sys.stdout.flush()
     if server is not None:
