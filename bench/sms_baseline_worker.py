@@ -17,7 +17,7 @@ from sqlalchemy import update
 from cis.models import Outbox
 from sms.dispatch import variables_for
 from sms.providers import OutgoingSms
-from sms.ratelimit import acquire
+from sms.ratelimit import take_tokens
 from sms.templates import render
 from urjamitra.messaging import dispatch_config, templates
 from urjamitra.settings import Settings
@@ -65,7 +65,7 @@ def send_one(self: Task, outbox_id: int) -> str:
         segments=rendered.segments,
         valid_until=rendered.valid_until,
     )
-    acquire(side.bucket, 1)
+    take_tokens(side.bucket, 1)
     (result,) = side.provider.send_batch([message])
     status = _SETTLED[result.outcome]
     with side.engine.begin() as conn:

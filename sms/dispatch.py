@@ -27,7 +27,7 @@ from sms.providers import (
     SendResult,
     SmsProvider,
 )
-from sms.ratelimit import TokenBucket, acquire
+from sms.ratelimit import TokenBucket, take_tokens
 from sms.service import cycle_text, date_text, kwh_text, moment_text, rupees
 from sms.templates import DEVELOPMENT_ENTITY_ID, RenderedSms, SmsError, SmsTemplate, TemplateMismatch, render
 
@@ -150,6 +150,7 @@ class _Claimed:
     expires_at: dt.datetime | None
     attempts: int
     priority: int
+    created_at: dt.datetime
 
 
 def dispatch_batch(
@@ -170,6 +171,10 @@ def dispatch_batch(
     """
     stats = DispatchStats()
     limit = min(config.batch_size, provider.max_batch)
+    if bucket is not None:
+        # Tokens first, then claim only as many rows: a claimed row never waits for the rate limit, so it
+        # cannot outlive STUCK_AFTER in `sending` or cross into the quiet hours while waiting.
+        limit = take_tokens(bucket, limit, sleep=sleep)
     urgent = sorted(key for key, t in templates.items() if t.urgent)
     with engine.begin() as conn:
         claimed = _claim(conn, limit=limit, now=now, urgent=urgent, daytime=in_sending_hours(now), after=after)
@@ -186,8 +191,6 @@ def dispatch_batch(
     # The claim is committed: from here on a crash leaves the rows in `sending`, never pending again.
     if not outgoing:
         return stats
-    if bucket is not None:
-        acquire(bucket, len(outgoing), sleep=sleep)  # the limit is in messages per second, as providers state it
     messages = list(outgoing.values())
     attempts = {c.id: c.attempts for c in claimed}
     try:
@@ -231,7 +234,9 @@ def _claim(
         update(Outbox.__table__)
         .where(o.id == picked.c.id, o.status == "pending")
         .values(status="sending", claimed_at=now, updated_at=now, attempts=o.attempts + 1)
-        .returning(o.id, o.template, o.recipient, o.account_id, o.payload, o.expires_at, o.attempts, o.priority)
+        .returning(
+            o.id, o.template, o.recipient, o.account_id, o.payload, o.expires_at, o.attempts, o.priority, o.created_at
+        )
     )
     rows = conn.execute(stmt).all()
     return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
@@ -254,7 +259,12 @@ def _prepare(
         if template is None:
             settled.setdefault("failed", []).append((c.id, f"no template {c.template!r}"))
             continue
-        expires = c.expires_at if c.expires_at is None or c.expires_at.tzinfo else c.expires_at.replace(tzinfo=dt.UTC)
+        # A message is good until the row's own expiry or its template's validity from when it was queued,
+        # whichever comes first: held overnight or retried, it does not get a fresh lease on life.
+        deadlines = [_aware(c.expires_at)] if c.expires_at is not None else []
+        if template.validity is not None:
+            deadlines.append(_aware(c.created_at) + template.validity)
+        expires = min(deadlines, default=None)
         if expires is not None and expires <= now:
             settled.setdefault("expired", []).append((c.id, "validity ran out before it could be sent"))
             continue
@@ -278,7 +288,6 @@ def _prepare(
                 settled.setdefault("failed", []).append((c.id, f"not sent: {e}"[:300]))
                 continue
             rendered_before[key] = rendered
-        valid_until = min((v for v in (rendered.valid_until, expires) if v is not None), default=None)
         outgoing[str(c.id)] = OutgoingSms(
             ref=str(c.id),
             to=c.recipient,
@@ -288,9 +297,13 @@ def _prepare(
             dlt_template_id=rendered.dlt_template_id,
             entity_id=rendered.entity_id,
             segments=rendered.segments,
-            valid_until=valid_until,
+            valid_until=expires,
         )
     return outgoing, settled
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
 
 
 def _opted_out(conn: Connection, recipients: set[str], account_ids: set[int | None]) -> tuple[set[str], set[int]]:
@@ -316,6 +329,16 @@ def _settle(conn: Connection, status: str, rows: Iterable[tuple[int, str | None]
             .values(status=status, last_error=bindparam("error"), updated_at=now),
             params,
         )
+        _redact_otps(conn, o.id.in_([p["row_id"] for p in params]))
+
+
+REDACTED = {"otp": "redacted"}
+
+
+def _redact_otps(conn: Connection, where: Any) -> None:
+    """A one-time password has no business staying in the outbox once it left, or never will."""
+    o = Outbox.__table__.c
+    conn.execute(update(Outbox.__table__).where(where, o.template.like("otp.%")).values(payload=REDACTED))
 
 
 def _record(
@@ -377,7 +400,6 @@ def _record(
         )
     for status, rows in other.items():
         _settle(conn, status, rows, now)
-    # A one-time password has no business staying in the outbox once it left (or never will).
     secret = [
         int(r.ref)
         for r in results
@@ -386,8 +408,7 @@ def _record(
         and (r.outcome != "retry" or attempts.get(int(r.ref), 0) >= config.max_attempts)
     ]
     if secret:
-        o = Outbox.__table__.c
-        conn.execute(update(Outbox.__table__).where(o.id.in_(secret)).values(payload={"otp": "redacted after sending"}))
+        _redact_otps(conn, Outbox.__table__.c.id.in_(secret))
 
 
 def _mark_sent(conn: Connection, provider: str, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:
@@ -487,6 +508,7 @@ def settle_stuck(
     for days become `failed`. Returns (made unknown, failed)."""
     o = Outbox.__table__.c
     with engine.begin() as conn:
+        _redact_otps(conn, (o.status == "sending") & (o.channel == CHANNEL) & (o.claimed_at < now - stuck_after))
         stuck = conn.execute(
             update(Outbox.__table__)
             .where(o.status == "sending", o.channel == CHANNEL, o.claimed_at < now - stuck_after)
@@ -529,18 +551,20 @@ def record_receipts(engine: Engine, provider: str, receipts: Collection[Receipt]
     o = Outbox.__table__.c
     with engine.begin() as conn:
         for receipt in receipts:
-            if receipt.ref is not None and receipt.ref.isdigit():
+            if receipt.ref is not None and receipt.ref.isascii() and receipt.ref.isdigit() and len(receipt.ref) <= 18:
                 where = o.id == int(receipt.ref)
             elif receipt.provider_id:
                 where = (o.provider == provider) & (o.provider_id == receipt.provider_id)
             else:
                 continue
+            # A `pending` row was sent at least once when a receipt names it (a retry after an answer that got
+            # lost): the receipt settles it, and the retry never happens.
             if receipt.status == "delivered":
                 values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
-                open_states: tuple[str, ...] = ("sending", "sent", "unknown")
+                open_states: tuple[str, ...] = ("pending", "sending", "sent", "unknown")
             elif receipt.status in _FINAL_FAILED:
                 values = {"status": "failed", "last_error": (receipt.error or receipt.status)[:300]}
-                open_states = ("sending", "sent", "unknown")
+                open_states = ("pending", "sending", "sent", "unknown")
             else:
                 values = {"status": "sent"}
                 open_states = ("unknown",)

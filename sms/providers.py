@@ -127,6 +127,7 @@ class ConsoleProvider:
 # --- a generic Indian DLT bulk HTTP gateway ----------------------------------------------------------------
 
 SIGNATURE_HEADER = "X-Urja-Signature"
+_MAYBE_TAKEN = {502, 504}
 TIMESTAMP_HEADER = "X-Urja-Timestamp"
 
 
@@ -192,8 +193,11 @@ class DltGatewayProvider:
             raise ProviderOutcomeUnknown(f"gateway connection lost: {type(e).__name__}") from e
         except requests.Timeout as e:
             raise ProviderOutcomeUnknown("gateway did not answer in time") from e
+        if response.status_code in _MAYBE_TAKEN:
+            # A proxy's 502/504 may stand in front of a gateway that took the batch: never send it again.
+            raise ProviderOutcomeUnknown(f"gateway answered HTTP {response.status_code}")
         if response.status_code != 200:
-            # The contract: any status but 200 means no message of the batch was taken.
+            # The contract: any other status but 200 means no message of the batch was taken.
             raise ProviderUnavailable(f"gateway answered HTTP {response.status_code}")
         try:
             answer = response.json()
@@ -231,8 +235,9 @@ def _gateway_results(messages: Sequence[OutgoingSms], results: Any) -> list[Send
 
 # --- Twilio ------------------------------------------------------------------------------------------------
 
-# Twilio errors that will not change on a retry (invalid or unreachable number, blocked, opted out at Twilio).
-_TWILIO_TEMPORARY_STATUS = {429, 500, 502, 503, 504}
+# Twilio refused the request and created nothing: try again later. Any other 5xx (500, 502, 504) may come
+# after the message was created, so it is "unknown", never resent; a 4xx will not change on a retry.
+_TWILIO_TEMPORARY_STATUS = {429, 503}
 
 
 class TwilioSmsProvider:
@@ -287,7 +292,9 @@ class TwilioSmsProvider:
         try:
             created = self._client.messages.create(**kwargs)
         except TwilioRestException as e:
-            outcome: Outcome = "retry" if e.status in _TWILIO_TEMPORARY_STATUS else "rejected"
+            outcome: Outcome = (
+                "retry" if e.status in _TWILIO_TEMPORARY_STATUS else "unknown" if e.status >= 500 else "rejected"
+            )
             return SendResult(m.ref, outcome, None, f"twilio {e.status} code {e.code}: {e.msg}"[:300])
         except requests.ConnectionError as e:
             if _never_connected(e):  # the request never left: nothing was sent

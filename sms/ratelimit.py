@@ -46,14 +46,13 @@ class TokenBucket(Protocol):
         ...
 
 
-def acquire(bucket: TokenBucket, count: int, *, sleep: Callable[[float], None] = time.sleep) -> None:
-    """Block until `count` tokens are taken (in as many slices as the rate allows)."""
-    left = count
-    while left > 0:
-        granted, wait_s = bucket.take(left)
-        left -= granted
-        if left > 0:
-            sleep(max(wait_s, 0.001))
+def take_tokens(bucket: TokenBucket, most: int, *, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Take between 1 and `most` tokens, waiting only until the first is there; how many were taken."""
+    while True:
+        granted, wait_s = bucket.take(most)
+        if granted > 0:
+            return granted
+        sleep(max(wait_s, 0.001))
 
 
 class RedisTokenBucket:

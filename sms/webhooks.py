@@ -134,9 +134,10 @@ def sms_blueprint(
             body = request.get_data(cache=True)
             stamp = request.headers.get(TIMESTAMP_HEADER, "")
             given = request.headers.get(SIGNATURE_HEADER, "")
-            fresh = stamp.isdigit() and abs(clock().timestamp() - int(stamp)) <= MAX_SKEW_S
-            expected = gateway_signature(gateway_secret, stamp, body) if gateway_secret else ""
-            if not gateway_secret or not given or not fresh or not hmac.compare_digest(given, expected):
+            fresh = stamp.isascii() and stamp.isdigit() and abs(clock().timestamp() - int(stamp)) <= MAX_SKEW_S
+            expected = gateway_signature(gateway_secret, stamp, body) if gateway_secret and fresh else ""
+            matches = bool(expected) and hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
+            if not gateway_secret or not given or not fresh or not matches:
                 log.warning("refused gateway SMS request to %s", request.path)
                 return Response("", status=403)
             try:
@@ -191,9 +192,13 @@ def sms_blueprint(
     @gateway_signed
     def gateway_inbound(document: Any) -> Response:
         message_id, sender, text = document.get("id"), document.get("from"), document.get("text")
-        if not isinstance(message_id, str | int) or not isinstance(sender, str) or not isinstance(text, str):
-            return _json({"error": "id, from and text are required"}, 400)
-        reply = answer("dlt", sender, text, str(message_id))
+        if isinstance(message_id, int) and not isinstance(message_id, bool):
+            message_id = str(message_id)
+        if not isinstance(message_id, str) or not message_id.strip() or not isinstance(sender, str):
+            return _json({"error": "id and from are required"}, 400)
+        if not isinstance(text, str):
+            return _json({"error": "text is required"}, 400)
+        reply = answer("dlt", sender, text, message_id.strip())
         return _json({"status": "ok", "reply_template": reply.template_key})
 
     @bp.post("/sms/gateway/receipt")

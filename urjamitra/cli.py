@@ -231,6 +231,7 @@ class _OutboxPump:
         import logging
 
         from cis.db import make_session_factory
+        from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
 
         engine = _engine(self._settings)
@@ -239,6 +240,8 @@ class _OutboxPump:
         try:
             while not self._stop.wait(self._every_s):
                 try:
+                    # What beat's sms.settle_stuck does: rows a crash left in flight become unknown, not stuck.
+                    settle_stuck(engine, now=dt.datetime.now(dt.UTC))
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                 except Exception:  # a bad moment (database locked...) must not end the pump
                     logging.getLogger(__name__).exception("draining the SMS outbox failed; trying again")

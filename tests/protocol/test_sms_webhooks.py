@@ -265,3 +265,32 @@ def test_reg_links_a_new_mobile_with_the_otp_sent_to_the_mobile_on_record(
     last = delivered(engine)[-1]
     assert (last.recipient, last.template) == (world.stranger_mobile, "reply.bill")
     assert last.text.startswith(f"A/c {world.single}: ")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Urja-Timestamp": "\u00b2", "X-Urja-Signature": "sha256=00"},  # a digit to isdigit(), not to int()
+        {"X-Urja-Timestamp": str(int(NOW.timestamp())), "X-Urja-Signature": "sha256=\u00e9\u00e9"},
+        {"X-Urja-Timestamp": "", "X-Urja-Signature": ""},
+    ],
+)
+def test_malformed_signature_headers_are_refused_not_a_server_error(
+    engine: Engine, client: FlaskClient, headers: dict[str, str]
+) -> None:
+    raw = b'{"id": "1", "from": "919876543210", "text": "HELP"}'
+    response = client.post("/sms/gateway/inbound", data=raw, headers={"Content-Type": "application/json", **headers})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("message_id", ["", "   ", None, True, ["x"]])
+def test_a_gateway_message_without_a_usable_id_is_refused(
+    engine: Engine, world: World, client: FlaskClient, message_id: object
+) -> None:
+    raw = json.dumps({"id": message_id, "from": world.single_mobile, "text": "COMP METER"}).encode()
+    response = client.post(
+        "/sms/gateway/inbound", data=raw, headers=signed_headers(SECRET, raw, timestamp=int(NOW.timestamp()))
+    )
+    assert response.status_code == 400
+    with Session(engine) as session:
+        assert session.scalars(select(Outbox)).all() == []
