@@ -142,3 +142,16 @@ def emptied_engine(request: pytest.FixtureRequest, pg_fixture: str) -> Engine:
         return pg
     lite: Engine = request.getfixturevalue("sqlite_engine")
     return lite
+
+
+@pytest.fixture
+def queue(redis_url: str) -> Iterator[str]:
+    """A Celery queue of this test's own on the suite's Redis database, removed afterwards."""
+    import redis
+
+    name = f"test-{uuid.uuid4().hex}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"*{name}*"):
+        client.delete(key)
+    client.close()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 
 from cis.db import make_engine
@@ -25,17 +22,6 @@ def database_url(tmp_path: Path) -> str:
     upgrade(engine)
     engine.dispose()
     return url
-
-
-@pytest.fixture
-def queue(redis_url: str) -> Iterator[str]:
-    """A queue of this test's own on the suite's Redis database, removed afterwards."""
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(f"*{name}*"):
-        client.delete(key)
-    client.close()
 
 
 def test_a_task_sent_through_redis_runs_on_a_worker_and_sees_the_database(

@@ -10,13 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -38,16 +36,6 @@ SECRET = "receipt-secret"
 def engine(postgres_url: str) -> Iterator[Engine]:
     with own_postgres_database(postgres_url, "urja_smskill") as eng:
         yield eng
-
-
-@pytest.fixture
-def queue(redis_url: str) -> Iterator[str]:
-    name = f"test-kill-{uuid.uuid4().hex}"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(f"*{name}*"):
-        client.delete(key)
-    client.close()
 
 
 def _children(pid: int) -> list[int]:
