@@ -144,14 +144,17 @@ def request_link_otp(
     return OtpSent(number, recipient[-4:], expires_at)
 
 
-def confirm_link_otp(uow: UnitOfWork, requested_by: str, code: str, *, via: str, now: dt.datetime) -> str:
+def confirm_link_otp(
+    uow: UnitOfWork, requested_by: str, code: str, *, via: str, now: dt.datetime, request_id: str | None = None
+) -> str:
     """Check `code` against the latest live challenge `requested_by` started; link that mobile when it matches.
 
     Right code: the challenge is used and the mobile registered (verified, audited) in one transaction;
     returns the account number. Wrong code: the attempt is counted and committed, then WrongOtp says how
     many are left (none after the fifth: the challenge is dead). NoPendingOtp when no challenge from this
     mobile is unused, unexpired and alive. AccountClosed or TooManyMobiles from the registration leave
-    the challenge unused.
+    the challenge unused. A wrong code arriving again under the same `request_id` (a provider's retry of
+    one SMS) is not counted twice.
     """
     mobile = normalise_mobile(requested_by)
     given = code.strip()
@@ -173,7 +176,9 @@ def confirm_link_otp(uow: UnitOfWork, requested_by: str, code: str, *, via: str,
         if challenge is None:
             raise NoPendingOtp()
         if not hmac.compare_digest(_digest(challenge.salt, given), challenge.code_hash):
-            challenge.attempts += 1
+            if request_id is None or challenge.last_attempt_ref != request_id[:100]:
+                challenge.attempts += 1
+                challenge.last_attempt_ref = request_id[:100] if request_id else None
             left = MAX_ATTEMPTS - challenge.attempts
             uow.commit()
             raise WrongOtp(left)

@@ -350,7 +350,9 @@ def _confirm(request: _Request, code: str) -> tuple[str, Mapping[str, str | int]
     if request.mobile is None:
         return HELP, {}, False
     try:
-        account_no = otp.confirm_link_otp(request.uow, request.mobile, code, via=CHANNEL, now=request.now)
+        account_no = otp.confirm_link_otp(
+            request.uow, request.mobile, code, via=CHANNEL, now=request.now, request_id=request.message_id
+        )
     except NoPendingOtp:  # six digits out of the blue, or an OTP expired or used up: the command list
         return HELP, {}, False
     except WrongOtp as error:

@@ -38,6 +38,7 @@ class OtpChallenge(Base):
     salt: Mapped[str] = mapped_column(String(32))
     code_hash: Mapped[str] = mapped_column(String(64))  # sha256(salt + code): the code itself is never stored
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_ref: Mapped[str | None] = mapped_column(String(100))  # a wrong code delivered twice counts once
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -143,6 +143,19 @@ def test_each_wrong_code_says_how_many_tries_are_left_and_the_fifth_kills_the_ch
     assert _linked(session_factory, NEW) == []
 
 
+def test_a_wrong_code_delivered_twice_by_the_provider_costs_one_try(
+    account: str, uow: UnitOfWork, session_factory: Callable[[], Session]
+) -> None:
+    _request(uow)
+    code = _last_code(session_factory)
+    left = []
+    for request_id in ("sms:SM1", "sms:SM1", "sms:SM2"):
+        with pytest.raises(WrongOtp) as wrong:
+            confirm_link_otp(uow, NEW, _wrong(code), via="sms", now=NOW, request_id=request_id)
+        left.append(wrong.value.attempts_left)
+    assert left == [4, 4, 3]
+
+
 def test_a_right_code_after_a_few_wrong_ones_still_links(
     account: str, uow: UnitOfWork, session_factory: Callable[[], Session]
 ) -> None:
