@@ -54,17 +54,7 @@ def send_one(self: Task, outbox_id: int) -> str:
         entity_id=config.entity_id,
         now=now,
     )
-    message = OutgoingSms(
-        ref=str(outbox_id),
-        to=row.recipient,
-        text=rendered.text,
-        sender=rendered.sender,
-        template_key=template.key,
-        dlt_template_id=rendered.dlt_template_id,
-        entity_id=rendered.entity_id,
-        segments=rendered.segments,
-        valid_until=rendered.valid_until,
-    )
+    message = OutgoingSms.rendered(str(outbox_id), row.recipient, rendered, rendered.valid_until)
     take_tokens(side.bucket, 1)
     (result,) = side.provider.send_batch([message])
     status = _SETTLED[result.outcome]

@@ -307,6 +307,8 @@ def run_fastagi(
         await server.start()
         loop = asyncio.get_running_loop()
         for signame in ("SIGINT", "SIGTERM"):
+            # Not a stub: add_signal_handler raises NotImplementedError where the loop cannot take signals
+            # (Windows) and RuntimeError/ValueError off the main thread; Ctrl+C then ends the run as usual.
             with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError, ValueError):
                 loop.add_signal_handler(getattr(signal, signame), server.request_stop)
         if on_ready is not None:

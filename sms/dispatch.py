@@ -288,17 +288,7 @@ def _prepare(
                 settled.setdefault("failed", []).append((c.id, f"not sent: {e}"[:300]))
                 continue
             rendered_before[key] = rendered
-        outgoing[str(c.id)] = OutgoingSms(
-            ref=str(c.id),
-            to=c.recipient,
-            text=rendered.text,
-            sender=rendered.sender,
-            template_key=template.key,
-            dlt_template_id=rendered.dlt_template_id,
-            entity_id=rendered.entity_id,
-            segments=rendered.segments,
-            valid_until=expires,
-        )
+        outgoing[str(c.id)] = OutgoingSms.rendered(str(c.id), c.recipient, rendered, expires)
     return outgoing, settled
 
 

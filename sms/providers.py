@@ -24,7 +24,7 @@ from twilio.rest import Client
 
 from cis.models import ConsoleSms
 from cis.phones import mask_mobile
-from sms.templates import SmsError
+from sms.templates import RenderedSms, SmsError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,21 @@ class OutgoingSms:
     entity_id: str
     segments: int
     valid_until: dt.datetime | None = None
+
+    @classmethod
+    def rendered(cls, ref: str, to: str, message: RenderedSms, valid_until: dt.datetime | None) -> OutgoingSms:
+        """A rendered template on its way to `to`, under our reference `ref`."""
+        return cls(
+            ref=ref,
+            to=to,
+            text=message.text,
+            sender=message.sender,
+            template_key=message.template_key,
+            dlt_template_id=message.dlt_template_id,
+            entity_id=message.entity_id,
+            segments=message.segments,
+            valid_until=valid_until,
+        )
 
 
 @dataclass(frozen=True)
