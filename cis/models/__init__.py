@@ -19,8 +19,16 @@ from cis.models.network import (
     Zone,
 )
 from cis.models.notify import Outbox
+from cis.models.outages import (
+    OutageCheck,
+    OutageEvent,
+    OutageRevision,
+    RosterFeeder,
+    RosterSchedule,
+    RosterSubscription,
+)
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
-from cis.models.staff import Staff
+from cis.models.staff import LoginAttempt, Staff
 
 __all__ = [
     "Account",
@@ -37,11 +45,18 @@ __all__ = [
     "Feeder",
     "FeederInterruption",
     "IvrCall",
+    "LoginAttempt",
     "Meter",
     "OtpChallenge",
+    "OutageCheck",
+    "OutageEvent",
+    "OutageRevision",
     "Outbox",
     "Payment",
     "Reading",
+    "RosterFeeder",
+    "RosterSchedule",
+    "RosterSubscription",
     "ServiceRequest",
     "ServiceRequestEvent",
     "SmsOptOut",

@@ -56,6 +56,10 @@ class Account(Base):
     pin_code: Mapped[str | None] = mapped_column(String(6))
     connected_on: Mapped[dt.date] = mapped_column(Date)
     sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How outage alerts reach this connection: "sms", or "voice" (a Hindi call) for those who prefer it.
+    alert_channel: Mapped[str] = mapped_column(String(5), default="sms", server_default="sms")
+    # A fixed line (E.164) for voice alerts when no mobile is registered.
+    landline: Mapped[str | None] = mapped_column(Code(16))
 
     consumer: Mapped[Consumer] = relationship(lazy="joined")
 

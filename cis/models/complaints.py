@@ -33,6 +33,8 @@ class Complaint(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     sub_division_id: Mapped[int | None] = mapped_column(ForeignKey("sub_division.id"))
     feeder_id: Mapped[int | None] = mapped_column(ForeignKey("feeder.id"))
+    # A no-supply complaint on a feeder already under a published outage belongs to that outage.
+    outage_event_id: Mapped[int | None] = mapped_column(ForeignKey("outage_event.id"), index=True)
     sla_due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, UtcDateTime
@@ -35,4 +35,8 @@ class FeederInterruption(Base):
     restored_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     reason: Mapped[str | None] = mapped_column(String(200))
+    # The outage event this is one feeder of (None for interruptions recorded directly).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("outage_event.id"), index=True)
+    # Active consumers on the feeder when it went off: the "customers interrupted" of the reliability indices.
+    consumers: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

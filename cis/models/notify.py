@@ -19,6 +19,7 @@ OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "cancell
 PENDING = text("status = 'pending'")
 IN_FLIGHT = text("status IN ('sending', 'unknown')")
 HAS_ID = text("provider_id IS NOT NULL")
+PENDING_VOICE = text("status = 'pending' AND channel = 'voice'")
 
 
 class Outbox(Base):
@@ -28,6 +29,14 @@ class Outbox(Base):
         # the provider named it, so the claim's update maintains neither (measured: bench/sms_bench.py).
         Index("ix_outbox_pending_priority_id", "priority", "id", postgresql_where=PENDING, sqlite_where=PENDING),
         Index("ix_outbox_in_flight_claimed_at", "claimed_at", postgresql_where=IN_FLIGHT, sqlite_where=IN_FLIGHT),
+        # The call dispatcher's queue: a few calls must not be looked for among a million pending SMS.
+        Index(
+            "ix_outbox_pending_voice_priority_id",
+            "priority",
+            "id",
+            postgresql_where=PENDING_VOICE,
+            sqlite_where=PENDING_VOICE,
+        ),
         Index("ix_outbox_provider_id", "provider", "provider_id", postgresql_where=HAS_ID, sqlite_where=HAS_ID),
     )
 
