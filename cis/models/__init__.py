@@ -50,6 +50,7 @@ __all__ = [
     "OtpChallenge",
     "OutageCheck",
     "OutageEvent",
+    "OutageEventFeeder",
     "OutageRevision",
     "Outbox",
     "Payment",

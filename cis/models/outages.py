@@ -20,6 +20,8 @@ EVENT_STATUSES = ("suspected", "published", "restored", "cancelled", "dismissed"
 # What a revision did. Those in NOTIFYING_ACTIONS are told to consumers (etr_noted: an ETR change inside the
 # margin, recorded but not told; reopened: a consumer said supply is still off, the desk decides what to tell).
 REVISION_ACTIONS = (
+    "suspected",
+    "dismissed",
     "published",
     "etr_changed",
     "etr_noted",
@@ -56,6 +58,15 @@ class OutageEvent(Base):
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class OutageEventFeeder(Base):
+    """The feeders an event covers, from the moment it is raised (a suspected breakdown has no interruption yet)."""
+
+    __tablename__ = "outage_event_feeder"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("outage_event.id"), primary_key=True)
+    feeder_id: Mapped[int] = mapped_column(ForeignKey("feeder.id"), primary_key=True, index=True)
 
 
 class OutageRevision(Base):

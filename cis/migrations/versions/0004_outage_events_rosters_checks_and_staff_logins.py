@@ -81,6 +81,19 @@ def upgrade() -> None:
         batch_op.create_index("ix_outage_event_status_division_id", ["status", "division_id"], unique=False)
 
     op.create_table(
+        "outage_event_feeder",
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("feeder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["outage_event.id"], name=op.f("fk_outage_event_feeder_event_id_outage_event")
+        ),
+        sa.ForeignKeyConstraint(["feeder_id"], ["feeder.id"], name=op.f("fk_outage_event_feeder_feeder_id_feeder")),
+        sa.PrimaryKeyConstraint("event_id", "feeder_id", name=op.f("pk_outage_event_feeder")),
+    )
+    with op.batch_alter_table("outage_event_feeder", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outage_event_feeder_feeder_id"), ["feeder_id"], unique=False)
+
+    op.create_table(
         "outage_revision",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -238,6 +251,10 @@ def downgrade() -> None:
         )
 
     op.drop_table("outage_revision")
+    with op.batch_alter_table("outage_event_feeder", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outage_event_feeder_feeder_id"))
+
+    op.drop_table("outage_event_feeder")
     with op.batch_alter_table("outage_event", schema=None) as batch_op:
         batch_op.drop_index("ix_outage_event_status_division_id")
 
