@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cis import audit, notify
 from cis.db import UnitOfWork
+from cis.interruptions import InterruptionNotice
 from cis.errors import (
     AccountClosed,
     MissingDetails,
@@ -72,6 +73,8 @@ class ComplaintReceipt:
     created: bool  # False when the same channel request had already registered it
     category: str
     sla_due_at: dt.datetime
+    # A no-supply complaint on a feeder under a published outage: that outage, to tell the consumer its ETR.
+    outage: InterruptionNotice | None = None
 
 
 @dataclass(frozen=True)
