@@ -9,6 +9,7 @@ by the caller, and a sweep picks up any revision whose fan-out was lost.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -127,9 +128,10 @@ def _one_division(feeders: Sequence[tuple[int, str, int]], actor: Actor) -> int:
         outside = [name for _, name, d in feeders if d != actor.division_id]
         if outside:
             raise NotInScope(f"Feeder {outside[0]}")
-    if len(divisions) > 1:
+    if len(divisions) > 1 and actor.division_id is not None:
         raise InvalidOutage("one event covers feeders of one division; publish one per division")
-    return divisions.pop()
+    # An event published above the divisions (a zone's control room) is listed under its largest division.
+    return Counter(d for _, _, d in feeders).most_common(1)[0][0]
 
 
 def consumers_by_feeder(session: Session, feeder_ids: Sequence[int]) -> dict[int, int]:

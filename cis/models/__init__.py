@@ -22,6 +22,7 @@ from cis.models.notify import Outbox
 from cis.models.outages import (
     OutageCheck,
     OutageEvent,
+    OutageEventFeeder,
     OutageRevision,
     RosterFeeder,
     RosterSchedule,

@@ -20,6 +20,7 @@ PENDING = text("status = 'pending'")
 IN_FLIGHT = text("status IN ('sending', 'unknown')")
 HAS_ID = text("provider_id IS NOT NULL")
 PENDING_VOICE = text("status = 'pending' AND channel = 'voice'")
+FAILED_SMS = text("status = 'failed' AND channel = 'sms'")
 
 
 class Outbox(Base):
@@ -37,6 +38,8 @@ class Outbox(Base):
             postgresql_where=PENDING_VOICE,
             sqlite_where=PENDING_VOICE,
         ),
+        # Failed alert SMS fall back to a voice call: the sweep reads the recently failed ones only.
+        Index("ix_outbox_failed_sms_updated_at", "updated_at", postgresql_where=FAILED_SMS, sqlite_where=FAILED_SMS),
         Index("ix_outbox_provider_id", "provider", "provider_id", postgresql_where=HAS_ID, sqlite_where=HAS_ID),
     )
 

@@ -199,6 +199,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_outbox_failed_sms_updated_at",
+            ["updated_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'failed' AND channel = 'sms'"),
+            sqlite_where=sa.text("status = 'failed' AND channel = 'sms'"),
+        )
+        batch_op.create_index(
             "ix_outbox_pending_voice_priority_id",
             ["priority", "id"],
             unique=False,
@@ -210,6 +217,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_failed_sms_updated_at")
         batch_op.drop_index(
             "ix_outbox_pending_voice_priority_id",
             postgresql_where=sa.text("status = 'pending' AND channel = 'voice'"),

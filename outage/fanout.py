@@ -1,0 +1,388 @@
+"""Fan-out: a revision consumers should hear about becomes one outbox row per affected account and channel.
+
+Set-based: each feeder of the event is one INSERT ... SELECT ... ON CONFLICT (dedupe_key) DO NOTHING that picks
+every active account on the feeder, its channel (SMS to its first mobile not opted out, or a Hindi voice call
+for those who prefer one or have only a landline) and writes the rows; a feeder is one transaction. The
+dedupe key `outage:{event}:{revision}:{account}:{channel}` makes the whole fan-out safe to run again from
+the start: a worker killed half-way is re-run (task redelivery, or the sweep of revisions whose fan-out never
+finished) and writes only the rows it had not, so nobody is missed and nobody is told twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from cis.db import UnitOfWork
+from cis.models import (
+    Account,
+    AccountMobile,
+    DistributionTransformer,
+    Feeder,
+    FeederInterruption,
+    OutageEvent,
+    OutageEventFeeder,
+    OutageRevision,
+    Outbox,
+    SmsOptOut,
+)
+from cis.models.base import UtcDateTime
+from outage.events import Actor, RevisionRef, add_revision
+
+IST = ZoneInfo("Asia/Kolkata")
+OUTBOX_COLUMNS = (
+    "channel",
+    "template",
+    "recipient",
+    "account_id",
+    "payload",
+    "dedupe_key",
+    "status",
+    "priority",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+MAX_AREA = 30  # a DLT template variable holds at most 30 characters
+UNKNOWN_ETR = "the earliest possible"
+# How long each alert stays worth sending (as the SMS templates' validity); a voice call follows the same rule.
+VALIDITY = {
+    "outage.breakdown": dt.timedelta(hours=2),
+    "outage.etr": dt.timedelta(hours=2),
+    "outage.restored": dt.timedelta(hours=3),
+    "outage.withdrawn": dt.timedelta(hours=3),
+    "outage.cancelled": dt.timedelta(hours=12),
+    "outage.shutdown": dt.timedelta(hours=12),
+    "outage.shutdown_started": dt.timedelta(hours=2),
+}
+# Planned-shutdown notices are not urgent (the dispatcher keeps them for daytime); the rest go at once.
+PRIORITY = {"outage.shutdown": 2}
+DAY_AHEAD = dt.timedelta(hours=24)
+# A day-ahead notice closer than this to the start would arrive with the start notice: not sent.
+DAY_AHEAD_AT_LEAST = dt.timedelta(hours=2)
+# An SMS that failed within this long falls back to a call; an older failure is past helping.
+FALLBACK_WINDOW = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FanOut:
+    revision_id: int
+    messages: int  # rows of this revision in the outbox once done (written now or by an earlier run)
+    written: int  # rows this run wrote
+
+
+def time_text(moment: dt.datetime) -> str:
+    """'2:30 PM' in India."""
+    local = moment.astimezone(IST)
+    return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
+def message_for(kind: str, action: str, event: OutageEvent, area: str) -> tuple[str, dict[str, Any]] | None:
+    """The template and payload a revision's consumers get, or None when the action is not told."""
+    payload: dict[str, Any] = {"area": area[:MAX_AREA].strip() or "your area", "event": event.id}
+    starts = event.starts_at
+    ends = event.expected_restore_at
+    if kind == "shutdown" and action in ("published", "day_ahead", "cancelled"):
+        assert ends is not None
+        payload |= {
+            "date": starts.astimezone(IST).date().isoformat(),
+            "start": time_text(starts),
+            "end": time_text(ends),
+            "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+        }
+        return ("outage.cancelled" if action == "cancelled" else "outage.shutdown"), payload
+    if kind == "shutdown" and action == "started":
+        assert ends is not None
+        return "outage.shutdown_started", payload | {"end": time_text(ends), "ends_at": ends.isoformat()}
+    if kind == "breakdown" and action == "published":
+        etr = ends.isoformat() if ends is not None else UNKNOWN_ETR
+        return "outage.breakdown", payload | {"since": starts.isoformat(), "etr": etr}
+    if action == "etr_changed" and ends is not None:
+        return "outage.etr", payload | {"etr": ends.isoformat()}
+    if action == "restored" and event.restored_at is not None:
+        return "outage.restored", payload | {"time": event.restored_at.isoformat()}
+    if action == "cancelled":
+        return "outage.withdrawn", payload
+    return None
+
+
+def _insert_ignore(dialect: str):  # type: ignore[no-untyped-def]
+    if dialect == "postgresql":
+        return pg_insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return sqlite_insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def _targets(feeder_id: int) -> Any:
+    """Every active account on the feeder with the channel and number its alert goes to (None: unreachable)."""
+    sms_mobile = (
+        select(AccountMobile.e164)
+        .where(AccountMobile.account_id == Account.id, ~exists().where(SmsOptOut.e164 == AccountMobile.e164))
+        .order_by(AccountMobile.verified.desc(), AccountMobile.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    base = (
+        select(Account.id, Account.alert_channel, Account.sms_opt_out, Account.landline, sms_mobile.label("mobile"))
+        .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
+        .where(DistributionTransformer.feeder_id == feeder_id, Account.status == "active")
+        .subquery("target")
+    )
+    by_sms = and_(base.c.alert_channel == "sms", base.c.sms_opt_out.is_(False), base.c.mobile.is_not(None))
+    voice_number = func.coalesce(
+        select(AccountMobile.e164)
+        .where(AccountMobile.account_id == base.c.id)
+        .order_by(AccountMobile.verified.desc(), AccountMobile.id)
+        .limit(1)
+        .scalar_subquery(),
+        base.c.landline,
+    )
+    channel = case(
+        (by_sms, literal("sms")),
+        (base.c.alert_channel == "voice", case((voice_number.is_not(None), literal("voice")))),
+        (base.c.landline.is_not(None), literal("voice")),
+    )
+    recipient = case((by_sms, base.c.mobile), else_=voice_number)
+    return select(base.c.id, channel.label("channel"), recipient.label("recipient")).subquery("reach")
+
+
+def _write_feeder(
+    session: Session, revision: OutageRevision, feeder_id: int, template: str, payload: dict[str, Any], now: dt.datetime
+) -> int:
+    dialect = session.connection().dialect.name
+    reach = _targets(feeder_id)
+    at = bindparam("now", now, type_=UtcDateTime)
+    expires = bindparam("expires", now + VALIDITY.get(template, dt.timedelta(hours=2)), type_=UtcDateTime)
+    prefix = f"outage:{revision.event_id}:{revision.number}:"
+    rows = select(
+        reach.c.channel,
+        literal(template),
+        reach.c.recipient,
+        reach.c.id,
+        bindparam("payload", payload | {"revision": revision.number}, type_=Outbox.payload.type),
+        literal(prefix) + cast(reach.c.id, String) + literal(":") + reach.c.channel,
+        literal("pending"),
+        literal(PRIORITY.get(template, 0)),
+        literal(0),
+        at,
+        at,
+        expires,
+    ).where(reach.c.channel.is_not(None))
+    conn = session.connection()
+    result = conn.execute(
+        _insert_ignore(dialect).from_select(OUTBOX_COLUMNS, rows), execution_options={"preserve_rowcount": True}
+    )
+    return int(result.rowcount)
+
+
+def _feeders_told(
+    session: Session, revision: OutageRevision, event: OutageEvent, now: dt.datetime
+) -> list[tuple[int, str]]:
+    """(feeder id, name) of the event's feeders this revision goes to.
+
+    A restoration is not told on a feeder still off under another event (a breakdown inside a shutdown).
+    """
+    query = (
+        select(Feeder.id, Feeder.name)
+        .join(OutageEventFeeder, OutageEventFeeder.feeder_id == Feeder.id)
+        .where(OutageEventFeeder.event_id == event.id)
+        .order_by(Feeder.id)
+    )
+    if revision.action == "restored":
+        other = aliased(FeederInterruption)
+        query = query.where(
+            ~exists().where(
+                other.feeder_id == Feeder.id,
+                other.event_id != event.id,
+                other.restored_at.is_(None),
+                other.cancelled_at.is_(None),
+                other.started_at <= now,
+            )
+        )
+    return [(int(f), str(n)) for f, n in session.execute(query).all()]
+
+
+def _count(session: Session, revision: OutageRevision) -> int:
+    prefix = f"outage:{revision.event_id}:{revision.number}:"
+    # Keys after the prefix are digits and ':', all sorting before '~': a range scan of the unique index.
+    return int(
+        session.scalar(select(func.count()).where(Outbox.dedupe_key >= prefix, Outbox.dedupe_key < prefix + "~")) or 0
+    )
+
+
+def fan_out(
+    engine: Engine,
+    revision_id: int,
+    *,
+    now: dt.datetime,
+    workers: int | None = None,
+    on_feeder: Callable[[int, int], None] | None = None,
+) -> FanOut:
+    """Write the outbox rows of one revision (all of them, whatever an earlier run of this already wrote).
+
+    Feeders are written one transaction each, by `workers` connections at once (default: 2 on PostgreSQL,
+    1 on SQLite); `on_feeder(feeder_id, written)` is told after each. Marks the revision fanned out at the
+    end. A revision that tells nobody (or was already fanned out) writes nothing.
+    """
+    factory = _sessions(engine)
+    with factory() as session:
+        revision = session.get(OutageRevision, revision_id)
+        if revision is None:
+            raise ValueError(f"no outage revision {revision_id}")
+        event = session.get(OutageEvent, revision.event_id)
+        assert event is not None
+        if not revision.notify:
+            return FanOut(revision_id, 0, 0)
+        feeders = _feeders_told(session, revision, event, now)
+        jobs: list[tuple[int, str, dict[str, Any]]] = []
+        for feeder_id, name in feeders:
+            message = message_for(event.kind, revision.action, event, name)
+            if message is not None:
+                jobs.append((feeder_id, message[0], message[1]))
+        session.expunge(revision)
+
+    def one(job: tuple[int, str, dict[str, Any]]) -> int:
+        feeder_id, template, payload = job
+        with factory() as s, s.begin():
+            written = _write_feeder(s, revision, feeder_id, template, payload, now)
+        if on_feeder is not None:
+            on_feeder(feeder_id, written)
+        return written
+
+    count = workers or (2 if engine.dialect.name == "postgresql" else 1)
+    if count > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="fan-out") as pool:
+            written = sum(pool.map(one, jobs))
+    else:
+        written = sum(one(job) for job in jobs)
+    with factory() as session, session.begin():
+        messages = _count(session, revision)
+        session.execute(
+            update(OutageRevision).where(OutageRevision.id == revision_id).values(fanned_out_at=now, messages=messages)
+        )
+    return FanOut(revision_id, messages, written)
+
+
+def _sessions(engine: Engine) -> Callable[[], Session]:
+    from cis.db import make_session_factory
+
+    return make_session_factory(engine)
+
+
+def unfanned_revisions(engine: Engine, *, older_than: dt.datetime | None = None) -> list[int]:
+    """Ids of told revisions whose fan-out has not finished (oldest first)."""
+    query = select(OutageRevision.id).where(OutageRevision.fanned_out_at.is_(None), OutageRevision.notify.is_(True))
+    if older_than is not None:
+        query = query.where(OutageRevision.at <= older_than)
+    with engine.connect() as conn:
+        return [int(r) for r in conn.scalars(query.order_by(OutageRevision.id))]
+
+
+def fan_out_pending(engine: Engine, *, now: dt.datetime, older_than: dt.timedelta = dt.timedelta(0)) -> list[FanOut]:
+    """Finish every told revision not fanned out yet (a lost task, a killed worker): the sweep beat runs."""
+    return [fan_out(engine, rid, now=now) for rid in unfanned_revisions(engine, older_than=now - older_than)]
+
+
+def queue_scheduled_notices(
+    uow: UnitOfWork, *, now: dt.datetime, day_ahead: dt.timedelta = DAY_AHEAD
+) -> list[RevisionRef]:
+    """Add the due notices of planned shutdowns as revisions to fan out: the day-ahead notice (for a shutdown
+    published more than a day ahead) and the start notice (once it has begun, before its end).
+
+    Safe to run every minute: each notice is a revision added once per event.
+    """
+    made: list[RevisionRef] = []
+    with uow:
+        session = uow.session
+        sent = aliased(OutageRevision)
+
+        def lacking(action: str) -> ColumnElement[bool]:
+            return ~exists().where(sent.event_id == OutageEvent.id, sent.action == action)
+
+        published_at = (
+            select(func.min(OutageRevision.at))
+            .where(OutageRevision.event_id == OutageEvent.id, OutageRevision.action == "published")
+            .scalar_subquery()
+        )
+        due_day_ahead = session.scalars(
+            select(OutageEvent.id).where(
+                OutageEvent.kind == "shutdown",
+                OutageEvent.status == "published",
+                OutageEvent.starts_at <= now + day_ahead,
+                OutageEvent.starts_at > now + DAY_AHEAD_AT_LEAST,
+                published_at < OutageEvent.starts_at - day_ahead,
+                lacking("day_ahead"),
+            )
+        ).all()
+        due_start = session.scalars(
+            select(OutageEvent.id).where(
+                OutageEvent.kind == "shutdown",
+                OutageEvent.status == "published",
+                OutageEvent.starts_at <= now,
+                OutageEvent.expected_restore_at > now,
+                lacking("started"),
+            )
+        ).all()
+        actor = Actor("system:outage-schedule")
+        for action, ids in (("day_ahead", due_day_ahead), ("started", due_start)):
+            for event_id in ids:
+                event = session.scalars(select(OutageEvent).where(OutageEvent.id == event_id).with_for_update()).one()
+                made.append(add_revision(session, event, action, True, actor, now))
+        uow.commit()
+    return made
+
+
+def fall_back_to_voice(engine: Engine, *, now: dt.datetime, window: dt.timedelta = FALLBACK_WINDOW) -> int:
+    """A Hindi call for every outage alert SMS that failed lately (delivery receipt or refusal): one per alert,
+    keyed like the SMS with `voice` for `sms`, so running it every minute calls nobody twice.
+    """
+    o = Outbox
+    rows = select(
+        literal("voice"),
+        o.template,
+        o.recipient,
+        o.account_id,
+        o.payload,
+        func.substr(o.dedupe_key, 1, func.length(o.dedupe_key) - 3) + literal("voice"),
+        literal("pending"),
+        o.priority,
+        literal(0),
+        bindparam("now", now, type_=UtcDateTime),
+        bindparam("now", now, type_=UtcDateTime),
+        o.expires_at,
+    ).where(
+        o.status == "failed",
+        o.channel == "sms",
+        o.updated_at >= now - window,
+        o.dedupe_key.like("outage:%:sms"),
+        (o.expires_at.is_(None)) | (o.expires_at > now),
+    )
+    with engine.begin() as conn:
+        result = conn.execute(
+            _insert_ignore(conn.dialect.name).from_select(OUTBOX_COLUMNS, rows),
+            execution_options={"preserve_rowcount": True},
+        )
+        return int(result.rowcount)
