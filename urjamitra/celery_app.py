@@ -29,6 +29,8 @@ def make_celery(settings: Settings) -> Celery:
             "settle-stuck-sms": {"task": "sms.settle_stuck", "schedule": 5 * 60.0},
             # Queued at 09:30 IST (timezone above), inside the 08:00-21:00 window reminders may be sent in.
             "bill-due-reminders": {"task": "sms.queue_bill_reminders", "schedule": crontab(hour=9, minute=30)},
+            # Shutdown notices due, unfinished fan-outs, SMS fallen back to calls, suspected breakdowns.
+            "outage-sweep": {"task": "outage.sweep", "schedule": 60.0, "options": {"expires": 50}},
         },
     )
     if settings.redis_url:

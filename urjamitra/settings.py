@@ -70,6 +70,10 @@ class Settings:
     sms_sender: str = "URJAMT"  # Twilio's From for SMS (an approved alphanumeric sender id)
     twilio_messaging_service_sid: str | None = None  # used instead of sms_sender when set
     twilio_api_url: str | None = None  # another address for Twilio's REST API (a proxy, a test double)
+    etr_margin_minutes: int = 30  # an ETR moved by no more than this is not announced again
+    suspect_complaints: int = 3  # this many no-supply complaints from one feeder ...
+    suspect_minutes: int = 15  # ... within this many minutes raise a suspected breakdown on the desk
+    check_share: float = 0.02  # the share of consumers asked "is your power back?" after a restoration
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +117,23 @@ class Settings:
             raise SettingsError("URJA_SMS_PROVIDER=dlt needs URJA_SMS_GATEWAY_URL and URJA_SMS_GATEWAY_KEY")
         if provider == "twilio" and not (env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN")):
             raise SettingsError("URJA_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        outage_numbers = {}
+        for name, var in (
+            ("etr_margin_minutes", "URJA_ETR_MARGIN_MINUTES"),
+            ("suspect_complaints", "URJA_SUSPECT_COMPLAINTS"),
+            ("suspect_minutes", "URJA_SUSPECT_MINUTES"),
+        ):
+            raw = env.get(var, str(getattr(defaults, name)))
+            if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+                raise SettingsError(f"{var} must be a whole number above 0, got {raw!r}")
+            outage_numbers[name] = int(raw)
+        check_share = env.get("URJA_CHECK_SHARE", str(defaults.check_share))
+        try:
+            share = float(check_share)
+        except ValueError:
+            share = -1.0
+        if not 0 <= share <= 1:
+            raise SettingsError(f"URJA_CHECK_SHARE must be a share from 0 to 1, got {check_share!r}")
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
@@ -145,6 +166,8 @@ class Settings:
             sms_sender=env.get("URJA_SMS_SENDER") or defaults.sms_sender,
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
             twilio_api_url=env.get("URJA_TWILIO_API_URL") or None,
+            check_share=share,
+            **outage_numbers,
         )
 
     @property

@@ -18,6 +18,7 @@ from sms.providers import SmsProvider
 from sms.ratelimit import TokenBucket
 from urjamitra.celery_app import make_celery
 from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider, queue_reminders
+from urjamitra.outages import fan_out_revision, sweep
 from urjamitra.settings import Settings
 
 # No IVR call or USSD session lasts an hour; one still open after that lost its end notification.
@@ -97,6 +98,21 @@ def register_tasks(app: Celery) -> None:
         side = _sms_side(self.app)
         settings: Settings = self.app.conf.urja_settings
         return queue_reminders(settings, side.engine, days_before=days_before, now=dt.datetime.now(dt.UTC))
+
+    @app.task(name="outage.fan_out", bind=True, ignore_result=True)
+    def outage_fan_out(self: Task, revision_id: int) -> dict[str, int]:
+        """Write one revision's outbox rows; a redelivered task (its worker died) writes only what is missing."""
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        done = fan_out_revision(settings, side.engine, int(revision_id))
+        return {"messages": done.messages, "written": done.written}
+
+    @app.task(name="outage.sweep", bind=True, ignore_result=True)
+    def outage_sweep(self: Task) -> dict[str, Any]:
+        """The minute's outage chores (urjamitra.outages.sweep)."""
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        return sweep(settings, side.engine)
 
 
 def celery_for(settings: Settings) -> Celery:

@@ -91,6 +91,18 @@ class OutageRevision(Base):
     messages: Mapped[int | None] = mapped_column(Integer)  # outbox rows this revision wrote
 
 
+class OutageFanout(Base):
+    """A feeder of a revision whose outbox rows are written: taken first in the feeder's own transaction, so
+    a re-run (or a second worker) skips that feeder instead of looking at each of its rows again."""
+
+    __tablename__ = "outage_fanout"
+
+    revision_id: Mapped[int] = mapped_column(ForeignKey("outage_revision.id"), primary_key=True)
+    feeder_id: Mapped[int] = mapped_column(ForeignKey("feeder.id"), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class RosterSchedule(Base):
     """A recurring daily schedule of supply-off slots (IST) for a group of feeders, e.g. rural feeders."""
 

@@ -123,6 +123,18 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "outage_fanout",
+        sa.Column("revision_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("feeder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("messages", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["feeder_id"], ["feeder.id"], name=op.f("fk_outage_fanout_feeder_id_feeder")),
+        sa.ForeignKeyConstraint(
+            ["revision_id"], ["outage_revision.id"], name=op.f("fk_outage_fanout_revision_id_outage_revision")
+        ),
+        sa.PrimaryKeyConstraint("revision_id", "feeder_id", name=op.f("pk_outage_fanout")),
+    )
+    op.create_table(
         "roster_feeder",
         sa.Column("roster_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("feeder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -251,6 +263,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_roster_feeder_feeder_id"))
 
     op.drop_table("roster_feeder")
+    op.drop_table("outage_fanout")
     with op.batch_alter_table("outage_revision", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outage_revision_unfanned",

@@ -1,0 +1,251 @@
+"""Outage fan-out: each consumer told exactly once per revision they should hear about, on the right channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cis.db import UnitOfWork, make_session_factory
+from cis.models import Account, DistributionTransformer, Feeder, Outbox, OutageRevision, SmsOptOut
+from outage.events import Actor, Breakdown, Shutdown, cancel, publish_breakdown, publish_shutdown, restore, update_etr
+from outage.fanout import fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
+from tests import factories
+from tests.conftest import emptied_engine, own_postgres_database
+
+NOW = factories.NOW
+DESK = Actor("staff:desk.test")
+
+
+@pytest.fixture(scope="module")
+def fanout_pg(postgres_url: str) -> Iterator[Engine]:
+    with own_postgres_database(postgres_url, "urja_fanout") as engine:
+        yield engine
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return emptied_engine(request, "fanout_pg")
+
+
+class World:
+    """Feeder A with every kind of consumer, feeder B next to it (same division), and who should hear what."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.uow = UnitOfWork(make_session_factory(engine))
+        with Session(engine) as s:
+            dt_a = factories.network(s)
+            feeder_a = s.get(Feeder, dt_a.feeder_id)
+            assert feeder_a is not None
+            feeder_b = Feeder(substation_id=feeder_a.substation_id, code="TFB", name="Test F-B", kind="urban")
+            s.add(feeder_b)
+            s.flush()
+            dt_b = DistributionTransformer(feeder_id=feeder_b.id, code="TDTB", name="DT B", capacity_kva=100)
+            s.add(dt_b)
+            s.flush()
+            sms = [factories.account(s, dtr=dt_a, mobiles=(f"+9198390000{n:02d}",)) for n in range(5)]
+            two = factories.account(s, dtr=dt_a, mobiles=("+919839111101", "+919839111102"))
+            voice = factories.account(s, dtr=dt_a, mobiles=("+919839222201",))
+            voice.alert_channel = "voice"
+            landline = factories.account(s, dtr=dt_a)
+            landline.landline = "+915122540000"
+            stopped = factories.account(s, dtr=dt_a, mobiles=("+919839333301",))
+            s.add(SmsOptOut(e164="+919839333301", opted_out_at=NOW, via="sms"))
+            opted_out = factories.account(s, dtr=dt_a, mobiles=("+919839333302",), opt_out=True)
+            nobody = factories.account(s, dtr=dt_a)
+            closed = factories.account(s, dtr=dt_a, mobiles=("+919839444401",), status="perm_disconnected")
+            other = factories.account(s, dtr=dt_b, mobiles=("+919839555501",))
+            s.commit()
+            self.feeder_a, self.feeder_b = feeder_a.id, feeder_b.id
+            self.by_sms = {a.id: a.account_no for a in (*sms, two)}
+            self.first_mobile_of_two = (two.id, "+919839111101")
+            self.by_voice = {voice.id: "+919839222201", landline.id: "+915122540000"}
+            self.untold = {stopped.id, opted_out.id, nobody.id, closed.id, other.id}
+
+    def rows(self, **where: object) -> list[Outbox]:
+        with Session(self.engine) as s:
+            query = select(Outbox).order_by(Outbox.id)
+            for key, value in where.items():
+                query = query.where(getattr(Outbox, key) == value)
+            return list(s.scalars(query))
+
+    def breakdown(self, etr: dt.datetime | None = NOW + dt.timedelta(hours=2)) -> int:
+        ref = publish_breakdown(
+            self.uow,
+            Breakdown(since=NOW - dt.timedelta(minutes=20), cause="Jumper snapped", feeder_ids=(self.feeder_a,),
+                      expected_restore_at=etr),
+            actor=DESK,
+            now=NOW,
+        )  # fmt: skip
+        return ref.event_id
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return World(engine)
+
+
+def _revision_rows(world: World, event_id: int, number: int) -> list[Outbox]:
+    prefix = f"outage:{event_id}:{number}:"
+    return [r for r in world.rows() if r.dedupe_key.startswith(prefix)]
+
+
+def test_a_breakdown_reaches_every_affected_consumer_once_on_their_channel(world: World) -> None:
+    event_id = world.breakdown()
+    (revision,) = fan_out_pending(world.engine, now=NOW)
+    rows = _revision_rows(world, event_id, 1)
+    assert revision.messages == len(rows) == len(world.by_sms) + len(world.by_voice)
+    sms = {r.account_id: r for r in rows if r.channel == "sms"}
+    voice = {r.account_id: r.recipient for r in rows if r.channel == "voice"}
+    assert set(sms) == set(world.by_sms)
+    assert voice == world.by_voice
+    assert not {r.account_id for r in rows} & world.untold
+    account_id, first = world.first_mobile_of_two
+    assert sms[account_id].recipient == first  # one row per consumer, to the first verified mobile
+    row = sms[account_id]
+    assert row.template == "outage.breakdown" and row.priority == 0 and row.status == "pending"
+    assert row.payload["area"] == "Test F-" + row.payload["area"].removeprefix("Test F-")
+    assert row.payload["since"] == (NOW - dt.timedelta(minutes=20)).isoformat()
+    assert row.payload["etr"] == (NOW + dt.timedelta(hours=2)).isoformat()
+
+    # Again, and again through the sweep: nothing more.
+    assert fan_out(world.engine, revision.revision_id, now=NOW).written == 0
+    assert fan_out_pending(world.engine, now=NOW) == []
+    assert len(world.rows()) == len(rows)
+
+
+def test_an_etr_change_inside_the_margin_is_recorded_but_told_to_nobody(world: World) -> None:
+    event_id = world.breakdown(etr=NOW + dt.timedelta(hours=2))
+    fan_out_pending(world.engine, now=NOW)
+    before = len(world.rows())
+    later = NOW + dt.timedelta(minutes=10)
+    small = update_etr(world.uow, event_id, NOW + dt.timedelta(hours=2, minutes=20), actor=DESK, now=later,
+                       margin=dt.timedelta(minutes=30))  # fmt: skip
+    assert (small.action, small.notify) == ("etr_noted", False)
+    assert fan_out(world.engine, small.revision_id, now=later).written == 0
+    assert fan_out_pending(world.engine, now=later) == []
+    assert len(world.rows()) == before
+
+    # Creeping: a second 20-minute step is 40 minutes from what consumers were told, so it is told.
+    step = update_etr(world.uow, event_id, NOW + dt.timedelta(hours=2, minutes=40), actor=DESK, now=later,
+                      margin=dt.timedelta(minutes=30))  # fmt: skip
+    assert (step.action, step.notify) == ("etr_changed", True)
+    (done,) = fan_out_pending(world.engine, now=later)
+    rows = _revision_rows(world, event_id, step.number)
+    assert done.messages == len(rows) == len(world.by_sms) + len(world.by_voice)
+    assert {r.template for r in rows} == {"outage.etr"}
+    assert {r.payload["etr"] for r in rows} == {(NOW + dt.timedelta(hours=2, minutes=40)).isoformat()}
+
+
+def test_restoration_is_told_once_and_not_on_a_feeder_still_off_under_another_event(world: World) -> None:
+    event_id = publish_breakdown(
+        world.uow,
+        Breakdown(since=NOW - dt.timedelta(hours=1), cause="33 kV line tripped",
+                  feeder_ids=(world.feeder_a, world.feeder_b)),
+        actor=DESK,
+        now=NOW,
+    ).event_id  # fmt: skip
+    # Feeder B is also under a shutdown that began meanwhile: "restored" would be a lie there.
+    publish_shutdown(
+        world.uow,
+        Shutdown(feeder_ids=(world.feeder_b,), starts_at=NOW + dt.timedelta(minutes=10),
+                 ends_at=NOW + dt.timedelta(hours=3), reason="Line maintenance"),
+        actor=DESK,
+        now=NOW,
+    )  # fmt: skip
+    fan_out_pending(world.engine, now=NOW)
+    later = NOW + dt.timedelta(minutes=30)
+    ref = restore(world.uow, event_id, actor=DESK, now=later)
+    fan_out(world.engine, ref.revision_id, now=later)
+    fan_out(world.engine, ref.revision_id, now=later)
+    rows = _revision_rows(world, event_id, ref.number)
+    assert {r.template for r in rows} == {"outage.restored"}
+    assert Counter(r.account_id for r in rows) == Counter({a: 1 for a in (*world.by_sms, *world.by_voice)})
+    assert {r.payload["time"] for r in rows} == {later.isoformat()}
+
+
+def test_a_cancelled_shutdown_sends_a_cancellation_to_those_told_of_it(world: World) -> None:
+    starts = NOW + dt.timedelta(days=2)
+    ref = publish_shutdown(
+        world.uow,
+        Shutdown(feeder_ids=(world.feeder_a,), starts_at=starts, ends_at=starts + dt.timedelta(hours=4),
+                 reason="Tree trimming"),
+        actor=DESK,
+        now=NOW,
+    )  # fmt: skip
+    fan_out_pending(world.engine, now=NOW)
+    published = _revision_rows(world, ref.event_id, 1)
+    assert {r.template for r in published} == {"outage.shutdown"}
+    assert published[0].payload["date"] == "2026-11-22"
+    assert (published[0].payload["start"], published[0].payload["end"]) == ("3:30 PM", "7:30 PM")  # IST
+
+    called_off = cancel(world.uow, ref.event_id, actor=DESK, now=NOW + dt.timedelta(hours=1), note="crew unavailable")
+    fan_out_pending(world.engine, now=NOW + dt.timedelta(hours=1))
+    rows = _revision_rows(world, ref.event_id, called_off.number)
+    assert {r.template for r in rows} == {"outage.cancelled"}
+    assert {r.account_id for r in rows} == {r.account_id for r in published}
+    # A cancelled shutdown has no day-ahead or start notice.
+    assert queue_scheduled_notices(world.uow, now=starts - dt.timedelta(hours=20)) == []
+    assert queue_scheduled_notices(world.uow, now=starts + dt.timedelta(minutes=1)) == []
+
+
+def test_a_shutdown_gets_one_day_ahead_notice_and_one_start_notice(world: World) -> None:
+    starts = NOW + dt.timedelta(days=3)
+    ref = publish_shutdown(
+        world.uow,
+        Shutdown(feeder_ids=(world.feeder_a,), starts_at=starts, ends_at=starts + dt.timedelta(hours=2),
+                 reason="Transformer oiling"),
+        actor=DESK,
+        now=NOW,
+    )  # fmt: skip
+    fan_out_pending(world.engine, now=NOW)
+    assert queue_scheduled_notices(world.uow, now=starts - dt.timedelta(days=2)) == []
+    eve = starts - dt.timedelta(hours=20)
+    (day_ahead,) = queue_scheduled_notices(world.uow, now=eve)
+    assert day_ahead.action == "day_ahead"
+    assert queue_scheduled_notices(world.uow, now=eve + dt.timedelta(minutes=1)) == []
+    fan_out_pending(world.engine, now=eve)
+    begun = starts + dt.timedelta(minutes=1)
+    (start,) = queue_scheduled_notices(world.uow, now=begun)
+    assert start.action == "started"
+    assert queue_scheduled_notices(world.uow, now=begun + dt.timedelta(minutes=1)) == []
+    fan_out_pending(world.engine, now=begun)
+    told = Counter(r.template for r in world.rows() if r.dedupe_key.startswith(f"outage:{ref.event_id}:"))
+    reach = len(world.by_sms) + len(world.by_voice)
+    assert told == {"outage.shutdown": 2 * reach, "outage.shutdown_started": reach}
+
+
+def test_a_failed_alert_sms_falls_back_to_one_voice_call(world: World) -> None:
+    event_id = world.breakdown()
+    fan_out_pending(world.engine, now=NOW)
+    failed_at = NOW + dt.timedelta(minutes=5)
+    with Session(world.engine) as s:
+        row = s.scalars(select(Outbox).where(Outbox.channel == "sms").order_by(Outbox.id).limit(1)).one()
+        row.status, row.updated_at, row.last_error = "failed", failed_at, "DLR: absent subscriber"
+        failed_key, failed_account = row.dedupe_key, row.account_id
+        s.commit()
+    assert fall_back_to_voice(world.engine, now=failed_at + dt.timedelta(minutes=1)) == 1
+    assert fall_back_to_voice(world.engine, now=failed_at + dt.timedelta(minutes=2)) == 0
+    (call,) = world.rows(channel="voice", account_id=failed_account)
+    assert call.dedupe_key == failed_key.removesuffix("sms") + "voice"
+    assert call.template == "outage.breakdown" and call.status == "pending"
+    assert event_id
+
+
+def test_each_told_revision_is_marked_with_what_it_wrote(world: World) -> None:
+    event_id = world.breakdown()
+    fan_out_pending(world.engine, now=NOW)
+    with Session(world.engine) as s:
+        revisions = list(s.scalars(select(OutageRevision).where(OutageRevision.event_id == event_id)))
+        accounts = s.scalar(select(Account.id).limit(1))
+    assert accounts is not None
+    assert [(r.number, r.action, r.notify, r.fanned_out_at is not None) for r in revisions] == [
+        (1, "published", True, True)
+    ]
+    assert revisions[0].messages == len(world.by_sms) + len(world.by_voice)
+    assert revisions[0].author == DESK.name

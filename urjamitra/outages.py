@@ -1,0 +1,92 @@
+"""Outage wiring: what happens after a desk action (the fan-out, now or by a task) and the periodic sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import Engine
+
+from cis.db import UnitOfWork, make_session_factory
+from outage.fanout import FanOut, fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
+from outage.suspects import detect_suspected
+from urjamitra.settings import Settings
+
+log = logging.getLogger(__name__)
+# With Redis the task fans a revision out at once; the sweep only finishes what a lost task left.
+SWEEP_GRACE = dt.timedelta(minutes=2)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def fan_out_revision(settings: Settings, engine: Engine, revision_id: int, *, now: dt.datetime | None = None) -> FanOut:
+    """Write a revision's outbox rows, then (for a restoration) ask a sample whether power is back."""
+    at = now or _now()
+    done = fan_out(engine, revision_id, now=at)
+    _after_fan_out(settings, engine, revision_id, at)
+    return done
+
+
+def _after_fan_out(settings: Settings, engine: Engine, revision_id: int, now: dt.datetime) -> None:
+    from sqlalchemy import select
+
+    from cis.models import OutageRevision
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(OutageRevision.event_id, OutageRevision.number, OutageRevision.action).where(
+                OutageRevision.id == revision_id
+            )
+        ).first()
+    if row is None or row.action != "restored" or settings.check_share <= 0:
+        return
+    from outage.feedback import ask_restoration_checks
+
+    ask_restoration_checks(
+        UnitOfWork(make_session_factory(engine)), row.event_id, row.number, now=now, share=settings.check_share
+    )
+
+
+def revision_hook(settings: Settings, engine: Engine, celery: Celery | None) -> Callable[[int], None]:
+    """What the desk calls after a told revision: a Celery task with Redis, else the fan-out right here."""
+
+    def on_revision(revision_id: int) -> None:
+        if settings.redis_url and celery is not None:
+            celery.send_task("outage.fan_out", args=[revision_id])
+            return
+        fan_out_revision(settings, engine, revision_id)
+
+    return on_revision
+
+
+def sweep(settings: Settings, engine: Engine, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The minute's outage chores: shutdown notices due, unfinished fan-outs, SMS fallen back to calls,
+    suspected breakdowns, roster slots ended. Each is idempotent, so a sweep may run twice."""
+    at = now or _now()
+    uow = UnitOfWork(make_session_factory(engine))
+    notices = queue_scheduled_notices(uow, now=at)
+    grace = SWEEP_GRACE if settings.redis_url else dt.timedelta(0)
+    finished = []
+    for revision_id in [n.revision_id for n in notices]:
+        finished.append(fan_out_revision(settings, engine, revision_id, now=at))
+    for done in fan_out_pending(engine, now=at, older_than=grace):
+        _after_fan_out(settings, engine, done.revision_id, at)
+        finished.append(done)
+    report: dict[str, Any] = {
+        "notices": len(notices),
+        "fanned_out": len(finished),
+        "messages": sum(f.written for f in finished),
+        "voice_fallbacks": fall_back_to_voice(engine, now=at),
+        "suspected": detect_suspected(
+            uow,
+            now=at,
+            threshold=settings.suspect_complaints,
+            window=dt.timedelta(minutes=settings.suspect_minutes),
+        ),
+    }
+    return report
