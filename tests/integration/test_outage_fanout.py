@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork, make_session_factory
-from cis.models import Account, DistributionTransformer, Feeder, Outbox, OutageRevision, SmsOptOut
+from cis.models import Account, DistributionTransformer, Feeder, OutageRevision, Outbox, SmsOptOut
 from outage.events import Actor, Breakdown, Shutdown, cancel, publish_breakdown, publish_shutdown, restore, update_etr
 from outage.fanout import fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
 from tests import factories
@@ -108,7 +108,7 @@ def test_a_breakdown_reaches_every_affected_consumer_once_on_their_channel(world
     account_id, first = world.first_mobile_of_two
     assert sms[account_id].recipient == first  # one row per consumer, to the first verified mobile
     row = sms[account_id]
-    assert row.template == "outage.breakdown" and row.priority == 0 and row.status == "pending"
+    assert (row.template, row.priority, row.status) == ("outage.breakdown", 0, "pending")
     assert row.payload["area"] == "Test F-" + row.payload["area"].removeprefix("Test F-")
     assert row.payload["since"] == (NOW - dt.timedelta(minutes=20)).isoformat()
     assert row.payload["etr"] == (NOW + dt.timedelta(hours=2)).isoformat()
@@ -233,7 +233,7 @@ def test_a_failed_alert_sms_falls_back_to_one_voice_call(world: World) -> None:
     assert fall_back_to_voice(world.engine, now=failed_at + dt.timedelta(minutes=2)) == 0
     (call,) = world.rows(channel="voice", account_id=failed_account)
     assert call.dedupe_key == failed_key.removesuffix("sms") + "voice"
-    assert call.template == "outage.breakdown" and call.status == "pending"
+    assert (call.template, call.status) == ("outage.breakdown", "pending")
     assert event_id
 
 
