@@ -592,6 +592,55 @@ def cmd_outbox_reminders(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reliability(settings: Settings, args: argparse.Namespace) -> int:
+    """SAIFI, SAIDI and CAIDI for a month, per division and feeder (IEEE 1366), from the restored outages."""
+    from sqlalchemy.orm import Session
+
+    from outage.errors import OutageError
+    from outage.reliability import current_month, division_id_of, format_report, reliability
+
+    engine = _engine(settings)
+    try:
+        with Session(engine) as session:
+            try:
+                division = division_id_of(session, args.division) if args.division else None
+                report = reliability(
+                    session, args.month or current_month(dt.datetime.now(dt.UTC)), division_id=division
+                )
+            except OutageError as exc:
+                raise CliError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    print(format_report(report))
+    return 0
+
+
+def cmd_outage_sweep(settings: Settings, _args: argparse.Namespace) -> int:
+    """The minute's outage chores now (Celery beat runs them every minute): notices, fan-outs, fallbacks."""
+    from urjamitra.outages import sweep
+
+    engine = _engine(settings)
+    try:
+        report = sweep(settings, engine)
+    finally:
+        engine.dispose()
+    print(", ".join(f"{name} {value if not isinstance(value, list) else len(value)}" for name, value in report.items()))
+    return 0
+
+
+def cmd_outage_roster_day(settings: Settings, args: argparse.Namespace) -> int:
+    """Put a day's roster slots on the feeders and queue the schedule SMS to subscribers (beat: 05:00 daily)."""
+    from urjamitra.outages import roster_day
+
+    engine = _engine(settings)
+    try:
+        slots, sms = roster_day(settings, engine, day=args.date)
+    finally:
+        engine.dispose()
+    print(f"{slots:,} roster slots put on the feeders, {sms:,} schedule SMS queued for {args.date.isoformat()}")
+    return 0
+
+
 def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
     from prompts.build import PromptBuildError, build
     from prompts.catalog import CatalogError, catalog
@@ -729,6 +778,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="first close calls whose end never came (Celery beat does this every 15 minutes)",
     )
     calls.set_defaults(func=cmd_calls)
+    reliability = sub.add_parser("reliability", help="SAIFI, SAIDI and CAIDI (IEEE 1366) for a month")
+    reliability.add_argument("--month", help="YYYY-MM (default: this month, India time)")
+    reliability.add_argument("--division", help="only this division (its code, e.g. D01)")
+    reliability.set_defaults(func=cmd_reliability)
+    outage = sub.add_parser("outage", help="outage chores from the terminal (Celery beat runs them)")
+    outage_sub = outage.add_subparsers(dest="outage_command", required=True)
+    outage_sub.add_parser(
+        "sweep", help="shutdown notices due, unfinished fan-outs, failed SMS to calls, suspected breakdowns"
+    ).set_defaults(func=cmd_outage_sweep)
+    roster = outage_sub.add_parser("roster-day", help="a day's roster slots and schedule SMS")
+    roster.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
+    roster.set_defaults(func=cmd_outage_roster_day)
     return parser
 
 

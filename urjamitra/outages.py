@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from cis.db import UnitOfWork, make_session_factory
 from outage.fanout import FanOut, fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
+from outage.roster import close_roster_slots
 from outage.suspects import detect_suspected
 from urjamitra.settings import Settings
 
@@ -82,6 +83,7 @@ def sweep(settings: Settings, engine: Engine, *, now: dt.datetime | None = None)
         "fanned_out": len(finished),
         "messages": sum(f.written for f in finished),
         "voice_fallbacks": fall_back_to_voice(engine, now=at),
+        "roster_slots_ended": close_roster_slots(uow, now=at),
         "suspected": detect_suspected(
             uow,
             now=at,
@@ -90,3 +92,13 @@ def sweep(settings: Settings, engine: Engine, *, now: dt.datetime | None = None)
         ),
     }
     return report
+
+
+def roster_day(settings: Settings, engine: Engine, *, day: dt.date, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Materialise `day`'s roster slots and queue the day's schedule SMS to subscribers; (slots, SMS)."""
+    from outage.roster import queue_roster_sms
+    from outage.roster import roster_day as put_slots
+
+    at = now or _now()
+    uow = UnitOfWork(make_session_factory(engine))
+    return put_slots(uow, day, now=at), queue_roster_sms(uow, day, now=at)

@@ -18,7 +18,7 @@ from sms.providers import SmsProvider
 from sms.ratelimit import TokenBucket
 from urjamitra.celery_app import make_celery
 from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider, queue_reminders
-from urjamitra.outages import fan_out_revision, sweep
+from urjamitra.outages import fan_out_revision, roster_day, sweep
 from urjamitra.settings import Settings
 
 # No IVR call or USSD session lasts an hour; one still open after that lost its end notification.
@@ -113,6 +113,18 @@ def register_tasks(app: Celery) -> None:
         side = _sms_side(self.app)
         settings: Settings = self.app.conf.urja_settings
         return sweep(settings, side.engine)
+
+    @app.task(name="outage.roster_day", bind=True)
+    def outage_roster_day(self: Task, day: str | None = None) -> dict[str, int]:
+        """The day's roster slots and schedule SMS (India's today unless `day`, YYYY-MM-DD, is given)."""
+        from zoneinfo import ZoneInfo
+
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        now = dt.datetime.now(dt.UTC)
+        when = dt.date.fromisoformat(day) if day else now.astimezone(ZoneInfo("Asia/Kolkata")).date()
+        slots, sms = roster_day(settings, side.engine, day=when, now=now)
+        return {"slots": slots, "sms": sms}
 
 
 def celery_for(settings: Settings) -> Celery:
