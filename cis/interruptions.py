@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 
 from cis import audit
 from cis.db import UnitOfWork
@@ -56,6 +56,12 @@ def active_interruption(uow: UnitOfWork, account_no: str, now: dt.datetime | Non
                 FeederInterruption.restored_at.is_(None),
                 FeederInterruption.cancelled_at.is_(None),
                 FeederInterruption.started_at <= at,
+                # A roster slot ends by itself at its planned end, even before close_roster_slots marks it.
+                or_(
+                    FeederInterruption.kind != "roster",
+                    FeederInterruption.expected_restore_at.is_(None),
+                    FeederInterruption.expected_restore_at > at,
+                ),
             )
             .order_by(
                 case((FeederInterruption.expected_restore_at.is_(None), 0), else_=1),

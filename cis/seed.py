@@ -58,6 +58,8 @@ from cis.models import (
     Feeder,
     Payment,
     Reading,
+    RosterFeeder,
+    RosterSchedule,
     ServiceRequest,
     ServiceRequestEvent,
     Staff,
@@ -885,6 +887,7 @@ def seed(
             report.staff = _staff(conn, demo_password_hash)
             report.complaints = _complaints(conn, plan)
             _requests(conn, plan)
+            _alert_reach(conn, plan)
             for name, model in (("readings", Reading), ("bills", Bill), ("payments", Payment)):
                 setattr(report, name, int(conn.scalar(select(func.count()).select_from(model)) or 0))
             conn.execute(
@@ -989,6 +992,57 @@ def _staff(conn: Connection, password_hash: str | None) -> int:
         row.update(password_hash=hashed, active=True, created_at=now, mobile=None)
     conn.execute(insert(Staff), rows)
     return len(rows)
+
+
+def _alert_reach(conn: Connection, plan: _Plan) -> None:
+    """How outage alerts reach people: one account in 40 prefers a Hindi call; a third of those without a
+    mobile have a Kanpur landline; a daily roster on each division's rural feeders, and one in ten of their
+    accounts with a mobile subscribed to its schedule SMS (SMS ROSTER)."""
+    conn.execute(text("UPDATE account SET alert_channel = 'voice' WHERE id % 40 = 7"))
+    conn.execute(
+        text(
+            "UPDATE account SET landline = '+91512' || CAST(2000000 + id % 7000000 AS TEXT) "
+            "WHERE id % 3 = 0 AND NOT EXISTS (SELECT 1 FROM account_mobile m WHERE m.account_id = account.id)"
+        )
+    )
+    now = dt.datetime.now(dt.UTC)
+    feeders = conn.execute(
+        select(SubDivision.division_id, Feeder.id)
+        .join(Substation, Substation.sub_division_id == SubDivision.id)
+        .join(Feeder, Feeder.substation_id == Substation.id)
+        .where(Feeder.kind == "rural")
+        .order_by(SubDivision.division_id, Feeder.id)
+    ).all()
+    by_division: dict[int, list[int]] = {}
+    for division_id, feeder_id in feeders:
+        by_division.setdefault(division_id, []).append(feeder_id)
+    for division_id, feeder_ids in by_division.items():
+        roster_id = conn.execute(
+            insert(RosterSchedule)
+            .values(
+                name="Rural feeders, daily",
+                division_id=division_id,
+                off_slots="01:00-04:00,13:00-15:00",
+                valid_from=plan.as_of - dt.timedelta(days=30),
+                valid_to=None,
+                active=True,
+                created_by="system:seed",
+                created_at=now,
+            )
+            .returning(RosterSchedule.id)
+        ).scalar_one()
+        conn.execute(insert(RosterFeeder), [{"roster_id": roster_id, "feeder_id": f} for f in feeder_ids])
+    conn.execute(
+        text(
+            "INSERT INTO roster_subscription (account_id, e164, created_at) "
+            "SELECT m.account_id, m.e164, :now FROM account_mobile m "
+            "JOIN account a ON a.id = m.account_id "
+            "JOIN distribution_transformer t ON t.id = a.dt_id "
+            "JOIN roster_feeder r ON r.feeder_id = t.feeder_id "
+            "WHERE a.id % 10 = 3 AND m.id = (SELECT MIN(id) FROM account_mobile x WHERE x.account_id = a.id)"
+        ),
+        {"now": now},
+    )
 
 
 def _complaints(conn: Connection, plan: _Plan) -> int:

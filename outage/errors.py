@@ -50,3 +50,23 @@ class InvalidRoster(OutageError):
     def __init__(self, problem: str) -> None:
         super().__init__(f"Cannot save the roster: {problem}.")
         self.problem = problem
+
+
+class InvalidMonth(OutageError):
+    """A reporting month not given as YYYY-MM."""
+
+    def __init__(self, given: str) -> None:
+        super().__init__(f"'{given}' is not a month: give it as YYYY-MM, for example 2026-11.")
+        self.given = given
+
+
+class UnknownDivision(OutageError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No division {code} is on record.")
+        self.code = code
+
+
+class UnknownRoster(OutageError):
+    def __init__(self, roster_id: int) -> None:
+        super().__init__(f"No roster {roster_id} is on record.")
+        self.roster_id = roster_id

@@ -31,8 +31,14 @@ def make_celery(settings: Settings) -> Celery:
             "bill-due-reminders": {"task": "sms.queue_bill_reminders", "schedule": crontab(hour=9, minute=30)},
             # Shutdown notices due, unfinished fan-outs, SMS fallen back to calls, suspected breakdowns.
             "outage-sweep": {"task": "outage.sweep", "schedule": 60.0, "options": {"expires": 50}},
-            # The day's roster slots and the schedule SMS to subscribers, early enough to plan the day by.
-            "roster-day": {"task": "outage.roster_day", "schedule": crontab(hour=5, minute=0)},
+            # Tomorrow's roster slots and schedule SMS the evening before (a night slot is known in time), and
+            # today's again just after midnight in case the evening run was missed (both idempotent).
+            "roster-tomorrow": {
+                "task": "outage.roster_day",
+                "schedule": crontab(hour=18, minute=0),
+                "kwargs": {"ahead": 1},
+            },
+            "roster-today": {"task": "outage.roster_day", "schedule": crontab(hour=0, minute=5)},
         },
     )
     if settings.redis_url:

@@ -115,14 +115,15 @@ def register_tasks(app: Celery) -> None:
         return sweep(settings, side.engine)
 
     @app.task(name="outage.roster_day", bind=True)
-    def outage_roster_day(self: Task, day: str | None = None) -> dict[str, int]:
-        """The day's roster slots and schedule SMS (India's today unless `day`, YYYY-MM-DD, is given)."""
+    def outage_roster_day(self: Task, day: str | None = None, ahead: int = 0) -> dict[str, int]:
+        """A day's roster slots and schedule SMS: `day` (YYYY-MM-DD), else India's today plus `ahead` days."""
         from zoneinfo import ZoneInfo
 
         side = _sms_side(self.app)
         settings: Settings = self.app.conf.urja_settings
         now = dt.datetime.now(dt.UTC)
-        when = dt.date.fromisoformat(day) if day else now.astimezone(ZoneInfo("Asia/Kolkata")).date()
+        today = now.astimezone(ZoneInfo("Asia/Kolkata")).date()
+        when = dt.date.fromisoformat(day) if day else today + dt.timedelta(days=ahead)
         slots, sms = roster_day(settings, side.engine, day=when, now=now)
         return {"slots": slots, "sms": sms}
 
