@@ -65,3 +65,15 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def insert_ignore(dialect: str, table: Any, index_elements: list[str] | None = None) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL or SQLite (on the unique index of `index_elements`,
+    or any): the unique key, not the caller, decides what is written once."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)

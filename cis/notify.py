@@ -10,6 +10,22 @@ from sqlalchemy.orm import Session
 
 from cis.models import AccountMobile, Outbox
 
+# The columns a set-based INSERT ... SELECT into the outbox fills (reminders, fan-outs, roster SMS).
+OUTBOX_COLUMNS = (
+    "channel",
+    "template",
+    "recipient",
+    "account_id",
+    "payload",
+    "dedupe_key",
+    "status",
+    "priority",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+
 
 def enqueue(
     session: Session,

@@ -26,29 +26,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from cis.db import UnitOfWork
+from cis.db import UnitOfWork, insert_ignore
 from cis.models import Account, AccountMobile, Bill, Outbox, Payment, SmsOptOut
 from cis.models.base import UtcDateTime
+from cis.notify import OUTBOX_COLUMNS
 
 IST = ZoneInfo("Asia/Kolkata")
 TEMPLATE = "bill.reminder"
 PRIORITY = 5  # not urgent: the dispatcher holds it outside 08:00-21:00 IST
 VALIDITY = dt.timedelta(days=2)  # as the template's validity_minutes: a reminder two days late misleads
 UNPAID_STATUSES = ("issued", "part_paid")
-OUTBOX_COLUMNS = (
-    "channel",
-    "template",
-    "recipient",
-    "account_id",
-    "payload",
-    "dedupe_key",
-    "status",
-    "priority",
-    "attempts",
-    "created_at",
-    "updated_at",
-    "expires_at",
-)
 
 
 def queue_bill_reminders(
@@ -213,20 +200,10 @@ def _queue(
         expires_at,
     ).where(c.due_paise > 0, c.recipient.is_not(None))
     conn = session.connection()
-    result = conn.execute(
-        _insert_ignore(dialect).from_select(OUTBOX_COLUMNS, rows), execution_options={"preserve_rowcount": True}
-    )
+    statement = insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows)
+    result = conn.execute(statement, execution_options={"preserve_rowcount": True})
+
     if dialect == "sqlite":
         # Python's sqlite3 counts rows only for statements that begin with INSERT, and this begins with WITH.
         return int(conn.exec_driver_sql("SELECT changes()").scalar_one())
     return int(result.rowcount)
-
-
-def _insert_ignore(dialect: str):  # type: ignore[no-untyped-def]
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -32,12 +32,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from cis.db import UnitOfWork
+from cis.db import UnitOfWork, insert_ignore
 from cis.models import (
     Account,
     AccountMobile,
@@ -52,23 +50,10 @@ from cis.models import (
     SmsOptOut,
 )
 from cis.models.base import UtcDateTime
+from cis.notify import OUTBOX_COLUMNS
 from outage.events import Actor, RevisionRef, add_revision
 
 IST = ZoneInfo("Asia/Kolkata")
-OUTBOX_COLUMNS = (
-    "channel",
-    "template",
-    "recipient",
-    "account_id",
-    "payload",
-    "dedupe_key",
-    "status",
-    "priority",
-    "attempts",
-    "created_at",
-    "updated_at",
-    "expires_at",
-)
 MAX_AREA = 30  # a DLT template variable holds at most 30 characters
 UNKNOWN_ETR = "the earliest possible"
 # How long each alert stays worth sending (as the SMS templates' validity); a voice call follows the same rule.
@@ -131,12 +116,6 @@ def message_for(kind: str, action: str, event: OutageEvent, area: str) -> tuple[
     if action == "cancelled":
         return "outage.withdrawn", payload
     return None
-
-
-def _insert_ignore(dialect: str):  # type: ignore[no-untyped-def]
-    if dialect == "postgresql":
-        return pg_insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return sqlite_insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def _targets(feeder_id: int) -> Any:
@@ -213,7 +192,7 @@ def _write_feeder(
             written = conn.execute(insert(Outbox).from_select(OUTBOX_COLUMNS, rows), execution_options=options).rowcount
     except IntegrityError:
         written = conn.execute(
-            _insert_ignore(dialect).from_select(OUTBOX_COLUMNS, rows), execution_options=options
+            insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows), execution_options=options
         ).rowcount
     session.execute(
         update(OutageFanout)
@@ -408,7 +387,7 @@ def fall_back_to_voice(engine: Engine, *, now: dt.datetime, window: dt.timedelta
     )
     with engine.begin() as conn:
         result = conn.execute(
-            _insert_ignore(conn.dialect.name).from_select(OUTBOX_COLUMNS, rows),
+            insert_ignore(conn.dialect.name, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows),
             execution_options={"preserve_rowcount": True},
         )
         return int(result.rowcount)

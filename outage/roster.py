@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, bindparam, case, cast, delete, exists, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cis import audit
-from cis.db import UnitOfWork
+from cis.db import UnitOfWork, insert_ignore
 from cis.errors import UnknownAccount
 from cis.models import (
     Account,
@@ -43,6 +41,7 @@ from cis.models import (
     Substation,
 )
 from cis.models.base import UtcDateTime
+from cis.notify import OUTBOX_COLUMNS
 from cis.phones import normalise_mobile
 from outage.errors import InvalidOutage, InvalidRoster, NotInScope, UnknownRoster
 from outage.events import Actor, add_revision, create_event, feeders_of
@@ -56,20 +55,6 @@ PRIORITY = 5  # not urgent: a schedule, held by the dispatcher to daytime hours
 MAX_VARIABLE = 30  # DLT scrubbing refuses a template variable over 30 characters
 DAY_MINUTES = 24 * 60
 _SLOT = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
-OUTBOX_COLUMNS = (
-    "channel",
-    "template",
-    "recipient",
-    "account_id",
-    "payload",
-    "dedupe_key",
-    "status",
-    "priority",
-    "attempts",
-    "created_at",
-    "updated_at",
-    "expires_at",
-)
 
 Slot = tuple[int, int]  # minutes after midnight IST: start, end (end may be 1440, i.e. 24:00)
 
@@ -546,18 +531,12 @@ def queue_roster_sms(uow: UnitOfWork, day: dt.date, *, now: dt.datetime) -> int:
         )
         conn = session.connection()
         result = conn.execute(
-            _insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows),
+            insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows),
             execution_options={"preserve_rowcount": True},
         )
         queued = int(result.rowcount)
         uow.commit()
     return queued
-
-
-def _insert_ignore(dialect: str, table: type, keys: list[str]):  # type: ignore[no-untyped-def]
-    if dialect == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 # --- subscriptions (SMS ROSTER / ROSTER OFF) ----------------------------------------------------------------
@@ -574,7 +553,7 @@ def subscribe(uow: UnitOfWork, account_id: int, e164: str, *, now: dt.datetime) 
             raise UnknownAccount(f"with id {account_id}")
         dialect = session.connection().dialect.name
         result = session.connection().execute(
-            _insert_ignore(dialect, RosterSubscription, ["account_id", "e164"]).values(
+            insert_ignore(dialect, RosterSubscription, ["account_id", "e164"]).values(
                 account_id=account_id, e164=mobile, created_at=now
             ),
             execution_options={"preserve_rowcount": True},
