@@ -106,7 +106,11 @@ def authenticate(uow: UnitOfWork, username: str, password: str, remote_addr: str
         staff = session.scalars(select(Staff).where(func.lower(Staff.username) == name)).first() if name else None
         if staff is None:
             check_password_hash(_DUMMY_HASH, password or "-")
-        ref = _staff_ref(staff) if staff is not None and staff.active and _matches(staff.password_hash, password) else None
+        ref = (
+            _staff_ref(staff)
+            if staff is not None and staff.active and _matches(staff.password_hash, password)
+            else None
+        )
         session.add(LoginAttempt(username=name, remote_addr=address, ok=ref is not None, at=now))
         uow.commit()
     if ref is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import redis
@@ -14,9 +15,13 @@ from cis.db import make_engine, make_session_factory
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
 from cis.web.api import bp as api_bp
+from cis.web.auth import auth_blueprint
 from cis.web.calculator import bp as calculator_bp
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
+from outage.desk import desk_blueprint
+from outage.public import public_outages_blueprint
+from outage.reliability_web import reliability_blueprint
 from sms.console_web import console_blueprint
 from sms.webhooks import sms_blueprint
 from urjamitra.settings import Settings
@@ -59,8 +64,23 @@ PARTS: tuple[dict[str, Any], ...] = (
             "POST /sms/gateway/inbound",
         ],
     },
-    {"name": "Outage desk", "what": "shutdowns, breakdowns, rostering and their alerts", "issue": 6},
+    {
+        "name": "Outage desk",
+        "what": "staff sign-in (demo desks: desk.<division code>, password from URJA_DEMO_PASSWORD); the desk of a "
+        "division publishes breakdowns and planned shutdowns after a preview of whom they reach (SMS, voice call, "
+        "unreachable), updates ETRs, marks restoration, cancels, confirms suspected breakdowns and sees the share of "
+        "consumers reachable by a verified mobile; the public page of live interruptions feeder by feeder; SAIFI, "
+        "SAIDI and CAIDI per feeder, division and month",
+        "links": ["/login", "/desk/", "/outages", "/outages.json", "/reliability"],
+    },
 )
+
+# How far an ETR may move from the one consumers were last told before they are told again.
+DEFAULT_ETR_MARGIN = dt.timedelta(minutes=30)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -104,6 +124,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(
         console_blueprint(app.extensions["urja.session_factory"], enabled=settings.sms_provider == "console")
     )
+    sessions = app.extensions["urja.session_factory"]
+    app.register_blueprint(
+        auth_blueprint(sessions, clock=_utc_now, landing={"outage_desk": "/desk/", "admin": "/desk/"})
+    )
+
+    def on_revision(revision_id: int) -> None:
+        # The fan-out is wired in by whoever sets this extension; without it the fan-out sweep tells consumers.
+        fan_out = app.extensions.get("urja.on_revision")
+        if fan_out is not None:
+            fan_out(revision_id)
+
+    app.register_blueprint(
+        desk_blueprint(sessions, on_revision=on_revision, etr_margin=DEFAULT_ETR_MARGIN, clock=_utc_now)
+    )
+    app.register_blueprint(public_outages_blueprint(sessions, _utc_now))
+    app.register_blueprint(reliability_blueprint(sessions, _utc_now))
 
     @app.get("/")
     def home() -> ResponseReturnValue:
