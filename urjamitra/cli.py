@@ -629,7 +629,7 @@ def cmd_outage_sweep(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_outage_roster_day(settings: Settings, args: argparse.Namespace) -> int:
-    """Put a day's roster slots on the feeders and queue the schedule SMS to subscribers (beat: 18:00 for tomorrow, 00:05 for today)."""
+    """A day's roster slots on the feeders and its schedule SMS (beat: 18:00 for tomorrow, 00:05 for today)."""
     from urjamitra.outages import roster_day
 
     engine = _engine(settings)

@@ -24,6 +24,7 @@ from outage.public import public_outages_blueprint
 from outage.reliability_web import reliability_blueprint
 from sms.console_web import console_blueprint
 from sms.webhooks import sms_blueprint
+from urjamitra.outages import revision_hook
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
 from urjamitra.telephony import audio_library, make_dialer, make_dialog
@@ -75,9 +76,6 @@ PARTS: tuple[dict[str, Any], ...] = (
     },
 )
 
-# How far an ETR may move from the one consumers were last told before they are told again.
-DEFAULT_ETR_MARGIN = dt.timedelta(minutes=30)
-
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -86,7 +84,8 @@ def _utc_now() -> dt.datetime:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key)
+    # The session cookie travels only over https where the site is served over https.
+    app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_SECURE=settings.public_url.startswith("https:"))
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep bills in bill order: energy ... total
     engine = make_engine(settings.database_url)
     app.extensions["urja.settings"] = settings
@@ -129,15 +128,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         auth_blueprint(sessions, clock=_utc_now, landing={"outage_desk": "/desk/", "admin": "/desk/"})
     )
 
+    # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
+    app.extensions["urja.on_revision"] = revision_hook(settings, engine, app.extensions["urja.celery"])
+
     def on_revision(revision_id: int) -> None:
-        # The fan-out is wired in by whoever sets this extension; without it the fan-out sweep tells consumers.
         fan_out = app.extensions.get("urja.on_revision")
         if fan_out is not None:
             fan_out(revision_id)
 
-    app.register_blueprint(
-        desk_blueprint(sessions, on_revision=on_revision, etr_margin=DEFAULT_ETR_MARGIN, clock=_utc_now)
-    )
+    margin = dt.timedelta(minutes=settings.etr_margin_minutes)
+    app.register_blueprint(desk_blueprint(sessions, on_revision=on_revision, etr_margin=margin, clock=_utc_now))
     app.register_blueprint(public_outages_blueprint(sessions, _utc_now))
     app.register_blueprint(reliability_blueprint(sessions, _utc_now))
 
