@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cis import audit, notify
 from cis.db import UnitOfWork
-from cis.interruptions import InterruptionNotice
 from cis.errors import (
     AccountClosed,
     MissingDetails,
@@ -21,7 +21,17 @@ from cis.errors import (
     UnknownComplaint,
     UnknownComplaintCategory,
 )
-from cis.models import Account, Complaint, DistributionTransformer, Feeder, Staff, Substation
+from cis.interruptions import InterruptionNotice
+from cis.models import (
+    Account,
+    Complaint,
+    DistributionTransformer,
+    Feeder,
+    FeederInterruption,
+    OutageEvent,
+    Staff,
+    Substation,
+)
 from cis.numbers import complaint_id_for_no, complaint_no_for_id, parse_account_no
 from cis.phones import normalise_mobile
 
@@ -29,6 +39,10 @@ CHANNELS = ("ivr", "sms", "ussd", "portal", "console", "app", "field")
 MAX_TEXT = 1000
 # The 1912 escalation matrix: a complaint not resolved within its SLA moves one level up.
 ESCALATION_LEVELS = ("je", "sdo", "ee", "se")
+MAX_AREA = 30  # a DLT template variable holds at most 30 characters
+UNKNOWN_ETR = "the earliest possible"  # an ETR not given, or already past, is not promised
+# How complaint.ack_outage names the cause: "supply in {area} is off due to a {reason}".
+OUTAGE_REASONS = {"breakdown": "breakdown", "shutdown": "planned shutdown", "roster": "rostering"}
 
 
 @dataclass(frozen=True)
@@ -98,9 +112,90 @@ def _existing(session: Session, channel: str, request_id: str | None) -> Complai
     )
 
 
-def _receipt(complaint: Complaint, created: bool) -> ComplaintReceipt:
+def _receipt(session: Session, complaint: Complaint, created: bool) -> ComplaintReceipt:
     assert complaint.number is not None
-    return ComplaintReceipt(complaint.number, created, complaint.category, complaint.sla_due_at)
+    outage = None
+    if complaint.outage_event_id is not None and complaint.feeder_id is not None:
+        outage = _linked_outage(session, complaint.outage_event_id, complaint.feeder_id)
+    return ComplaintReceipt(complaint.number, created, complaint.category, complaint.sla_due_at, outage)
+
+
+@dataclass(frozen=True)
+class _Outage:
+    event_id: int
+    notice: InterruptionNotice
+
+
+def _notice(row: Any) -> InterruptionNotice:
+    return InterruptionNotice(
+        kind=row.kind,
+        started_at=row.started_at,
+        # The event's ETR: it moves with every update, and is cleared when a consumer reopens the event.
+        expected_restore_at=row.expected_restore_at,
+        reason=row.reason,
+        feeder_name=row.feeder_name,
+    )
+
+
+def _outage_columns() -> Any:
+    return (
+        select(
+            FeederInterruption.event_id,
+            FeederInterruption.kind,
+            FeederInterruption.started_at,
+            OutageEvent.expected_restore_at,
+            FeederInterruption.reason,
+            Feeder.name.label("feeder_name"),
+        )
+        .join(OutageEvent, OutageEvent.id == FeederInterruption.event_id)
+        .join(Feeder, Feeder.id == FeederInterruption.feeder_id)
+    )
+
+
+def _live_outage(session: Session, feeder_id: int, at: dt.datetime) -> _Outage | None:
+    """The published outage event the feeder is off under at `at`; with several, the one expected to last
+    longest (as `cis.interruptions.active_interruption` tells it)."""
+    row = session.execute(
+        _outage_columns()
+        .where(
+            FeederInterruption.feeder_id == feeder_id,
+            FeederInterruption.event_id.is_not(None),
+            FeederInterruption.restored_at.is_(None),
+            FeederInterruption.cancelled_at.is_(None),
+            FeederInterruption.started_at <= at,
+            OutageEvent.status == "published",
+        )
+        .order_by(
+            case((OutageEvent.expected_restore_at.is_(None), 0), else_=1),
+            OutageEvent.expected_restore_at.desc(),
+            FeederInterruption.started_at.desc(),
+            FeederInterruption.id.desc(),
+        )
+        .limit(1)
+    ).first()
+    return None if row is None else _Outage(int(row.event_id), _notice(row))
+
+
+def _linked_outage(session: Session, event_id: int, feeder_id: int) -> InterruptionNotice | None:
+    """The outage a complaint was linked to, as it stands now (for a retried request's receipt)."""
+    row = session.execute(
+        _outage_columns()
+        .where(FeederInterruption.event_id == event_id, FeederInterruption.feeder_id == feeder_id)
+        .order_by(FeederInterruption.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _notice(row)
+
+
+def _ack_outage_payload(number: str, account_no: str, notice: InterruptionNotice, at: dt.datetime) -> dict[str, Any]:
+    etr = notice.expected_restore_at
+    return {
+        "number": number,
+        "account_no": account_no,
+        "area": notice.feeder_name[:MAX_AREA].strip() or "your area",
+        "reason": OUTAGE_REASONS.get(notice.kind, "breakdown"),
+        "etr": etr.isoformat() if etr is not None and etr > at else UNKNOWN_ETR,
+    }
 
 
 def _assignee(session: Session, sub_division_id: int | None) -> int | None:
@@ -124,7 +219,11 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
     """Store a complaint, commit it, and only then return its number.
 
     The same (channel, channel_request_id) twice gives the first complaint back, never a second one.
-    An acknowledgement SMS with the number goes into the outbox in the same transaction. Raises
+    An acknowledgement SMS with the number goes into the outbox in the same transaction. A no-supply
+    complaint from a feeder off under a live published outage event is linked to that event (it is resolved
+    with the restoration): it is due by the event's expected restoration when that is still ahead (else by
+    the usual SLA), its receipt carries the outage, and its SMS (complaint.ack_outage) tells the cause and
+    the ETR instead of the usual acknowledgement. Raises
     UnknownChannel, UnknownComplaintCategory, MissingDetails, TextTooLong, MalformedAccountNumber,
     UnknownAccount, AccountClosed or MalformedMobile on bad input, before anything is written.
     """
@@ -148,7 +247,7 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
         session = uow.session
         found = _existing(session, cmd.channel, cmd.channel_request_id)
         if found is not None:
-            return _receipt(found, created=False)
+            return _receipt(session, found, created=False)
         account = None
         sub_division_id = feeder_id = None
         rural = False
@@ -166,6 +265,15 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             ).one()
             rural = kind == "rural"
         hours = category.rural_sla_hours if rural else category.urban_sla_hours
+        due = at + dt.timedelta(hours=hours)
+        outage = None
+        if category.code == "no_supply" and feeder_id is not None:
+            outage = _live_outage(session, feeder_id, at)
+        if outage is not None:
+            etr = outage.notice.expected_restore_at
+            # Nobody is sent before the promised restoration; past it (or with none given), the usual SLA runs.
+            if etr is not None and etr > at:
+                due = etr
         complaint = Complaint(
             account_id=account.id if account else None,
             mobile=mobile,
@@ -178,7 +286,8 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             assignee_id=_assignee(session, sub_division_id),
             sub_division_id=sub_division_id,
             feeder_id=feeder_id,
-            sla_due_at=at + dt.timedelta(hours=hours),
+            outage_event_id=outage.event_id if outage else None,
+            sla_due_at=due,
             created_at=at,
         )
         session.add(complaint)
@@ -190,7 +299,7 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             found = _existing(session, cmd.channel, cmd.channel_request_id)
             if found is None:
                 raise
-            return _receipt(found, created=False)
+            return _receipt(session, found, created=False)
         complaint.number = complaint_no_for_id(complaint.id)
         audit.record(
             session,
@@ -201,7 +310,20 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             at=at,
             category=category.code,
             account_no=account_no,
+            **({"outage_event_id": outage.event_id} if outage else {}),
         )
+        template, payload = (
+            "complaint.ack",
+            {
+                "number": complaint.number,
+                "account_no": account_no or "NA",  # a hazard reported without an account
+                "category": category.title,
+                "due": complaint.sla_due_at.isoformat(),
+            },
+        )
+        if outage is not None and account_no is not None:
+            template = "complaint.ack_outage"
+            payload = _ack_outage_payload(complaint.number, account_no, outage.notice, at)
         recipients = [mobile] if mobile else []
         if not recipients and account is not None and not account.sms_opt_out:
             recipients = notify.account_mobiles(session, account.id)[:1]
@@ -209,21 +331,18 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             notify.enqueue(
                 session,
                 channel="sms",
-                template="complaint.ack",
+                template=template,
                 recipient=recipient,
                 dedupe_key=f"complaint.ack:{complaint.number}:{recipient}",
                 at=at,
                 account_id=complaint.account_id,
                 priority=1,
-                payload={
-                    "number": complaint.number,
-                    "account_no": account_no or "NA",  # a hazard reported without an account
-                    "category": category.title,
-                    "due": complaint.sla_due_at.isoformat(),
-                },
+                payload=payload,
             )
         uow.commit()
-        return _receipt(complaint, created=True)
+        return ComplaintReceipt(
+            complaint.number, True, category.code, complaint.sla_due_at, outage.notice if outage else None
+        )
 
 
 def complaint_status(uow: UnitOfWork, raw_number: str) -> ComplaintStatus:

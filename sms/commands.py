@@ -86,13 +86,46 @@ class OtpReply:
 
 
 @dataclass(frozen=True)
+class CheckReply:
+    """A bare 1 or 2 (or YES / NO): the answer to "is power back at your premises?" after a restoration.
+
+    Only a mobile that was asked has a question to answer; for any other it means nothing (HELP).
+    """
+
+    answer: int  # 1 power back, 2 still off
+
+
+@dataclass(frozen=True)
+class Roster:
+    """ROSTER [ON|OFF] [account]: the daily supply schedule of the account's feeder by SMS, or no more of it."""
+
+    account: str | None = None
+    on: bool = True
+
+
+@dataclass(frozen=True)
 class Help:
     """HELP asked for (reason None), or the message could not be read (reason says why, short English)."""
 
     reason: str | None = None
 
 
-Command: TypeAlias = Bill | Pay | Complaint | Status | Outage | Register | Calc | Read | Stop | Start | OtpReply | Help
+Command: TypeAlias = (
+    Bill
+    | Pay
+    | Complaint
+    | Status
+    | Outage
+    | Register
+    | Calc
+    | Read
+    | Stop
+    | Start
+    | OtpReply
+    | CheckReply
+    | Roster
+    | Help
+)
 
 NEED_COMPLAINT_TYPE = "COMP needs a type: " + ", ".join(COMPLAINT_TYPES)
 NEED_ACCOUNT = "an account number has 10 digits"
@@ -123,6 +156,9 @@ _KEYWORDS: dict[str, str] = {
     **dict.fromkeys(_words("STOP STOPALL UNSUBSCRIBE UNSUB OPTOUT CANCEL END QUIT"), "STOP"),
     **dict.fromkeys(_words("START STRAT SUBSCRIBE UNSTOP OPTIN RESUME"), "START"),
     **dict.fromkeys(_words("HELP HLP HELLP HEPL INFO MENU COMMANDS"), "HELP"),
+    **dict.fromkeys(
+        _words("ROSTER ROSTR ROSTOR ROSTERS ROASTER ROOSTER RSTR SCHEDULE SCHEDUL SHEDULE SCHEDULES"), "ROSTER"
+    ),
     "OTP": "OTP",
 }
 _KEYWORD_PAIRS: dict[tuple[str, str], str] = {
@@ -133,7 +169,9 @@ _KEYWORD_PAIRS: dict[tuple[str, str], str] = {
     ("SELF", "READING"): "READ",
 }
 # Long words a thumb mistypes; one slip (Damerau) from exactly one of these still counts.
-_FUZZY_KEYWORDS = _words("COMPLAINT STATUS OUTAGE REGISTER CALCULATE READING PAYMENT UNSUBSCRIBE SUBSCRIBE POWERCUT")
+_FUZZY_KEYWORDS = _words(
+    "COMPLAINT STATUS OUTAGE REGISTER CALCULATE READING PAYMENT UNSUBSCRIBE SUBSCRIBE POWERCUT ROSTER SCHEDULE"
+)
 # Greetings and glue before the keyword ("Hi, please send my BILL"); capped so chat is not searched for one.
 _FILLER = frozenset(
     _words("HI HII HELLO HELO DEAR SIR PLS PLZ PLEASE KINDLY SEND GET SHOW CHECK MY ME THE WHAT IS I WANT TO OK OKAY")
@@ -176,6 +214,12 @@ _TYPE_PAIRS: dict[tuple[str, str], str] = {
     ("BROKEN", "POLE"): "dangerous_line",
 }
 _FUZZY_TYPES = ("NOSUPPLY", "VOLTAGE", "BILLING", "DANGER", "DANGEROUS", "SPARKING")
+
+# The answer to a restoration check, typed as a word; only a message of that one word counts.
+_CHECK_WORDS = {"YES": 1, "NO": 2}
+# ROSTER OFF and its ways of saying it (BAND: "off" in Hindi, typed in Latin letters); ROSTER alone means on.
+_ROSTER_OFF = frozenset(_words("OFF STOP NO END CANCEL UNSUBSCRIBE UNSUB BAND BANDH"))
+_ROSTER_ON = frozenset(_words("ON START YES SUBSCRIBE SUB CHALU"))
 
 _CALC_WORDS = frozenset(("KW", "KILOWATT", "KILOWATTS", "LOAD", "UNIT", "UNITS", "KWH", "U"))
 _READ_WORDS = frozenset(("KWH", "UNIT", "UNITS", "U", "ACCOUNT", "ACC", "AC", "A", "C", "NO", "METER", "IS"))
@@ -292,6 +336,8 @@ def _without_keyword(text: str, tokens: list[_Token]) -> Command:
     numbers = _numbers(text, tokens)
     if len(numbers) == 1 and numbers[0].fraction is None:
         digits = numbers[0].digits
+        if digits in ("1", "2") and not numbers[0].negative:
+            return CheckReply(int(digits))
         if len(digits) == ACCOUNT_NO_LENGTH:
             return Bill(digits)
         if len(digits) == OTP_LENGTH:
@@ -311,6 +357,8 @@ def _with_keyword(text: str, tokens: list[_Token]) -> Command:
         skipped += 1
     at = words[skipped]
     word = tokens[at].text
+    if len(tokens) == 1 and word in _CHECK_WORDS:
+        return CheckReply(_CHECK_WORDS[word])
     following = tokens[at + 1] if at + 1 < len(tokens) else None
     # Digits before the keyword ("1234567890 BILL") belong to the command; skipped filler does not.
     before = "".join(" " if t.kind == "word" else text[t.start : t.end] + " " for t in tokens[:at])
@@ -343,6 +391,8 @@ def _unglue(word: str) -> tuple[str | None, str]:
         if keyword == "COMP" and _type_word(tail) is not None:
             return keyword, tail
         if keyword == "CALC" and tail.startswith(("LMV", "HV")):
+            return keyword, tail
+        if keyword == "ROSTER" and tail in ("ON", "OFF"):
             return keyword, tail
     return None, ""
 
@@ -536,11 +586,29 @@ def _help(rest: str) -> Command:
     return Help(None)
 
 
+def _roster(rest: str) -> Command:
+    words = {t.text for t in _tokenise(rest) if t.kind == "word"}
+    off, on = bool(words & _ROSTER_OFF), bool(words & _ROSTER_ON)
+    if off and on:
+        return Help("send ROSTER to get the supply schedule, ROSTER OFF to stop it")
+    account = _account(rest, "ROSTER")
+    return account if isinstance(account, Help) else Roster(account, on=not off)
+
+
+def _names_roster(rest: str) -> bool:
+    return any(t.kind == "word" and _KEYWORDS.get(t.text) == "ROSTER" for t in _tokenise(rest))
+
+
 def _stop(rest: str) -> Command:
+    # STOP ROSTER means no more schedule SMS, not every alert off.
+    if _names_roster(rest):
+        return _roster(rest + " OFF")
     return Stop()
 
 
 def _start(rest: str) -> Command:
+    if _names_roster(rest):
+        return _roster(rest)
     return Start()
 
 
@@ -557,4 +625,5 @@ _COMMANDS = {
     "START": _start,
     "HELP": _help,
     "OTP": _otp,
+    "ROSTER": _roster,
 }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cis import accounts, calculator, complaints, interruptions, optout, otp, payment_info, readings
@@ -28,7 +29,9 @@ from cis.errors import (
     UnknownComplaint,
     WrongOtp,
 )
+from cis.models import Account, DistributionTransformer, Feeder, RosterSubscription
 from cis.phones import mobile_or_none
+from outage import feedback, roster
 from sms import commands
 from sms.templates import RenderedSms, SmsTemplate, load_templates, render
 
@@ -39,6 +42,7 @@ NO_ACCOUNT = "NA"  # complaint.ack names an account; a hazard reported without o
 MAX_VALUE = 30  # sms.templates.MAX_VARIABLE_LENGTH: longer free values (feeder names) are cut to fit
 CALC_DAYS = 30
 _OUTAGE_REASONS = {"breakdown": "a fault", "shutdown": "planned maintenance", "roster": "scheduled load shedding"}
+UNKNOWN_ETR = "the earliest possible"  # an ETR not given, or already past, is not promised again
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,8 @@ def handle_inbound(
     Requests that change state (complaint, reading, pay-info SMS, OTP) use `message_id` as the request id, so
     a message delivered twice is acted on once. REG from a new mobile sends an OTP to the mobile on record;
     the 6-digit reply from the new mobile links it. STOP and START turn alert SMS off and on for the sender.
+    A bare 1 or 2 answers the restoration check the sender was asked (a 2 reopens the outage); ROSTER and
+    ROSTER OFF start and stop the daily supply schedule SMS of the account's feeder for the sender.
     A CIS error gets a polite reply; anything else gets HELP.
     """
     table = templates if templates is not None else load_templates()
@@ -171,6 +177,10 @@ def _dispatch(request: _Request, command: commands.Command) -> tuple[str, Mappin
             return _stop(request)
         case commands.Start():
             return _start(request)
+        case commands.CheckReply(answer=answer):
+            return _check_reply(request, answer)
+        case commands.Roster(account=named, on=on):
+            return _roster(request, named, on)
         case _:
             return HELP, {}, False
 
@@ -259,6 +269,17 @@ def _complaint(request: _Request, command: commands.Complaint) -> tuple[str, Map
         ),
         now=request.now,
     )
+    if receipt.outage is not None and account_no is not None:
+        # The acknowledgement queued by the use case already says the outage and its ETR: this is that SMS.
+        notice = receipt.outage
+        outage_variables = {
+            "number": receipt.number,
+            "account": account_no,
+            "area": notice.feeder_name[:MAX_VALUE].strip() or "your area",
+            "reason": complaints.OUTAGE_REASONS.get(notice.kind, "breakdown"),
+            "etr": _etr_text(notice.expected_restore_at, request.now),
+        }
+        return "complaint.ack_outage", outage_variables, True
     variables = {"number": receipt.number, "account": account_no or NO_ACCOUNT, "due": moment_text(receipt.sla_due_at)}
     return "complaint.ack", variables, True
 
@@ -281,11 +302,14 @@ def _outage(request: _Request, account_no: str) -> tuple[str, Mapping[str, str |
     notice = interruptions.active_interruption(request.uow, ref.account_no, request.now)
     if notice is None:
         return "reply.no_outage", {"area": area}, False
-    restore = notice.expected_restore_at
-    # A restoration time already past is not promised again (as the IVR does).
-    etr = moment_text(restore) if restore is not None and _aware(restore) > request.now else "the earliest possible"
+    etr = _etr_text(notice.expected_restore_at, request.now)
     variables = {"area": area, "reason": _OUTAGE_REASONS.get(notice.kind, "a fault"), "etr": etr}
     return "reply.outage", variables, False
+
+
+def _etr_text(restore: dt.datetime | None, now: dt.datetime) -> str:
+    # A restoration time already past is not promised again (as the IVR does).
+    return moment_text(restore) if restore is not None and _aware(restore) > now else UNKNOWN_ETR
 
 
 def _read(request: _Request, account_no: str, kwh: int) -> tuple[str, Mapping[str, str | int], bool]:
@@ -371,6 +395,66 @@ def _start(request: _Request) -> tuple[str, Mapping[str, str | int], bool]:
     if request.mobile is not None:
         optout.opt_in(request.uow, request.mobile, via=CHANNEL, message_ref=request.message_id, now=request.now)
     return "reply.opted_in", {}, False
+
+
+def _check_reply(request: _Request, answer: int) -> tuple[str, Mapping[str, str | int], bool]:
+    """A 1 or 2 answers the restoration check this mobile was asked; from anyone else it means nothing."""
+    if request.mobile is None:
+        return HELP, {}, False
+    told = feedback.answer_check(request.uow, request.mobile, answer, now=request.now, message_id=request.message_id)
+    if told is None:
+        return HELP, {}, False
+    if told.answer == 1:
+        return "reply.check_thanks", {"area": told.area}, False
+    if told.live:
+        return "reply.check_reopened", {"area": told.area}, False
+    # Restored too long ago to reopen: the consumer's own no-supply complaint is the way.
+    return "reply.no_outage", {"area": told.area}, False
+
+
+def _roster(request: _Request, named: str | None, on: bool) -> tuple[str, Mapping[str, str | int], bool]:
+    if request.mobile is None:  # only an Indian mobile can be sent the schedule
+        return HELP, {}, False
+    if not on and named is None:
+        # ROSTER OFF stops whatever schedule this mobile gets, even one asked for with another's account number.
+        held = _subscriptions(request.uow, request.mobile)
+        for account_id, _ in held:
+            roster.unsubscribe(request.uow, account_id, request.mobile, now=request.now)
+        areas = {name[:MAX_VALUE].strip() for _, name in held}
+        if held:
+            return "reply.roster_off", {"area": areas.pop() if len(areas) == 1 else "your area"}, False
+    ref = accounts.find_account(request.uow, _any_account(request, named, "ROSTER"))
+    area = ref.feeder_name[:MAX_VALUE].strip() or "your area"
+    account_id = _account_id(request.uow, ref.account_no)
+    if not on:
+        roster.unsubscribe(request.uow, account_id, request.mobile, now=request.now)
+        return "reply.roster_off", {"area": area}, False
+    if ref.status == "perm_disconnected":
+        raise AccountClosed(ref.account_no)
+    roster.subscribe(request.uow, account_id, request.mobile, now=request.now)
+    return "reply.roster_on", {"area": area}, False
+
+
+def _subscriptions(uow: UnitOfWork, e164: str) -> list[tuple[int, str]]:
+    """(account id, feeder name) of each daily schedule the mobile is subscribed to."""
+    with uow:
+        rows = uow.session.execute(
+            select(RosterSubscription.account_id, Feeder.name)
+            .join(Account, Account.id == RosterSubscription.account_id)
+            .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
+            .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
+            .where(RosterSubscription.e164 == e164)
+            .order_by(RosterSubscription.id)
+        ).all()
+    return [(int(account_id), str(name)) for account_id, name in rows]
+
+
+def _account_id(uow: UnitOfWork, account_no: str) -> int:
+    with uow:
+        found = uow.session.scalar(select(Account.id).where(Account.account_no == account_no))
+    if found is None:
+        raise UnknownAccount(account_no)
+    return int(found)
 
 
 # --- values as SMS shows them ----------------------------------------------------------------------------

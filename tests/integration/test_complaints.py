@@ -32,6 +32,7 @@ from cis.errors import (
     UnknownComplaint,
     UnknownComplaintCategory,
 )
+from cis.interruptions import InterruptionNotice, record_interruption
 from cis.models import (
     Account,
     AccountMobile,
@@ -49,6 +50,9 @@ from cis.models import (
     Zone,
 )
 from cis.numbers import complaint_no_for_id
+from outage.events import Actor, Breakdown, Shutdown, cancel, publish_breakdown, publish_shutdown, restore
+from sms.dispatch import variables_for
+from sms.templates import load_templates, render
 from tests import factories
 
 NOW = factories.NOW
@@ -535,3 +539,225 @@ def test_eight_simultaneous_retries_of_one_channel_request_make_one_complaint(pg
             assert len(_acks(fresh, receipts[0].number)) == 1
     finally:
         _delete_committed(pg_engine, account_id, request_id)
+
+
+# --- a no-supply complaint during a published outage ---------------------------------------------
+
+DESK = Actor("staff:desk-test")
+CAUSE = "11 kV jumper snapped"
+
+
+def _sms_text(row: Outbox) -> str:
+    """The acknowledgement as the consumer reads it, rendered from its outbox row as the dispatcher does."""
+    template = load_templates()[row.template]
+    return render(template, variables_for(template, row.payload), allowed_urls=(), allowed_numbers=(), now=NOW).text
+
+
+def _acks_of(fresh: Session, number: str) -> list[Outbox]:
+    rows = fresh.scalars(select(Outbox).where(Outbox.template.like("complaint.ack%")).order_by(Outbox.id))
+    return [row for row in rows if row.payload.get("number") == number]
+
+
+def _breakdown(
+    uow: UnitOfWork, feeder_id: int, *, since: dt.datetime, etr: dt.datetime | None, now: dt.datetime = NOW
+) -> int:
+    report = Breakdown(since=since, cause=CAUSE, feeder_ids=(feeder_id,), expected_restore_at=etr)
+    return publish_breakdown(uow, report, actor=DESK, now=now).event_id
+
+
+def test_a_no_supply_complaint_during_a_published_breakdown_is_linked_and_told_the_etr(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(session, account_no="4610000001", mobiles=(REGISTERED,))
+    feeder = factories.feeder_of(session, acc)
+    feeder_id, feeder_name = feeder.id, feeder.name
+    session.commit()
+    event_id = _breakdown(uow, feeder_id, since=NOW - dt.timedelta(hours=1), etr=NOW + dt.timedelta(hours=3))
+
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint(
+            channel="sms", category="no_supply", account_no="4610000001", mobile=CALLER, channel_request_id="SMo1"
+        ),
+        now=NOW,
+    )
+
+    assert receipt.created is True
+    assert receipt.number.isdigit()
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=3)  # nobody is sent before the promised restoration
+    assert receipt.outage == InterruptionNotice(
+        kind="breakdown",
+        started_at=NOW - dt.timedelta(hours=1),
+        expected_restore_at=NOW + dt.timedelta(hours=3),
+        reason=CAUSE,
+        feeder_name=feeder_name,
+    )
+    with session_factory() as fresh:
+        complaint = _complaint(fresh, receipt.number)
+        assert complaint.outage_event_id == event_id
+        assert complaint.status == "open"
+        assert complaint.sla_due_at == NOW + dt.timedelta(hours=3)
+        acks = _acks_of(fresh, receipt.number)
+        assert [(a.template, a.recipient) for a in acks] == [("complaint.ack_outage", CALLER)]
+        assert acks[0].payload == {
+            "number": receipt.number,
+            "account_no": "4610000001",
+            "area": feeder_name,
+            "reason": "breakdown",
+            "etr": (NOW + dt.timedelta(hours=3)).isoformat(),
+        }
+        assert _sms_text(acks[0]) == (
+            f"Complaint {receipt.number} for A/c 4610000001 noted: supply in {feeder_name} is off due to a "
+            "breakdown, expected back by 20 Nov 2026, 6:30 PM. -Urja Mitra"
+        )
+        audit = fresh.scalars(
+            select(AuditLog).where(AuditLog.entity == "complaint", AuditLog.entity_id == receipt.number)
+        ).one()
+        assert audit.detail["outage_event_id"] == event_id
+
+
+def test_a_linked_complaint_numbers_in_the_same_series_as_any_other(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    on_outage = factories.account(session, account_no="4610000002")
+    factories.account(session, account_no="4610000003")
+    feeder_id = factories.feeder_of(session, on_outage).id
+    session.commit()
+    _breakdown(uow, feeder_id, since=NOW - dt.timedelta(hours=1), etr=NOW + dt.timedelta(hours=2))
+
+    plain = register_complaint(uow, RegisterComplaint("ivr", "no_supply", "4610000003"), now=NOW)
+    linked = register_complaint(uow, RegisterComplaint("ivr", "no_supply", "4610000002"), now=NOW)
+
+    assert linked.outage is not None
+    assert plain.outage is None
+    with session_factory() as fresh:
+        assert _complaint(fresh, linked.number).id == _complaint(fresh, plain.number).id + 1
+        assert linked.number == complaint_no_for_id(_complaint(fresh, linked.number).id)
+
+
+@pytest.mark.parametrize("etr_after_start", [dt.timedelta(hours=1), None], ids=["etr-past", "no-etr"])
+def test_a_linked_complaint_with_no_etr_ahead_keeps_the_usual_sla_and_promises_no_time(
+    uow: UnitOfWork,
+    session: Session,
+    session_factory: Callable[[], Session],
+    etr_after_start: dt.timedelta | None,
+) -> None:
+    acc = factories.account(session, account_no="4610000004", mobiles=(REGISTERED,))
+    feeder_id = factories.feeder_of(session, acc).id
+    session.commit()
+    since = NOW - dt.timedelta(hours=3)
+    _breakdown(uow, feeder_id, since=since, etr=since + etr_after_start if etr_after_start else None, now=since)
+
+    receipt = register_complaint(uow, RegisterComplaint("portal", "no_supply", "4610000004"), now=NOW)
+
+    assert receipt.outage is not None
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=4)
+    with session_factory() as fresh:
+        (ack,) = _acks_of(fresh, receipt.number)
+        assert (ack.template, ack.recipient) == ("complaint.ack_outage", REGISTERED)
+        assert ack.payload["etr"] == "the earliest possible"
+        assert _sms_text(ack).endswith("is off due to a breakdown, expected back by the earliest possible. -Urja Mitra")
+
+
+def test_a_no_supply_complaint_during_a_planned_shutdown_under_way_names_it(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(session, account_no="4610000005", mobiles=(REGISTERED,))
+    feeder_id = factories.feeder_of(session, acc).id
+    session.commit()
+    plan = Shutdown((feeder_id,), NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=5), "Tree trimming")
+    publish_shutdown(uow, plan, actor=DESK, now=NOW - dt.timedelta(days=1))
+
+    receipt = register_complaint(uow, RegisterComplaint("ivr", "no_supply", "4610000005"), now=NOW)
+
+    assert receipt.outage is not None
+    assert receipt.outage.kind == "shutdown"
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=5)
+    with session_factory() as fresh:
+        (ack,) = _acks_of(fresh, receipt.number)
+        assert ack.payload["reason"] == "planned shutdown"
+        assert "is off due to a planned shutdown, expected back by 20 Nov 2026, 8:30 PM." in _sms_text(ack)
+
+
+def test_a_retried_request_for_a_linked_complaint_gives_the_same_receipt_and_one_sms(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(session, account_no="4610000006", mobiles=(REGISTERED,))
+    feeder_id = factories.feeder_of(session, acc).id
+    session.commit()
+    _breakdown(uow, feeder_id, since=NOW - dt.timedelta(hours=1), etr=NOW + dt.timedelta(hours=2))
+    cmd = RegisterComplaint("sms", "no_supply", "4610000006", mobile=CALLER, channel_request_id="SMo6")
+
+    first = register_complaint(uow, cmd, now=NOW)
+    again = register_complaint(uow, cmd, now=NOW + dt.timedelta(minutes=2))
+
+    assert first.outage is not None
+    assert again == ComplaintReceipt(first.number, False, "no_supply", first.sla_due_at, first.outage)
+    with session_factory() as fresh:
+        assert len(_acks_of(fresh, first.number)) == 1
+
+
+def _restored(uow: UnitOfWork, feeder_id: int, other_feeder_id: int) -> None:
+    event_id = _breakdown(uow, feeder_id, since=NOW - dt.timedelta(hours=3), etr=None, now=NOW - dt.timedelta(hours=3))
+    restore(uow, event_id, actor=DESK, now=NOW - dt.timedelta(minutes=30))
+
+
+def _withdrawn(uow: UnitOfWork, feeder_id: int, other_feeder_id: int) -> None:
+    event_id = _breakdown(uow, feeder_id, since=NOW - dt.timedelta(hours=1), etr=None, now=NOW - dt.timedelta(hours=1))
+    cancel(uow, event_id, actor=DESK, now=NOW - dt.timedelta(minutes=30), note="published in error")
+
+
+def _shutdown_ahead(uow: UnitOfWork, feeder_id: int, other_feeder_id: int) -> None:
+    plan = Shutdown((feeder_id,), NOW + dt.timedelta(hours=2), NOW + dt.timedelta(hours=6), "Line maintenance")
+    publish_shutdown(uow, plan, actor=DESK, now=NOW - dt.timedelta(hours=20))
+
+
+def _other_feeder(uow: UnitOfWork, feeder_id: int, other_feeder_id: int) -> None:
+    _breakdown(uow, other_feeder_id, since=NOW - dt.timedelta(hours=1), etr=NOW + dt.timedelta(hours=2))
+
+
+def _recorded_without_event(uow: UnitOfWork, feeder_id: int, other_feeder_id: int) -> None:
+    record_interruption(uow, feeder_id, "breakdown", NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=2), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [_restored, _withdrawn, _shutdown_ahead, _other_feeder, _recorded_without_event],
+    ids=["restored", "cancelled", "shutdown-not-started", "another-feeder", "no-event"],
+)
+def test_a_no_supply_complaint_without_a_live_published_outage_on_its_feeder_is_not_linked(
+    uow: UnitOfWork,
+    session: Session,
+    session_factory: Callable[[], Session],
+    arrange: Callable[[UnitOfWork, int, int], None],
+) -> None:
+    acc = factories.account(session, account_no="4610000007", mobiles=(REGISTERED,))
+    other = factories.account(session, account_no="4610000008")
+    feeder_id, other_feeder_id = factories.feeder_of(session, acc).id, factories.feeder_of(session, other).id
+    session.commit()
+    arrange(uow, feeder_id, other_feeder_id)
+
+    receipt = register_complaint(uow, RegisterComplaint("ivr", "no_supply", "4610000007"), now=NOW)
+
+    assert receipt.outage is None
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=4)
+    with session_factory() as fresh:
+        assert _complaint(fresh, receipt.number).outage_event_id is None
+        assert [a.template for a in _acks_of(fresh, receipt.number)] == ["complaint.ack"]
+
+
+def test_a_complaint_of_another_category_during_an_outage_is_not_linked(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    acc = factories.account(session, account_no="4610000009", mobiles=(REGISTERED,))
+    feeder_id = factories.feeder_of(session, acc).id
+    session.commit()
+    _breakdown(uow, feeder_id, since=NOW - dt.timedelta(hours=1), etr=NOW + dt.timedelta(hours=2))
+
+    receipt = register_complaint(uow, RegisterComplaint("ivr", "meter", "4610000009"), now=NOW)
+
+    assert receipt.outage is None
+    assert receipt.sla_due_at == NOW + dt.timedelta(hours=168)
+    with session_factory() as fresh:
+        assert _complaint(fresh, receipt.number).outage_event_id is None
+        assert [a.template for a in _acks_of(fresh, receipt.number)] == ["complaint.ack"]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sms.commands import (
     Bill,
     Calc,
+    CheckReply,
     Command,
     Complaint,
     Help,
@@ -20,6 +21,7 @@ from sms.commands import (
     Pay,
     Read,
     Register,
+    Roster,
     Start,
     Status,
     Stop,
@@ -133,6 +135,33 @@ READABLE: list[tuple[str, Command]] = [
     ("INFO", Help(None)),
     ("123456", OtpReply("123456")),
     ("OTP 123456", OtpReply("123456")),
+    # The answer to "is power back? reply 1/2" (the service answers HELP when nothing was asked)
+    ("1", CheckReply(1)),
+    ("2", CheckReply(2)),
+    (" 2. ", CheckReply(2)),
+    ("२", CheckReply(2)),
+    ("２", CheckReply(2)),
+    ("yes", CheckReply(1)),
+    ("NO", CheckReply(2)),
+    # ROSTER: on by default, OFF and its ways of saying it, an account before or after, misspelt, glued
+    ("ROSTER", Roster(None, on=True)),
+    ("roster on", Roster(None, on=True)),
+    ("Roster please", Roster(None, on=True)),
+    ("ROSTER OFF", Roster(None, on=False)),
+    ("roster stop", Roster(None, on=False)),
+    ("ROSTER BAND", Roster(None, on=False)),
+    ("ROSTEROFF", Roster(None, on=False)),
+    ("ROSTERON", Roster(None, on=True)),
+    ("ROSTR", Roster(None, on=True)),
+    ("ROASTER OFF", Roster(None, on=False)),
+    ("schedule", Roster(None, on=True)),
+    ("ROSTER 1234567890", Roster(ACCT, on=True)),
+    ("ROSTER OFF 12345 67890", Roster(ACCT, on=False)),
+    ("1234567890 roster off", Roster(ACCT, on=False)),
+    ("ROSTER 1234567890 OFF", Roster(ACCT, on=False)),
+    ("STOP ROSTER", Roster(None, on=False)),
+    ("unsubscribe roster 1234567890", Roster(ACCT, on=False)),
+    ("START ROSTER", Roster(None, on=True)),
 ]
 
 
@@ -188,6 +217,14 @@ GARBAGE = [
     "READ 12 34",
     "READ 123456789012",
     "OTP 12",
+    "3",
+    "12",
+    "1 2",
+    "1.5",
+    "-2",
+    "yes please",
+    "ROSTER 12345",
+    "ROSTER ON OFF",
 ]
 
 
@@ -209,6 +246,16 @@ def test_garbage_or_malformed_message_gets_help(text: str) -> None:
 )
 def test_help_reason_says_what_was_wrong(text: str, reason: str) -> None:
     assert parse(text) == Help(reason)
+
+
+def test_a_digit_other_than_1_or_2_is_still_asked_for_an_account_number() -> None:
+    assert parse("3") == Help("an account number has 10 digits")
+    assert parse("-1") == Help("an account number has 10 digits")
+
+
+def test_stop_alone_still_turns_every_alert_off_but_stop_roster_only_the_schedule() -> None:
+    assert parse("STOP") == Stop()
+    assert parse("STOP ROSTER") == Roster(None, on=False)
 
 
 def test_help_asked_for_has_no_reason_but_unknown_text_has_one() -> None:

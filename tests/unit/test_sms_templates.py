@@ -138,7 +138,8 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
 
 
 def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
-    asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | {"complaint.ack", "complaint.ack_outage", "bill.pay_info"}
+    acks = {"complaint.ack", "complaint.ack_outage", "bill.pay_info"}
+    asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | acks
     assert {"reply.help", "reply.opted_out", "reply.opted_in", "otp.register", "otp.login"} <= asked_for
     exempt = {key for key, template in TEMPLATES.items() if template.opt_out_exempt}
     assert exempt == asked_for
