@@ -181,6 +181,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {settings.demo_password!r})"
     )
+    print(f"  outage desk      {url}/desk/   (sign in as desk.d01; the division's desk)")
+    print(f"  live outages     {url}/outages   and reliability indices {url}/reliability")
     print(f"  database         {settings.masked()['database_url']}")
     if fastagi is not None:
         print(f"  IVR (FastAGI)    agi://{fastagi.host}:{fastagi.port}/ivr for Asterisk")
@@ -215,6 +217,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+OUTAGE_SWEEP_S = 15.0
+
+
 class _OutboxPump:
     """Without Redis there is no Celery beat: a thread drains the SMS outbox every few seconds instead."""
 
@@ -233,18 +238,24 @@ class _OutboxPump:
         from cis.db import make_session_factory
         from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
+        from urjamitra.outages import sweep
 
         engine = _engine(self._settings)
         provider = make_sms_provider(self._settings, make_session_factory(engine))
         bucket = make_bucket(self._settings, provider.name)
+        swept = 0.0
         try:
             while not self._stop.wait(self._every_s):
                 try:
                     # What beat's sms.settle_stuck does: rows a crash left in flight become unknown, not stuck.
                     settle_stuck(engine, now=dt.datetime.now(dt.UTC))
+                    if time.monotonic() - swept >= OUTAGE_SWEEP_S:
+                        # What beat's outage.sweep does: shutdown notices, unfinished fan-outs, suspected breakdowns.
+                        swept = time.monotonic()
+                        sweep(self._settings, engine)
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                 except Exception:  # a bad moment (database locked...) must not end the pump
-                    logging.getLogger(__name__).exception("draining the SMS outbox failed; trying again")
+                    logging.getLogger(__name__).exception("draining the outbox failed; trying again")
         finally:
             provider.close()
             engine.dispose()
