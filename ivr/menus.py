@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ivr.alerts import alert_items
 from ivr.engine import AGENT_QUEUE, Fetch, Finish, Flow, Go, InputSpec, Menu, Query, Retry, State, Transition
 from ivr.turns import Amount, Clock, Date, Digits, Item, Number, Say, Transfer, item_from_json
 
@@ -302,12 +303,33 @@ def _complaint_query(s: State) -> Query:
 def _complaint_answer(s: State, result: Mapping[str, Any]) -> Transition:
     _served(s, "complaint")
     s["data"]["complaint"] = result["number"]
+    # A no-supply complaint on a feeder under a known outage is linked to it: the caller hears its restoration.
+    s["data"]["complaint_outage"] = result.get("outage")
     return Go("complaint_done")
+
+
+def _outage_notice(s: State, outage: Mapping[str, Any]) -> list[Item]:
+    """The outage on the caller's feeder as the welcome announces it: kind, since when, until when."""
+    since = _datetime_items(s, outage["since"])
+    items: list[Item] = [Say(f"outage.{outage['kind']}")]
+    items += [*since, Say("outage.since")] if _hi(s) else [Say("outage.since"), *since]
+    if outage.get("delayed"):
+        items.append(Say("outage.restore_delayed"))
+    elif outage.get("restore_by"):
+        by = _datetime_items(s, outage["restore_by"])
+        items += [*by, Say("outage.restore_by")] if _hi(s) else [Say("outage.restore_by"), *by]
+    else:
+        items.append(Say("outage.restore_unknown"))
+    return items
 
 
 def _complaint_done_say(s: State) -> list[Item]:
     number = Digits(s["data"]["complaint"])
-    return [*S("complaint.registered"), number, Say("complaint.again"), number, *S("complaint.sms_sent", "common.next")]
+    items: list[Item] = [*S("complaint.registered"), number, Say("complaint.again"), number, Say("complaint.sms_sent")]
+    outage = s["data"].get("complaint_outage")
+    if outage:
+        items += [Say("complaint.outage_linked"), *_outage_notice(s, outage)]
+    return [*items, Say("common.next")]
 
 
 def _status_choose(s: State, keys: str) -> Transition:
@@ -420,7 +442,11 @@ MAX_ALERT_PLAYS = 3
 
 
 def _alert_items(s: State) -> Sequence[Item]:
-    return [item_from_json(i) for i in s["params"].get("items", [])]
+    """An outbox alert (`template` and `payload`, see `ivr.alerts`), or items given as they are (`urjamitra call`)."""
+    params = s["params"]
+    if params.get("template"):
+        return alert_items(str(params["template"]), params.get("payload") or {}, lang=s["lang"])
+    return [item_from_json(i) for i in params.get("items", [])]
 
 
 def _alert_choose(s: State, keys: str) -> Transition:

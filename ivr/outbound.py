@@ -16,6 +16,12 @@ How a call ends, by provider:
   process that serves the webhooks, or give both a shared `CallSlots`.
 A slot whose end is never reported (a lost callback, a dropped AMI link) is reclaimed after `max_call_s`.
 
+Outcomes. Whoever places calls from the outbox (`ivr.alert_calls`) also wants to know how each ended. AMI: pass
+`on_end(provider_id, outcome)` to `AmiDialer`; it is called once per call, on the listener thread, with
+`completed` (answered, then hung up), `busy`, `no-answer` or `failed`. Twilio: the status callback's CallStatus
+reaches the voice blueprint's `on_call_status(CallSid, CallStatus)`. `ConsoleDialer` (no telephony: the embedded
+default) prints what the call would say and returns the call already `completed`.
+
 What the call does is carried with it: a flow name (`alert`), the caller's own reference (`call_ref`, e.g. the
 outbox row) and small parameters (ids, not texts). AMI sets them as channel variables `URJA_FLOW`,
 `URJA_CALL_REF`, `URJA_PARAMS`; Twilio gets them in the query of its `/voice/incoming` URL (`flow`, `ref`,
@@ -31,14 +37,15 @@ import binascii
 import json
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 from urllib.parse import unquote, urlencode, urlsplit
 
 from asterisk.ami import AMIClient, SimpleAction
@@ -47,7 +54,13 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from cis.phones import mask_mobile
+from ivr.engine import Start, step
 from ivr.logs import get_logger
+from ivr.menus import FLOWS
+from ivr.speech import spoken_text
+from ivr.turns import Turn
+from prompts.catalog import catalog
 
 log = get_logger(__name__)
 
@@ -55,6 +68,7 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 REF = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 FLOW = re.compile(r"[a-z][a-z0-9_]{0,31}")
 TWILIO_API = "https://api.twilio.com"
+CONSOLE_KEEPS = 1000
 
 
 class OutboundError(Exception):
@@ -101,6 +115,7 @@ class PlacedCall:
 
 
 class Dialer(Protocol):
+    name: str  # the provider, as outbox rows record it (`asterisk`, `twilio`, `console`)
     limit: int
 
     @property
@@ -275,6 +290,14 @@ class _AmiClient(AMIClient):  # type: ignore[misc]
             self._thread.join(self._timeout)
 
 
+# How an unanswered call ended. OriginateResponse `Reason` is the last control frame seen on the channel
+# (Asterisk's AST_CONTROL_*): 1 hung up, 3 rang out, 5 busy, 8 congestion; 0: no channel at all.
+ORIGINATE_REASONS = {"1": "no-answer", "3": "no-answer", "5": "busy", "8": "failed", "0": "failed"}
+# Hangup `Cause` (Q.850) of a call never answered: 16 normal clearing (a caller who answers hangs up with it too,
+# but then OriginateResponse Success came first), 17 busy, 18/19 no answer, 21 rejected.
+HANGUP_CAUSES = {"16": "completed", "17": "busy", "18": "no-answer", "19": "no-answer", "21": "no-answer"}
+
+
 class AmiDialer:
     """Places calls with AMI `Originate` (asynchronous) into `context`, extension `exten`, priority 1.
 
@@ -282,6 +305,8 @@ class AmiDialer:
     by default `PJSIP/<number without +>@<trunk>`. One AMI connection, opened on the first call and reopened
     after it drops.
     """
+
+    name = "asterisk"
 
     def __init__(
         self,
@@ -298,6 +323,7 @@ class AmiDialer:
         wait_s: float = 60.0,
         max_call_s: float = 600.0,
         slots: CallSlots | None = None,
+        on_end: Callable[[str, str], object] | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme != "ami" or not parts.hostname or not parts.username:
@@ -314,6 +340,8 @@ class AmiDialer:
         self._lock = threading.Lock()  # the connection, and one action on the wire at a time
         self._client: _AmiClient | None = None
         self._aliases: dict[str, str] = {}  # Asterisk's Uniqueid > our ChannelId, when Asterisk ignored ours
+        self.on_end = on_end
+        self._answered: set[str] = set()  # calls whose OriginateResponse said Success: the callee answered
 
     @property
     def in_flight(self) -> int:
@@ -405,13 +433,25 @@ class AmiDialer:
                 if keys.get("Response") != "Success":
                     if self.slots.release(ours):
                         log.info("outbound call %s failed (reason %s)", ours, keys.get("Reason", "?"))
-                elif keys.get("Uniqueid") and keys["Uniqueid"] != ours and self.slots.holds(ours):
-                    self._aliases[keys["Uniqueid"]] = ours
+                        self._ended(ours, ORIGINATE_REASONS.get(keys.get("Reason", ""), "failed"))
+                elif self.slots.holds(ours):
+                    # Async Originate reports Success once the callee answered and the call entered the dialplan.
+                    self._answered.add(ours)
+                    if keys.get("Uniqueid") and keys["Uniqueid"] != ours:
+                        self._aliases[keys["Uniqueid"]] = ours
             elif event.name == "Hangup":
                 unique = keys.get("Uniqueid", "")
-                self.slots.release(self._aliases.pop(unique, unique))
+                ours = self._aliases.pop(unique, unique)
+                if self.slots.release(ours):
+                    answered = ours in self._answered
+                    self._ended(ours, "completed" if answered else HANGUP_CAUSES.get(keys.get("Cause", ""), "failed"))
         except Exception:
             log.exception("AMI event %s not handled", getattr(event, "name", "?"))
+
+    def _ended(self, provider_id: str, outcome: str) -> None:
+        self._answered.discard(provider_id)
+        if self.on_end is not None:
+            self.on_end(provider_id, outcome)
 
 
 # -- Twilio --------------------------------------------------------------------------------------------------
@@ -434,6 +474,8 @@ class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
 class TwilioDialer:
     """Places calls with Twilio's Calls API; Twilio then fetches `<public_url>/voice/incoming?flow=...` for TwiML
     and posts the final status to `<public_url>/voice/status`, whose handler calls `call_ended(CallSid)`."""
+
+    name = "twilio"
 
     def __init__(
         self,
@@ -509,3 +551,47 @@ class TwilioDialer:
         session = getattr(self._client.http_client, "session", None)
         if session is not None:
             session.close()
+
+
+# -- no telephony (the embedded default) ----------------------------------------------------------------------
+
+
+class ConsoleDialer:
+    """Places no call: prints the number (masked) and the Hindi text the alert flow would speak, and reports the
+    call `completed` at once. For `urjamitra up` without Asterisk or Twilio; nothing is ever in flight."""
+
+    name = "console"
+
+    def __init__(self, *, limit: int = 1, out: TextIO | None = None) -> None:
+        if limit < 1:
+            raise ValueError("the call limit must be at least 1")
+        self.limit = limit
+        self.out = out
+        # The latest calls and their texts, for a look afterwards (a test, the embedded console).
+        self.placed: deque[tuple[OutboundCall, str]] = deque(maxlen=CONSOLE_KEEPS)
+
+    @property
+    def in_flight(self) -> int:
+        return 0
+
+    def place(self, call: OutboundCall) -> PlacedCall:
+        text = spoken_first_turn(call)
+        self.placed.append((call, text))
+        out = self.out if self.out is not None else sys.stdout
+        print(f"[voice call {call.call_ref} to {mask_mobile(call.to)}] {text}", file=out, flush=True)
+        return PlacedCall(f"console-{uuid.uuid4().hex}", "completed")
+
+    def call_ended(self, provider_id: str) -> None:
+        """Nothing to free: a console call is over before `place()` returns."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def spoken_first_turn(call: OutboundCall) -> str:
+    """What the call's flow says first when answered, as text in Hindi (the catalog's texts joined)."""
+    start = Start("console", call.call_ref, call.to, "hi", {**call.params, "flow": call.flow, "to": call.to})
+    _, turn = step(FLOWS, None, start)
+    if not isinstance(turn, Turn):
+        return f"(the {call.flow} flow asks {turn.name} first)"
+    return spoken_text(turn.items, "hi", catalog())

@@ -43,6 +43,22 @@ def _local(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(IST).replace(tzinfo=None, second=0, microsecond=0).isoformat()
 
 
+def _outage(notice: interruptions.InterruptionNotice | None, now: dt.datetime) -> dict[str, Any] | None:
+    """An interruption as the menus speak it: kind, since and restore-by in India's time, whether it is late."""
+    if notice is None:
+        return None
+    restore_by = notice.expected_restore_at
+    if restore_by is not None and restore_by.tzinfo is None:
+        restore_by = restore_by.replace(tzinfo=dt.UTC)
+    return {
+        "kind": notice.kind,
+        "since": _local(notice.started_at),
+        "restore_by": _local(restore_by),
+        # A restoration time already past is not promised again.
+        "delayed": restore_by is not None and restore_by < now,
+    }
+
+
 class CisBackend:
     """Answers queries and records calls through `cis`; `now` is injectable for tests."""
 
@@ -91,18 +107,7 @@ class CisBackend:
     def _q_outage(self, state: State, account_no: str) -> Mapping[str, Any]:
         now = self.now()
         notice = interruptions.active_interruption(self._uow(), account_no, now)
-        if notice is None:
-            return {"outage": None}
-        restore_by = notice.expected_restore_at
-        return {
-            "outage": {
-                "kind": notice.kind,
-                "since": _local(notice.started_at),
-                "restore_by": _local(restore_by),
-                # A restoration time already past is not promised again.
-                "delayed": restore_by is not None and restore_by < now,
-            }
-        }
+        return {"outage": _outage(notice, now)}
 
     def _q_bill(self, state: State, account_no: str) -> Mapping[str, Any]:
         summary = accounts.account_summary(self._uow(), account_no)
@@ -165,8 +170,10 @@ class CisBackend:
             mobile=mobile_or_none(mobile),
             channel_request_id=request_id,
         )
-        receipt = complaints.register_complaint(self._uow(), cmd, now=self.now())
-        return {"number": receipt.number, "created": receipt.created}
+        now = self.now()
+        receipt = complaints.register_complaint(self._uow(), cmd, now=now)
+        # A no-supply complaint on a feeder under a published outage comes back linked to it.
+        return {"number": receipt.number, "created": receipt.created, "outage": _outage(receipt.outage, now)}
 
     def _q_status(self, state: State, number: str) -> Mapping[str, Any]:
         try:

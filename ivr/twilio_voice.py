@@ -5,7 +5,8 @@ Routes (the paths Twilio is configured with, relative to `public_url`):
                         `flow`, `ref` and `params` in the query
 - POST /voice/gather    the keys the caller pressed (Digits); `timeout=1` in the query means nothing was pressed
 - POST /voice/status    the call's status callback; a final CallStatus ends the call record (and frees the
-                        outbound slot through `on_call_ended`)
+                        outbound slot through `on_call_ended`, and tells `on_call_status(CallSid, CallStatus)`
+                        how a call we placed ended, for its outbox row)
 - GET  /prompts/<lang>/<stem>.mp3  the built prompt audio that `<Play>` fetches
 
 Signatures. Every webhook's `X-Twilio-Signature` is checked over the URL Twilio called and all the form fields.
@@ -67,6 +68,7 @@ def voice_blueprint(
     voices: Mapping[str, str] | None = VOICES,
     apology_lang: Lang = "hi",
     on_call_ended: Callable[[str], object] | None = None,
+    on_call_status: Callable[[str, str], object] | None = None,
     name: str = "twilio_voice",
 ) -> Blueprint:
     """The Twilio voice webhooks, handing every call to `dialog` (see the module's docstring)."""
@@ -186,6 +188,12 @@ def voice_blueprint(
             except Exception:
                 failed = True
                 log.exception("Twilio call %s: releasing its outbound slot failed", call_sid)
+        if on_call_status is not None and form.get("Direction") != "inbound":
+            try:
+                on_call_status(call_sid, call_status)
+            except Exception:
+                failed = True
+                log.exception("Twilio call %s: recording its outcome (%s) failed", call_sid, call_status)
         try:
             dialog.hangup(CHANNEL, call_sid, duration_s=int(duration) if duration.isdigit() else None)
         except Exception:

@@ -52,7 +52,7 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"explanation": {**EXPLANATION, "basis": "assessed"}},
     ],
     "pay": [{"amount_due_paise": 172_750}, {"amount_due_paise": 0}, {"error": "no_mobile"}],
-    "complaint": [{"number": "10000017", "created": True}],
+    "complaint": [{"number": "10000017", "created": True}, {"number": "10000017", "created": True, "outage": OUTAGE}],
     "status": [
         {"status": {"number": "10000017", "status": "open", "sla_due_at": "2026-11-20T18:00:00", "escalated": True}},
         {"status": {"number": "10000017", "status": "resolved", "sla_due_at": "2026-11-20T18:00:00"}},
@@ -114,12 +114,29 @@ def explore(starts: Mapping[str, Start]) -> Exploration:
     return Exploration(turns, nodes)
 
 
+# The outage alerts the fan-out puts in the outbox for a call, with the times each one speaks.
+ALERTS = {
+    "outage.breakdown": {"since": "2026-11-20T09:00:00+00:00", "etr": "2026-11-20T12:30:00+00:00"},
+    "outage.shutdown": {"starts_at": "2026-11-22T04:30:00+00:00", "ends_at": "2026-11-22T08:30:00+00:00"},
+    "outage.shutdown_started": {"ends_at": "2026-11-22T08:30:00+00:00"},
+    "outage.etr": {"etr": "2026-11-20T14:00:00+00:00"},
+    "outage.restored": {"time": "2026-11-20T13:10:00+00:00"},
+    "outage.cancelled": {"date": "2026-11-22", "starts_at": "2026-11-22T04:30:00+00:00"},
+    "outage.withdrawn": {},
+}
+
 STARTS = {
     "ivr": Start("asterisk", "c1", "+919876543210"),
     "ivr_en": Start("asterisk", "c2", "+919876543210", lang="en"),
     "ussd": Start("ussd", "s1", "+919876543210", lang="en", params={"greet": False}),
     "ussd_hi": Start("ussd", "s2", "+919876543210", lang="hi", params={"greet": False}),
     "alert": Start("asterisk", "o1", "+919876543210", params={"flow": "alert", "items": [{"say": "outage.breakdown"}]}),
+    **{
+        f"alert_{template}": Start(
+            "asterisk", f"o-{template}", "+919876543210", params={"flow": "alert", "template": template, "payload": p}
+        )
+        for template, p in ALERTS.items()
+    },
 }
 
 

@@ -27,6 +27,9 @@ def make_celery(settings: Settings) -> Celery:
             # Drains overlap safely (SKIP LOCKED); a drain not started within 20 s is dropped, not queued up.
             "drain-sms": {"task": "sms.drain", "schedule": 10.0, "options": {"expires": 20}},
             "settle-stuck-sms": {"task": "sms.settle_stuck", "schedule": 5 * 60.0},
+            # Outage alert calls within the trunk's limit; calls whose end never came, every 5 minutes.
+            "drain-calls": {"task": "voice.drain", "schedule": 10.0, "options": {"expires": 20}},
+            "settle-stuck-calls": {"task": "voice.settle_stuck", "schedule": 5 * 60.0},
             # Queued at 09:30 IST (timezone above), inside the 08:00-21:00 window reminders may be sent in.
             "bill-due-reminders": {"task": "sms.queue_bill_reminders", "schedule": crontab(hour=9, minute=30)},
             # Shutdown notices due, unfinished fan-outs, SMS fallen back to calls, suspected breakdowns.

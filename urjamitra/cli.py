@@ -221,7 +221,8 @@ OUTAGE_SWEEP_S = 15.0
 
 
 class _OutboxPump:
-    """Without Redis there is no Celery beat: a thread drains the SMS outbox every few seconds instead."""
+    """Without Redis there is no Celery beat: a thread drains the outbox (SMS and alert calls) every few
+    seconds instead, and runs the outage sweep."""
 
     def __init__(self, settings: Settings, every_s: float = 3.0) -> None:
         import threading
@@ -238,10 +239,12 @@ class _OutboxPump:
         from cis.db import make_session_factory
         from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
-        from urjamitra.outages import sweep
+        from urjamitra.outages import drain_voice, sweep
+        from urjamitra.telephony import make_dialer
 
         engine = _engine(self._settings)
         provider = make_sms_provider(self._settings, make_session_factory(engine))
+        dialer = make_dialer(self._settings, engine)
         bucket = make_bucket(self._settings, provider.name)
         swept = 0.0
         try:
@@ -254,10 +257,12 @@ class _OutboxPump:
                         swept = time.monotonic()
                         sweep(self._settings, engine)
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
+                    drain_voice(self._settings, engine, dialer)
                 except Exception:  # a bad moment (database locked...) must not end the pump
                     logging.getLogger(__name__).exception("draining the outbox failed; trying again")
         finally:
             provider.close()
+            dialer.close()
             engine.dispose()
 
     def stop(self) -> None:
@@ -509,8 +514,6 @@ def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
     from urjamitra.telephony import make_dialer
 
     dialer = make_dialer(settings)
-    if dialer is None:
-        raise CliError("no outbound dialer: set URJA_AMI_URL (Asterisk) or TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
     unknown = [key for key in args.say if key not in catalog()]
     if unknown:
         raise CliError(f"no such prompt in the catalog: {', '.join(unknown)}")

@@ -11,6 +11,8 @@ from celery import Celery
 from sqlalchemy import Engine
 
 from cis.db import UnitOfWork, make_session_factory
+from ivr.alert_calls import CallStats, calls_in_flight, drain_calls
+from ivr.outbound import Dialer
 from outage.fanout import FanOut, fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
 from outage.roster import close_roster_slots
 from outage.suspects import detect_suspected
@@ -102,3 +104,13 @@ def roster_day(settings: Settings, engine: Engine, *, day: dt.date, now: dt.date
     at = now or _now()
     uow = UnitOfWork(make_session_factory(engine))
     return put_slots(uow, day, now=at), queue_roster_sms(uow, day, now=at)
+
+
+def drain_voice(settings: Settings, engine: Engine, dialer: Dialer, *, now: dt.datetime | None = None) -> CallStats:
+    """Place the due alert calls within the trunk's limit, counted over every process (the calls in flight
+    are the voice rows being called), so two workers never put more than URJA_CALL_LIMIT calls on the trunk."""
+    at = now or _now()
+    free = settings.call_limit - calls_in_flight(engine, now=at)
+    if free <= 0:
+        return CallStats()
+    return drain_calls(engine, dialer, now=at, limit=free)

@@ -13,13 +13,16 @@ from sqlalchemy import Engine
 from cis import calls
 from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import current_revision
+from ivr.alert_calls import settle_stuck_calls
+from ivr.outbound import Dialer
 from sms.dispatch import settle_stuck
 from sms.providers import SmsProvider
 from sms.ratelimit import TokenBucket
 from urjamitra.celery_app import make_celery
 from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider, queue_reminders
-from urjamitra.outages import fan_out_revision, roster_day, sweep
+from urjamitra.outages import drain_voice, fan_out_revision, roster_day, sweep
 from urjamitra.settings import Settings
+from urjamitra.telephony import make_dialer
 
 # No IVR call or USSD session lasts an hour; one still open after that lost its end notification.
 STALE_CALL_MINUTES = 60
@@ -38,6 +41,22 @@ class _SmsSide:
 
 
 _sms_sides: dict[int, _SmsSide] = {}
+_dialers: dict[int, tuple[int, Dialer]] = {}
+
+
+def _dialer(app: Celery, engine: Engine) -> Dialer:
+    """This worker process's dialer. Asterisk's keeps its AMI link (and hears how calls end) for the process's
+    life; Twilio's is made afresh for each run, since its calls' ends reach the web process, not this one (the
+    trunk's limit is counted from the outbox by `drain_voice` either way)."""
+    settings: Settings = app.conf.urja_settings
+    if not settings.ami_url:
+        return make_dialer(settings, engine)
+    key = id(app)
+    held = _dialers.get(key)
+    if held is None or held[0] != os.getpid():
+        held = (os.getpid(), make_dialer(settings, engine))
+        _dialers[key] = held
+    return held[1]
 
 
 def _sms_side(app: Celery) -> _SmsSide:
@@ -126,6 +145,24 @@ def register_tasks(app: Celery) -> None:
         when = dt.date.fromisoformat(day) if day else today + dt.timedelta(days=ahead)
         slots, sms = roster_day(settings, side.engine, day=when, now=now)
         return {"slots": slots, "sms": sms}
+
+    @app.task(name="voice.drain", bind=True, ignore_result=True)
+    def voice_drain(self: Task) -> dict[str, int]:
+        """Place the due outage alert calls within the trunk's free slots (beat: every 10 s)."""
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        dialer = _dialer(self.app, side.engine)
+        try:
+            return drain_voice(settings, side.engine, dialer).__dict__
+        finally:
+            if not settings.ami_url:
+                dialer.close()
+
+    @app.task(name="voice.settle_stuck", bind=True)
+    def voice_settle_stuck(self: Task) -> int:
+        """Alert calls whose end was never reported become `unknown` (never called again on a guess)."""
+        side = _sms_side(self.app)
+        return settle_stuck_calls(side.engine, now=dt.datetime.now(dt.UTC))
 
 
 def celery_for(settings: Settings) -> Celery:

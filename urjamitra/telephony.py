@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cis.db import make_engine, make_session_factory
+from ivr.alert_calls import call_outcome_recorder
 from ivr.dialog import Dialog
-from ivr.outbound import AmiDialer, Dialer, TwilioDialer
+from ivr.outbound import AmiDialer, ConsoleDialer, Dialer, TwilioDialer
 from ivr.services import CisBackend
 from prompts.build import AudioLibrary
 from urjamitra.settings import Settings
@@ -29,9 +31,10 @@ def audio_library(settings: Settings) -> AudioLibrary:
     return AudioLibrary(Path(settings.prompts_dir))
 
 
-def make_dialer(settings: Settings) -> Dialer | None:
+def make_dialer(settings: Settings, engine: Engine | None = None) -> Dialer:
     """The outbound dialer the settings name: Asterisk's AMI when URJA_AMI_URL is set, else Twilio when its
-    account is configured, else None (no outbound calls)."""
+    account is configured, else the console dialer (prints what each call would say: the embedded default).
+    With `engine`, AMI reports each call's outcome to its outbox row."""
     if settings.ami_url:
         return AmiDialer(
             settings.ami_url,
@@ -39,6 +42,7 @@ def make_dialer(settings: Settings) -> Dialer | None:
             trunk=settings.ami_trunk,
             caller_id=settings.ivr_number,
             limit=settings.call_limit,
+            on_end=call_outcome_recorder(engine, "asterisk") if engine is not None else None,
         )
     if settings.twilio_account_sid and settings.twilio_auth_token:
         return TwilioDialer(
@@ -48,4 +52,4 @@ def make_dialer(settings: Settings) -> Dialer | None:
             public_url=settings.public_url,
             limit=settings.call_limit,
         )
-    return None
+    return ConsoleDialer(limit=settings.call_limit)

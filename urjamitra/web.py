@@ -17,6 +17,7 @@ from cis.models import Account, Complaint, Feeder
 from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint
 from cis.web.calculator import bp as calculator_bp
+from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
 from outage.desk import desk_blueprint
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             public_url=settings.public_url,
             agent_dial=settings.agent_dial,
             on_call_ended=dialer.call_ended if dialer is not None else None,
+            on_call_status=call_outcome_recorder(engine, "twilio", clock=_utc_now),
         )
     )
     app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret))

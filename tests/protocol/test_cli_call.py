@@ -28,9 +28,14 @@ def test_an_alert_call_is_originated_over_ami_into_the_ivr(capsys: pytest.Captur
     assert "queued" in capsys.readouterr().out
 
 
-def test_without_a_dialer_the_command_says_what_to_configure(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["call", "--to", "9876543210"], Settings()) == 2
-    assert "URJA_AMI_URL" in capsys.readouterr().err
+def test_without_asterisk_or_twilio_the_console_dialer_prints_what_the_call_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["call", "--to", "9876543210"], Settings()) == 0
+    printed = capsys.readouterr().out
+    assert "+91*******210" in printed  # the number masked
+    assert "फीडर पर खराबी के कारण बिजली आपूर्ति बाधित है" in printed
+    assert "completed" in printed
 
 
 def test_an_unknown_prompt_is_refused_before_dialing(capsys: pytest.CaptureFixture[str]) -> None:
