@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, case, func, select, update
 
@@ -45,6 +46,8 @@ STUCK_AFTER = dt.timedelta(minutes=30)  # well past a dialer's max_call_s (10 mi
 ANSWERED = frozenset({"answered", "completed"})
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled", "congestion"})
 REMEMBERED_ENDS = 1024
+IST = ZoneInfo("Asia/Kolkata")
+CALLS_FROM, CALLS_UNTIL = dt.time(8, 0), dt.time(21, 0)
 CLAIM_ROUNDS = 20
 
 
@@ -234,6 +237,16 @@ class _EarlyEnds:
 _ENDS = _EarlyEnds(REMEMBERED_ENDS)
 
 
+def in_calling_hours(now: dt.datetime) -> bool:
+    """08:00-21:00 in India: when a call that is not urgent (a planned shutdown's notice) may ring."""
+    return CALLS_FROM <= now.astimezone(IST).time() < CALLS_UNTIL
+
+
+def _urgent_at_night(now: dt.datetime) -> list[Any]:
+    # Priority 0 (a breakdown, a restoration) rings day or night; a planned shutdown's notice waits for morning.
+    return [] if in_calling_hours(now) else [OUTBOX.c.priority == 0]
+
+
 def _claim(conn: Connection, wanted: int, now: dt.datetime, stats: CallStats) -> list[_Claimed]:
     """Take up to `wanted` due rows (expiring those past their time on the way), committed by the caller."""
     o = OUTBOX.c
@@ -244,7 +257,7 @@ def _claim(conn: Connection, wanted: int, now: dt.datetime, stats: CallStats) ->
         due = (
             select(o.id)
             # The partial index's own predicate, written out, so PostgreSQL uses ix_outbox_pending_voice_priority_id.
-            .where(PENDING_VOICE, (o.not_before.is_(None)) | (o.not_before <= now))
+            .where(PENDING_VOICE, (o.not_before.is_(None)) | (o.not_before <= now), *_urgent_at_night(now))
             .order_by(o.priority, o.id)
             .limit(wanted - len(claimed))
             .with_for_update(skip_locked=True)

@@ -49,6 +49,13 @@ BREAKDOWN = {
     "event": 7,
     "revision": 1,
 }
+SHUTDOWN = {
+    "area": "Civil Lines 11kV",
+    "starts_at": "2026-11-22T04:30:00+00:00",
+    "ends_at": "2026-11-22T08:30:00+00:00",
+    "event": 8,
+    "revision": 1,
+}
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "test-auth-token"
 PUBLIC = "https://ivr.example.test"
@@ -87,7 +94,7 @@ def queue_calls(engine: Engine, count: int, *, start: int = 0, **extra: Any) -> 
                 dedupe_key=f"outage:7:1:{n}:voice",
                 payload=extra.get("payload", BREAKDOWN),
                 at=NOW,
-                priority=0,
+                priority=extra.get("priority", 0),
                 expires_at=extra.get("expires_at"),
             )
         session.commit()
@@ -487,3 +494,15 @@ def test_a_no_supply_complaint_with_no_outage_on_the_feeder_is_not_told_one(
     dialog.finish(call, hung_up=True)
     said = [item.key for item in told.items if isinstance(item, Say)]
     assert said == ["complaint.registered", "complaint.again", "complaint.sms_sent", "common.next"]
+
+
+def test_a_planned_shutdown_notice_waits_for_the_morning_while_a_breakdown_rings_at_night(engine: Engine) -> None:
+    (notice,) = queue_calls(engine, 1, priority=2, template="outage.shutdown", payload=SHUTDOWN)
+    (breakdown,) = queue_calls(engine, 1, start=1)
+    night = dt.datetime(2026, 11, 20, 17, 30, tzinfo=dt.UTC)  # 23:00 in India
+    dialer = ConsoleDialer(limit=5, out=io.StringIO())
+    assert drain_calls(engine, dialer, now=night).placed == 1
+    assert (row(engine, breakdown).status, row(engine, notice).status) == ("delivered", "pending")
+    morning = dt.datetime(2026, 11, 21, 2, 45, tzinfo=dt.UTC)  # 08:15 in India
+    assert drain_calls(engine, dialer, now=morning).placed == 1
+    assert row(engine, notice).status == "delivered"
