@@ -38,6 +38,7 @@ class AccountRef:
     feeder_id: int
     feeder_name: str
     preferred_language: str
+    id: int  # the account's row id, for use cases that key on it (a channel speaks account numbers)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def _ref_query():  # type: ignore[no-untyped-def]
             Feeder.id,
             Feeder.name,
             Consumer.preferred_language,
+            Account.id,
         )
         .join(Consumer, Consumer.id == Account.consumer_id)
         .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
@@ -126,12 +128,12 @@ def account_summary(uow: UnitOfWork, raw_account_no: str) -> AccountSummary:
     with uow:
         session = uow.session
         row = session.execute(
-            _ref_query().add_columns(Account.id, Account.sanctioned_load_kw).where(Account.account_no == account_no)
+            _ref_query().add_columns(Account.sanctioned_load_kw).where(Account.account_no == account_no)
         ).first()
         if row is None:
             raise UnknownAccount(account_no)
-        ref = AccountRef(*row[:8])
-        account_id, load_kw = row[8], row[9]
+        ref = AccountRef(*row[:9])
+        account_id, load_kw = ref.id, row[9]
         bill = session.execute(
             select(Bill.cycle, Bill.units, Bill.basis, Bill.amount_paise, Bill.due_date, Bill.status)
             .where(Bill.account_id == account_id, Bill.status != "superseded")

@@ -599,3 +599,17 @@ def unsubscribe(uow: UnitOfWork, account_id: int, e164: str, *, now: dt.datetime
             )
         uow.commit()
     return removed
+
+
+def subscriptions(uow: UnitOfWork, e164: str) -> list[tuple[int, str]]:
+    """(account id, feeder name) of each daily schedule the mobile `e164` is subscribed to, oldest first."""
+    with uow:
+        rows = uow.session.execute(
+            select(RosterSubscription.account_id, Feeder.name)
+            .join(Account, Account.id == RosterSubscription.account_id)
+            .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
+            .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
+            .where(RosterSubscription.e164 == e164)
+            .order_by(RosterSubscription.id)
+        ).all()
+    return [(int(account_id), str(name)) for account_id, name in rows]

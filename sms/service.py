@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cis import accounts, calculator, complaints, interruptions, optout, otp, payment_info, readings
@@ -29,7 +28,6 @@ from cis.errors import (
     UnknownComplaint,
     WrongOtp,
 )
-from cis.models import Account, DistributionTransformer, Feeder, RosterSubscription
 from cis.phones import mobile_or_none
 from outage import feedback, roster
 from sms import commands
@@ -417,7 +415,7 @@ def _roster(request: _Request, named: str | None, on: bool) -> tuple[str, Mappin
         return HELP, {}, False
     if not on and named is None:
         # ROSTER OFF stops whatever schedule this mobile gets, even one asked for with another's account number.
-        held = _subscriptions(request.uow, request.mobile)
+        held = roster.subscriptions(request.uow, request.mobile)
         for account_id, _ in held:
             roster.unsubscribe(request.uow, account_id, request.mobile, now=request.now)
         areas = {name[:MAX_VALUE].strip() for _, name in held}
@@ -425,7 +423,7 @@ def _roster(request: _Request, named: str | None, on: bool) -> tuple[str, Mappin
             return "reply.roster_off", {"area": areas.pop() if len(areas) == 1 else "your area"}, False
     ref = accounts.find_account(request.uow, _any_account(request, named, "ROSTER"))
     area = ref.feeder_name[:MAX_VALUE].strip() or "your area"
-    account_id = _account_id(request.uow, ref.account_no)
+    account_id = ref.id
     if not on:
         roster.unsubscribe(request.uow, account_id, request.mobile, now=request.now)
         return "reply.roster_off", {"area": area}, False
@@ -433,28 +431,6 @@ def _roster(request: _Request, named: str | None, on: bool) -> tuple[str, Mappin
         raise AccountClosed(ref.account_no)
     roster.subscribe(request.uow, account_id, request.mobile, now=request.now)
     return "reply.roster_on", {"area": area}, False
-
-
-def _subscriptions(uow: UnitOfWork, e164: str) -> list[tuple[int, str]]:
-    """(account id, feeder name) of each daily schedule the mobile is subscribed to."""
-    with uow:
-        rows = uow.session.execute(
-            select(RosterSubscription.account_id, Feeder.name)
-            .join(Account, Account.id == RosterSubscription.account_id)
-            .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
-            .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
-            .where(RosterSubscription.e164 == e164)
-            .order_by(RosterSubscription.id)
-        ).all()
-    return [(int(account_id), str(name)) for account_id, name in rows]
-
-
-def _account_id(uow: UnitOfWork, account_no: str) -> int:
-    with uow:
-        found = uow.session.scalar(select(Account.id).where(Account.account_no == account_no))
-    if found is None:
-        raise UnknownAccount(account_no)
-    return int(found)
 
 
 # --- values as SMS shows them ----------------------------------------------------------------------------

@@ -48,7 +48,8 @@ def _cis_error(error: CisError) -> ResponseReturnValue:
 def summary(account_no: str) -> ResponseReturnValue:
     """The bill summary UPPCL's quick view gives for an account number: no contact details."""
     result = asdict(account_summary(_uow(), account_no))
-    result["account"].pop("feeder_id", None)
+    for internal in ("feeder_id", "id"):  # row ids are not for the public
+        result["account"].pop(internal, None)
     return jsonify(_plain(result))
 
 
