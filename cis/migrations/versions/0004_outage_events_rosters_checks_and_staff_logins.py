@@ -192,6 +192,15 @@ def upgrade() -> None:
             )
         )
 
+    # The fan-out reads a feeder's accounts DT by DT: on PostgreSQL the index carries what it needs.
+    op.drop_index("ix_account_dt_id", table_name="account")
+    op.create_index(
+        "ix_account_dt_id",
+        "account",
+        ["dt_id"],
+        postgresql_include=["id", "status", "alert_channel", "sms_opt_out", "landline"],
+    )
+
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("outage_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
@@ -247,6 +256,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_complaint_outage_event_id"))
         batch_op.drop_column("outage_event_id")
 
+    op.drop_index("ix_account_dt_id", table_name="account")
+    op.create_index("ix_account_dt_id", "account", ["dt_id"])
     with op.batch_alter_table("account", schema=None) as batch_op:
         batch_op.drop_column("landline")
         batch_op.drop_column("alert_channel")
