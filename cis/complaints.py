@@ -42,7 +42,7 @@ ESCALATION_LEVELS = ("je", "sdo", "ee", "se")
 MAX_AREA = 30  # a DLT template variable holds at most 30 characters
 UNKNOWN_ETR = "the earliest possible"  # an ETR not given, or already past, is not promised
 # How complaint.ack_outage names the cause: "supply in {area} is off due to a {reason}".
-OUTAGE_REASONS = {"breakdown": "breakdown", "shutdown": "planned shutdown", "roster": "rostering"}
+OUTAGE_REASONS = {"breakdown": "breakdown", "shutdown": "planned shutdown", "roster": "scheduled power cut"}
 
 
 @dataclass(frozen=True)

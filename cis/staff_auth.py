@@ -100,8 +100,8 @@ def authenticate(uow: UnitOfWork, username: str, password: str, remote_addr: str
     with uow:
         session = uow.session
         if _locked(session, name, address, now):
-            session.add(LoginAttempt(username=name, remote_addr=address, ok=False, at=now))
-            uow.commit()
+            # Not counted as another failure: the lock lifts 15 minutes after the last real one, so tries made
+            # while it holds cannot keep a desk locked out for ever.
             raise TooManyFailedLogins(WINDOW)
         staff = session.scalars(select(Staff).where(func.lower(Staff.username) == name)).first() if name else None
         if staff is None:

@@ -19,6 +19,7 @@ IST = dt.timezone(dt.timedelta(hours=5, minutes=30), "IST")  # India keeps no da
 # The payload values speech reads, by template; anything else stays out of the call's parameters.
 SPOKEN_FIELDS: dict[str, tuple[str, ...]] = {
     "outage.breakdown": ("since", "etr"),
+    "outage.breakdown_no_etr": ("since",),
     "outage.shutdown": ("starts_at", "ends_at", "date"),
     "outage.shutdown_started": ("ends_at", "etr"),
     "outage.etr": ("etr",),
@@ -176,6 +177,7 @@ def _withdrawn(payload: Mapping[str, Any], hi: bool) -> list[Item]:
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any], bool], list[Item]]] = {
     "outage.breakdown": _breakdown,
+    "outage.breakdown_no_etr": _breakdown,
     "outage.shutdown": _shutdown,
     "outage.shutdown_started": _shutdown_started,
     "outage.etr": _etr,

@@ -185,6 +185,9 @@ def add_revision(
 ) -> RevisionRef:
     event.revision += 1
     event.updated_at = now
+    if event.kind == "roster":
+        # A roster slot is told by the day's schedule SMS, never by an alert of its own (not even a change).
+        notify = False
     revision = OutageRevision(
         event_id=event.id,
         number=event.revision,
@@ -536,6 +539,21 @@ def reopen(uow: UnitOfWork, event_id: int, *, actor: Actor, now: dt.datetime, no
         session = uow.session
         event = locked_event(session, event_id, SYSTEM)
         if event.status != "restored" or event.restored_at is None or now - event.restored_at > REOPEN_WITHIN:
+            return None
+        # A newer breakdown already live on one of its feeders covers what the consumer reports.
+        newer = session.scalar(
+            select(func.count())
+            .select_from(FeederInterruption)
+            .join(OutageEventFeeder, OutageEventFeeder.feeder_id == FeederInterruption.feeder_id)
+            .where(
+                OutageEventFeeder.event_id == event.id,
+                FeederInterruption.event_id != event.id,
+                FeederInterruption.restored_at.is_(None),
+                FeederInterruption.cancelled_at.is_(None),
+                FeederInterruption.started_at <= now,
+            )
+        )
+        if newer:
             return None
         restored_at = event.restored_at
         event.status = "published"

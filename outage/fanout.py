@@ -55,10 +55,10 @@ from outage.events import Actor, RevisionRef, add_revision
 
 IST = ZoneInfo("Asia/Kolkata")
 MAX_AREA = 30  # a DLT template variable holds at most 30 characters
-UNKNOWN_ETR = "the earliest possible"
 # How long each alert stays worth sending (as the SMS templates' validity); a voice call follows the same rule.
 VALIDITY = {
     "outage.breakdown": dt.timedelta(hours=2),
+    "outage.breakdown_no_etr": dt.timedelta(hours=2),
     "outage.etr": dt.timedelta(hours=2),
     "outage.restored": dt.timedelta(hours=3),
     "outage.withdrawn": dt.timedelta(hours=3),
@@ -73,6 +73,7 @@ DAY_AHEAD = dt.timedelta(hours=24)
 DAY_AHEAD_AT_LEAST = dt.timedelta(hours=2)
 # An SMS that failed within this long falls back to a call; an older failure is past helping.
 FALLBACK_WINDOW = dt.timedelta(hours=1)
+NO_RECEIPT = "no delivery receipt came"  # what sms.dispatch.settle_stuck writes on a row it gives up on
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,9 @@ def message_for(kind: str, action: str, event: OutageEvent, area: str) -> tuple[
         assert ends is not None
         return "outage.shutdown_started", payload | {"end": time_text(ends), "ends_at": ends.isoformat()}
     if kind == "breakdown" and action == "published":
-        etr = ends.isoformat() if ends is not None else UNKNOWN_ETR
-        return "outage.breakdown", payload | {"since": starts.isoformat(), "etr": etr}
+        if ends is None:
+            return "outage.breakdown_no_etr", payload | {"since": starts.isoformat()}
+        return "outage.breakdown", payload | {"since": starts.isoformat(), "etr": ends.isoformat()}
     if action == "etr_changed" and ends is not None:
         return "outage.etr", payload | {"etr": ends.isoformat()}
     if action == "restored" and event.restored_at is not None:
@@ -154,20 +156,35 @@ def _targets(feeder_id: int) -> Any:
 
 
 def _write_feeder(
-    session: Session, revision: OutageRevision, feeder_id: int, template: str, payload: dict[str, Any], now: dt.datetime
+    session: Session,
+    revision: OutageRevision,
+    feeder_id: int,
+    template: str,
+    payload: dict[str, Any],
+    expires_at: dt.datetime,
+    now: dt.datetime,
 ) -> int | None:
     """Write the feeder's rows in the session's transaction; None when another run has (or is writing) them."""
-    try:
-        with session.begin_nested():
-            # Taken first: a second run of this feeder waits here for the first to commit, then skips it.
-            session.add(OutageFanout(revision_id=revision.id, feeder_id=feeder_id, messages=0, at=now))
-            session.flush()
-    except IntegrityError:
-        return None
     dialect = session.connection().dialect.name
+    conn = session.connection()
+    options = {"preserve_rowcount": True}
+    marker = {"revision_id": revision.id, "feeder_id": feeder_id, "messages": 0, "at": now}
+    if dialect == "postgresql":
+        try:
+            with session.begin_nested():
+                # Taken first: a second run of this feeder waits here for the first to commit, then skips it.
+                session.add(OutageFanout(**marker))
+                session.flush()
+        except IntegrityError:
+            return None
+    else:
+        # SQLite: one writer at a time, and pysqlite commits on releasing a savepoint, so no savepoint here:
+        # the marker and the rows stay one transaction, and a second run finds the marker and skips.
+        taken = conn.execute(insert_ignore(dialect, OutageFanout), [marker], execution_options=options).rowcount
+        if taken != 1:
+            return None
     reach = _targets(feeder_id)
     at = bindparam("now", now, type_=UtcDateTime)
-    expires = bindparam("expires", now + VALIDITY.get(template, dt.timedelta(hours=2)), type_=UtcDateTime)
     prefix = f"outage:{revision.event_id}:{revision.number}:"
     rows = select(
         reach.c.channel,
@@ -181,16 +198,22 @@ def _write_feeder(
         literal(0),
         at,
         at,
-        expires,
+        bindparam("expires", expires_at, type_=UtcDateTime),
     ).where(reach.c.channel.is_not(None))
-    conn = session.connection()
-    options = {"preserve_rowcount": True}
-    try:
-        # A plain INSERT is a third faster than ON CONFLICT; the feeder's marker above means no run of this
-        # revision wrote these rows, so a clash is only possible with a row put there some other way.
-        with session.begin_nested():
-            written = conn.execute(insert(Outbox).from_select(OUTBOX_COLUMNS, rows), execution_options=options).rowcount
-    except IntegrityError:
+    if dialect == "postgresql":
+        try:
+            # A plain INSERT is a third faster than ON CONFLICT; the feeder's marker above means no run of this
+            # revision wrote these rows, so a clash is only possible with a row put there some other way.
+            with session.begin_nested():
+                written = conn.execute(
+                    insert(Outbox).from_select(OUTBOX_COLUMNS, rows), execution_options=options
+                ).rowcount
+        except IntegrityError:
+            written = conn.execute(
+                insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows),
+                execution_options=options,
+            ).rowcount
+    else:
         written = conn.execute(
             insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows), execution_options=options
         ).rowcount
@@ -200,6 +223,43 @@ def _write_feeder(
         .values(messages=written)
     )
     return int(written)
+
+
+def _expires(template: str, event: OutageEvent, now: dt.datetime) -> dt.datetime:
+    """When the alert stops being worth sending: its validity, and a notice of a shutdown no later than its start."""
+    until = now + VALIDITY.get(template, dt.timedelta(hours=2))
+    if template in ("outage.shutdown", "outage.cancelled"):
+        until = min(until, max(event.starts_at, now + dt.timedelta(minutes=5)))
+    return until
+
+
+def _superseded(session: Session, revision: OutageRevision) -> bool:
+    """True when a later told revision of the event exists: it says what is true now, this one would not."""
+    later = session.scalar(
+        select(func.count()).where(
+            OutageRevision.event_id == revision.event_id,
+            OutageRevision.number > revision.number,
+            OutageRevision.notify.is_(True),
+        )
+    )
+    return bool(later)
+
+
+def _withdraw_earlier(session: Session, revision: OutageRevision, now: dt.datetime) -> int:
+    """A restoration or cancellation stops the event's earlier alerts still waiting to go (their news is stale)."""
+    withdrawn = 0
+    for number in range(1, revision.number):
+        prefix = f"outage:{revision.event_id}:{number}:"
+        withdrawn += int(
+            session.execute(
+                update(Outbox)
+                .where(Outbox.dedupe_key >= prefix, Outbox.dedupe_key < prefix + "~", Outbox.status == "pending")
+                .values(status="cancelled", last_error="superseded by a later revision", updated_at=now),
+                execution_options={"synchronize_session": False},
+            ).rowcount
+            or 0
+        )
+    return withdrawn
 
 
 def _feeders_told(
@@ -258,18 +318,28 @@ def fan_out(
         assert event is not None
         if not revision.notify:
             return FanOut(revision_id, 0, 0)
+        if revision.fanned_out_at is None and _superseded(session, revision):
+            # A lost or late fan-out must not tell "power off" after the restoration was told: mark it done.
+            session.execute(
+                update(OutageRevision).where(OutageRevision.id == revision_id).values(fanned_out_at=now, messages=0)
+            )
+            session.commit()
+            return FanOut(revision_id, 0, 0)
+        if revision.action in ("restored", "cancelled"):
+            _withdraw_earlier(session, revision, now)
+            session.commit()
         feeders = _feeders_told(session, revision, event, now)
-        jobs: list[tuple[int, str, dict[str, Any]]] = []
+        jobs: list[tuple[int, str, dict[str, Any], dt.datetime]] = []
         for feeder_id, name in feeders:
             message = message_for(event.kind, revision.action, event, name)
             if message is not None:
-                jobs.append((feeder_id, message[0], message[1]))
+                jobs.append((feeder_id, message[0], message[1], _expires(message[0], event, now)))
         session.expunge(revision)
 
-    def one(job: tuple[int, str, dict[str, Any]]) -> int:
-        feeder_id, template, payload = job
+    def one(job: tuple[int, str, dict[str, Any], dt.datetime]) -> int:
+        feeder_id, template, payload, expires_at = job
         with factory() as s, s.begin():
-            written = _write_feeder(s, revision, feeder_id, template, payload, now)
+            written = _write_feeder(s, revision, feeder_id, template, payload, expires_at, now)
         if written is None:
             return 0
         if on_feeder is not None:
@@ -355,7 +425,12 @@ def queue_scheduled_notices(
         for action, ids in (("day_ahead", due_day_ahead), ("started", due_start)):
             for event_id in ids:
                 event = session.scalars(select(OutageEvent).where(OutageEvent.id == event_id).with_for_update()).one()
-                made.append(add_revision(session, event, action, True, actor, now))
+                # Looked at again under the event's lock: a sweep running alongside may have added it meanwhile.
+                done = session.scalar(
+                    select(func.count()).where(OutageRevision.event_id == event_id, OutageRevision.action == action)
+                )
+                if event.status == "published" and not done:
+                    made.append(add_revision(session, event, action, True, actor, now))
         uow.commit()
     return made
 
@@ -383,6 +458,8 @@ def fall_back_to_voice(engine: Engine, *, now: dt.datetime, window: dt.timedelta
         o.channel == "sms",
         o.updated_at >= now - window,
         o.dedupe_key.like("outage:%:sms"),
+        # Failed for want of a receipt, the SMS may well have arrived: no call on a guess.
+        o.last_error.is_distinct_from(NO_RECEIPT),
         (o.expires_at.is_(None)) | (o.expires_at > now),
     )
     with engine.begin() as conn:

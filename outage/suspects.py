@@ -75,27 +75,20 @@ def detect_suspected(
                 now=now,
             )
             add_revision(session, event, "suspected", False, SYSTEM, now)
+            # The burst belongs to the suspicion: it is not counted again (a dismissed one stays dismissed),
+            # and confirmed, the outage's restoration resolves these complaints.
+            session.execute(
+                update(Complaint)
+                .where(
+                    Complaint.feeder_id == feeder_id,
+                    Complaint.category == "no_supply",
+                    Complaint.status == "open",
+                    Complaint.outage_event_id.is_(None),
+                    Complaint.created_at >= since,
+                )
+                .values(outage_event_id=event.id),
+                execution_options={"synchronize_session": False},
+            )
             raised.append(event.id)
         uow.commit()
     return raised
-
-
-def link_feeder_complaints(uow: UnitOfWork, event_id: int, *, since: dt.datetime) -> int:
-    """Link the open, unlinked no-supply complaints from the event's feeders since `since` to it."""
-    with uow:
-        session = uow.session
-        feeders = select(OutageEventFeeder.feeder_id).where(OutageEventFeeder.event_id == event_id)
-        result = session.execute(
-            update(Complaint)
-            .where(
-                Complaint.feeder_id.in_(feeders),
-                Complaint.category == "no_supply",
-                Complaint.status == "open",
-                Complaint.outage_event_id.is_(None),
-                Complaint.created_at >= since,
-            )
-            .values(outage_event_id=event_id),
-            execution_options={"synchronize_session": False},
-        )
-        uow.commit()
-        return int(result.rowcount)

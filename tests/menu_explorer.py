@@ -123,6 +123,7 @@ ALERTS = {
     "outage.restored": {"time": "2026-11-20T13:10:00+00:00"},
     "outage.cancelled": {"date": "2026-11-22", "starts_at": "2026-11-22T04:30:00+00:00"},
     "outage.withdrawn": {},
+    "outage.breakdown_no_etr": {"since": "2026-11-20T09:00:00+00:00"},
 }
 
 STARTS = {

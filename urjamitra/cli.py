@@ -239,7 +239,7 @@ class _OutboxPump:
         from cis.db import make_session_factory
         from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
-        from urjamitra.outages import drain_voice, sweep
+        from urjamitra.outages import drain_voice, roster_days_due, sweep
         from urjamitra.telephony import make_dialer
 
         engine = _engine(self._settings)
@@ -256,6 +256,7 @@ class _OutboxPump:
                         # What beat's outage.sweep does: shutdown notices, unfinished fan-outs, suspected breakdowns.
                         swept = time.monotonic()
                         sweep(self._settings, engine)
+                        roster_days_due(self._settings, engine)
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                     drain_voice(self._settings, engine, dialer)
                 except Exception:  # a bad moment (database locked...) must not end the pump
@@ -644,14 +645,17 @@ def cmd_outage_sweep(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_outage_roster_day(settings: Settings, args: argparse.Namespace) -> int:
     """A day's roster slots on the feeders and its schedule SMS (beat: 18:00 for tomorrow, 00:05 for today)."""
+    from zoneinfo import ZoneInfo
+
     from urjamitra.outages import roster_day
 
     engine = _engine(settings)
     try:
-        slots, sms = roster_day(settings, engine, day=args.date)
+        day = args.date or dt.datetime.now(ZoneInfo("Asia/Kolkata")).date()
+        slots, sms = roster_day(settings, engine, day=day)
     finally:
         engine.dispose()
-    print(f"{slots:,} roster slots put on the feeders, {sms:,} schedule SMS queued for {args.date.isoformat()}")
+    print(f"{slots:,} roster slots put on the feeders, {sms:,} schedule SMS queued for {day.isoformat()}")
     return 0
 
 
@@ -802,7 +806,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="shutdown notices due, unfinished fan-outs, failed SMS to calls, suspected breakdowns"
     ).set_defaults(func=cmd_outage_sweep)
     roster = outage_sub.add_parser("roster-day", help="a day's roster slots and schedule SMS")
-    roster.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="YYYY-MM-DD (India)")
+    roster.add_argument("--date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today in India)")
     roster.set_defaults(func=cmd_outage_roster_day)
     return parser
 

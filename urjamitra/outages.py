@@ -114,3 +114,21 @@ def drain_voice(settings: Settings, engine: Engine, dialer: Dialer, *, now: dt.d
     if free <= 0:
         return CallStats()
     return drain_calls(engine, dialer, now=at, limit=free)
+
+
+ROSTER_EVENING = dt.time(18, 0)  # when tomorrow's slots and schedule SMS are laid out (as beat's roster-tomorrow)
+
+
+def roster_days_due(settings: Settings, engine: Engine, *, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Without beat: today's roster (and from 18:00 IST tomorrow's) laid out and its SMS queued; idempotent, so
+    the embedded pump calls it on every sweep. (slots, SMS) added."""
+    from zoneinfo import ZoneInfo
+
+    at = now or _now()
+    local = at.astimezone(ZoneInfo("Asia/Kolkata"))
+    days = [local.date()] + ([local.date() + dt.timedelta(days=1)] if local.time() >= ROSTER_EVENING else [])
+    slots = sms = 0
+    for day in days:
+        more_slots, more_sms = roster_day(settings, engine, day=day, now=at)
+        slots, sms = slots + more_slots, sms + more_sms
+    return slots, sms

@@ -12,7 +12,20 @@ from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork, make_session_factory
 from cis.models import Account, DistributionTransformer, Feeder, OutageRevision, Outbox, SmsOptOut
-from outage.events import Actor, Breakdown, Shutdown, cancel, publish_breakdown, publish_shutdown, restore, update_etr
+from outage.events import (
+    Actor,
+    Breakdown,
+    Shutdown,
+    add_revision,
+    cancel,
+    create_event,
+    feeders_of,
+    publish_breakdown,
+    publish_shutdown,
+    reopen,
+    restore,
+    update_etr,
+)
 from outage.fanout import fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
 from tests import factories
 from tests.conftest import emptied_engine, own_postgres_database
@@ -249,3 +262,85 @@ def test_each_told_revision_is_marked_with_what_it_wrote(world: World) -> None:
     ]
     assert revisions[0].messages == len(world.by_sms) + len(world.by_voice)
     assert revisions[0].author == DESK.name
+
+
+def test_a_fan_out_running_after_a_later_revision_tells_nothing_stale(world: World) -> None:
+    event_id = world.breakdown()
+    # The published revision's task is lost; the desk restores; the sweep then finds both.
+    later = NOW + dt.timedelta(minutes=40)
+    ref = restore(world.uow, event_id, actor=DESK, now=later)
+    done = {d.revision_id: d for d in fan_out_pending(world.engine, now=later)}
+    assert done[ref.revision_id].messages == len(world.by_sms) + len(world.by_voice)
+    assert {r.template for r in world.rows()} == {"outage.restored"}  # never "power off" after "restored"
+
+
+def test_a_restoration_withdraws_the_breakdown_alerts_still_waiting(world: World) -> None:
+    event_id = world.breakdown()
+    fan_out_pending(world.engine, now=NOW)
+    with Session(world.engine) as s:  # one went out before the restoration; the rest are still queued
+        first = s.scalars(select(Outbox).order_by(Outbox.id).limit(1)).one()
+        first.status = "sent"
+        s.commit()
+    later = NOW + dt.timedelta(minutes=5)
+    ref = restore(world.uow, event_id, actor=DESK, now=later)
+    fan_out(world.engine, ref.revision_id, now=later)
+    earlier = _revision_rows(world, event_id, 1)
+    assert Counter(r.status for r in earlier) == {"sent": 1, "cancelled": len(earlier) - 1}
+    assert {r.status for r in _revision_rows(world, event_id, ref.number)} == {"pending"}
+
+
+def test_a_breakdown_without_an_etr_says_the_time_will_follow(world: World) -> None:
+    event_id = world.breakdown(etr=None)
+    fan_out_pending(world.engine, now=NOW)
+    rows = _revision_rows(world, event_id, 1)
+    assert {r.template for r in rows} == {"outage.breakdown_no_etr"}
+    assert all("etr" not in r.payload for r in rows)
+
+
+def test_an_sms_failed_for_want_of_a_receipt_is_not_followed_by_a_call(world: World) -> None:
+    world.breakdown()
+    fan_out_pending(world.engine, now=NOW)
+    with Session(world.engine) as s:
+        row = s.scalars(select(Outbox).where(Outbox.channel == "sms").limit(1)).one()
+        row.status, row.updated_at, row.last_error = "failed", NOW, "no delivery receipt came"
+        s.commit()
+    assert fall_back_to_voice(world.engine, now=NOW + dt.timedelta(minutes=1)) == 0
+
+
+def test_changes_to_a_roster_slot_are_told_to_nobody(world: World) -> None:
+    with Session(world.engine) as s:
+        feeders = feeders_of(s, [world.feeder_a], None)
+        event = create_event(
+            s,
+            kind="roster",
+            status="published",
+            feeders=feeders,
+            division_id=feeders[0][2],
+            substation_id=None,
+            cause="Rural roster",
+            starts_at=NOW - dt.timedelta(hours=1),
+            expected_restore_at=NOW + dt.timedelta(hours=1),
+            actor=DESK,
+            now=NOW,
+        )
+        add_revision(s, event, "published", False, DESK, NOW)
+        s.commit()
+        event_id = event.id
+    moved = update_etr(world.uow, event_id, NOW + dt.timedelta(hours=3), actor=DESK, now=NOW)
+    back = restore(world.uow, event_id, actor=DESK, now=NOW + dt.timedelta(minutes=5))
+    assert (moved.notify, back.notify) == (False, False)
+    assert fan_out_pending(world.engine, now=NOW + dt.timedelta(minutes=5)) == []
+    assert world.rows() == []
+
+
+def test_a_consumers_2_does_not_reopen_an_outage_a_newer_breakdown_covers(world: World) -> None:
+    old = world.breakdown()
+    restore(world.uow, old, actor=DESK, now=NOW + dt.timedelta(minutes=30))
+    newer = publish_breakdown(
+        world.uow,
+        Breakdown(since=NOW + dt.timedelta(minutes=50), cause="Insulator flashover", feeder_ids=(world.feeder_a,)),
+        actor=DESK,
+        now=NOW + dt.timedelta(minutes=55),
+    )
+    assert reopen(world.uow, old, actor=Actor("consumer:check"), now=NOW + dt.timedelta(hours=1), note="2") is None
+    assert newer.event_id != old

@@ -37,6 +37,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "outage.restored": {"area": "Civil Lines 11kV", "time": "2026-11-20T13:10:00+00:00"},
     "outage.cancelled": {"area": "Civil Lines 11kV", "date": "2026-11-22", "starts_at": "2026-11-22T04:30:00+00:00"},
     "outage.withdrawn": {"area": "Civil Lines 11kV"},
+    "outage.breakdown_no_etr": {"area": "Civil Lines 11kV", "since": "2026-11-20T09:00:00+00:00"},
 }
 
 
@@ -249,3 +250,7 @@ def test_a_complaint_on_a_feeder_under_an_outage_is_told_the_outage_and_its_rest
 def test_a_complaint_without_an_outage_is_read_back_as_before() -> None:
     turn = complaint_turn({"number": "10000017", "created": True, "outage": None})
     assert keys(list(turn.items)) == ["complaint.registered", "complaint.again", "complaint.sms_sent", "common.next"]
+
+
+def test_a_breakdown_without_an_etr_says_the_time_is_not_known_yet() -> None:
+    assert "outage.restore_unknown" in keys(alert_items("outage.breakdown_no_etr", PAYLOADS["outage.breakdown_no_etr"]))
