@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from cis.db import UnitOfWork, make_session_factory
 from ivr.alert_calls import CallStats, calls_in_flight, drain_calls
@@ -19,6 +19,7 @@ from outage.suspects import detect_suspected
 from urjamitra.settings import Settings
 
 log = logging.getLogger(__name__)
+VOICE_DRAIN_LOCK = 0x75726A61  # "urja": the advisory lock one voice drain holds at a time
 # With Redis the task fans a revision out at once; the sweep only finishes what a lost task left.
 SWEEP_GRACE = dt.timedelta(minutes=2)
 
@@ -110,6 +111,20 @@ def drain_voice(settings: Settings, engine: Engine, dialer: Dialer, *, now: dt.d
     """Place the due alert calls within the trunk's limit, counted over every process (the calls in flight
     are the voice rows being called), so two workers never put more than URJA_CALL_LIMIT calls on the trunk."""
     at = now or _now()
+    if engine.dialect.name != "postgresql":  # SQLite: the embedded default, one process places calls
+        return _drain_free(settings, engine, dialer, at)
+    with engine.connect() as conn:
+        # One drain at a time across every worker, so the count of calls in flight and the claim agree.
+        if not conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": VOICE_DRAIN_LOCK}):
+            return CallStats()
+        try:
+            return _drain_free(settings, engine, dialer, at)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": VOICE_DRAIN_LOCK})
+            conn.commit()
+
+
+def _drain_free(settings: Settings, engine: Engine, dialer: Dialer, at: dt.datetime) -> CallStats:
     free = settings.call_limit - calls_in_flight(engine, now=at)
     if free <= 0:
         return CallStats()

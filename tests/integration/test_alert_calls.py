@@ -9,6 +9,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -506,3 +507,30 @@ def test_a_planned_shutdown_notice_waits_for_the_morning_while_a_breakdown_rings
     morning = dt.datetime(2026, 11, 21, 2, 45, tzinfo=dt.UTC)  # 08:15 in India
     assert drain_calls(engine, dialer, now=morning).placed == 1
     assert row(engine, notice).status == "delivered"
+
+
+def test_two_workers_draining_at_once_keep_the_trunk_within_its_limit(pg_calls_engine: Engine, ami: FakeAmi) -> None:
+    from cis.seed import reset
+    from urjamitra.outages import drain_voice
+    from urjamitra.settings import Settings
+
+    engine = pg_calls_engine
+    reset(engine)
+    queue_calls(engine, 8)
+    settings = Settings(database_url="sqlite://", call_limit=3, secret_key="test")
+    # Two worker processes, each with a dialer of its own that would take ten calls.
+    dialers = [ami_dialer(ami, engine, limit=10) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda d: drain_voice(settings, engine, d, now=NOW), dialers))
+        for _ in range(3):
+            for dialer in dialers:
+                drain_voice(settings, engine, dialer, now=NOW)
+        assert len(ami.originates()) == 3  # the trunk's three, though each dialer had ten free
+        answer_and_hang_up(ami, ami.originates()[0])
+        eventually(lambda: sum(r.status == "delivered" for r in rows(engine)) == 1)
+        drain_voice(settings, engine, dialers[1], now=NOW)
+        assert len(ami.originates()) == 4
+    finally:
+        for dialer in dialers:
+            dialer.close()
