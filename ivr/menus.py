@@ -147,17 +147,7 @@ def _outage_answer(s: State, result: Mapping[str, Any]) -> Transition:
     if not outage:
         return Go("main")
     _served(s, "outage")
-    since = _datetime_items(s, outage["since"])
-    items: list[Item] = [Say(f"outage.{outage['kind']}")]
-    items += [*since, Say("outage.since")] if _hi(s) else [Say("outage.since"), *since]
-    if outage.get("delayed"):
-        items.append(Say("outage.restore_delayed"))
-    elif outage.get("restore_by"):
-        by = _datetime_items(s, outage["restore_by"])
-        items += [*by, Say("outage.restore_by")] if _hi(s) else [Say("outage.restore_by"), *by]
-    else:
-        items.append(Say("outage.restore_unknown"))
-    return Go("main", items)
+    return Go("main", _outage_notice(s, outage))
 
 
 # --- main menu ----------------------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, exists, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cis import audit
-from cis.db import UnitOfWork
+from cis.db import UnitOfWork, insert_ignore
 from cis.models import Account, AuditLog, DistributionTransformer, Feeder, OutageCheck, OutageEvent, Outbox
 from cis.models.base import UtcDateTime
+from cis.notify import OUTBOX_COLUMNS
 from outage.errors import InvalidOutage, UnknownEvent
 from outage.events import Actor, reopen
 
@@ -34,20 +33,8 @@ REOPEN_NOTE = "consumer reports supply still off"
 MAX_AREA = 30  # a DLT template variable holds at most 30 characters
 # The alerts that did not reach the consumer: nobody is asked about an SMS they never got.
 NOT_RECEIVED = ("failed", "cancelled", "expired")
-OUTBOX_COLUMNS = (
-    "channel",
-    "template",
-    "recipient",
-    "account_id",
-    "payload",
-    "dedupe_key",
-    "status",
-    "priority",
-    "attempts",
-    "not_before",
-    "created_at",
-    "updated_at",
-)
+# The outbox columns the questions fill: the common set, with when each may go.
+QUESTION_COLUMNS = (*OUTBOX_COLUMNS[:-1], "not_before")
 
 
 @dataclass(frozen=True)
@@ -64,11 +51,6 @@ class CheckAnswer:
 def sample_size(told: int, *, share: float, at_most: int, at_least: int) -> int:
     """How many of `told` consumers to ask: `share` of them, rounded up, within [at_least, at_most] and <= told."""
     return min(told, max(at_least, min(at_most, math.ceil(told * share))))
-
-
-def _insert_ignore(dialect: str, model: Any, index_elements: list[str]) -> Any:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(model).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def _area(name: Any) -> Any:
@@ -144,7 +126,7 @@ def ask_restoration_checks(
         )
         conn = session.connection()
         result = conn.execute(
-            _insert_ignore(dialect, OutageCheck, ["event_id", "account_id"]).from_select(
+            insert_ignore(dialect, OutageCheck, ["event_id", "account_id"]).from_select(
                 ("event_id", "revision", "account_id", "e164", "asked_at"), sample
             ),
             execution_options={"preserve_rowcount": True},
@@ -183,16 +165,16 @@ def _queue_questions(
             literal("pending"),
             literal(0),
             literal(0),
+            at,
+            at,
             bindparam("not_before", asked_at, type_=UtcDateTime),
-            at,
-            at,
         )
         .join(Account, Account.id == OutageCheck.account_id)
         .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
         .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
         .where(OutageCheck.event_id == event_id, OutageCheck.revision == revision)
     )
-    session.connection().execute(_insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows))
+    session.connection().execute(insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(QUESTION_COLUMNS, rows))
 
 
 def answer_check(uow: UnitOfWork, e164: str, answer: int, *, now: dt.datetime, message_id: str) -> CheckAnswer | None:
