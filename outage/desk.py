@@ -365,15 +365,40 @@ def desk_blueprint(
             return choose_division()
         return publish_page("breakdown", MultiDict({"since": ist_input(clock())}))
 
-    @bp.post("/breakdown")
-    def breakdown_post() -> ResponseReturnValue:
+    def publish_flow(
+        kind: str,
+        build: Callable[[MultiDict[str, str]], tuple[Any, tuple[int, ...], int | None]],
+        summary_of: Callable[[Any], list[tuple[str, str]]],
+        publish: Callable[..., events.RevisionRef],
+        message_of: Callable[[Any, str, events.RevisionRef], str],
+    ) -> ResponseReturnValue:
+        """The publish form's post: a preview of who is reached first, then (confirm=1) the use case."""
         desk = scope()
         if desk.division_id is None:
             return choose_division()
         form = request.form
         if form.get("edit"):
-            return publish_page("breakdown", form)
+            return publish_page(kind, form)
         try:
+            plan, feeder_ids, substation_id = build(form)
+            with session_factory() as db:
+                in_division(db, desk.division_id, feeder_ids, substation_id)
+                if form.get("confirm") != "1":
+                    names = names_of(db, feeder_ids, substation_id)
+                    reach = queries.preview(db, feeder_ids, substation_id=substation_id)
+                    return preview_page(kind, reach, names, summary_of(plan))
+            ref = publish(UnitOfWork(session_factory), plan, actor=desk.actor, now=clock())
+        except _FormError as exc:
+            return publish_page(kind, form, error=str(exc), status=exc.status)
+        except OutageError as exc:
+            return publish_page(kind, form, error=str(exc), status=_status_of(exc))
+        with session_factory() as db:
+            row = queries.event_row(db, ref.event_id)
+        return done(ref, message_of(plan, ", ".join(row.feeders) if row else "", ref))
+
+    @bp.post("/breakdown")
+    def breakdown_post() -> ResponseReturnValue:
+        def build(form: MultiDict[str, str]) -> tuple[events.Breakdown, tuple[int, ...], int | None]:
             report = events.Breakdown(
                 since=parse_ist(form.get("since"), "time supply went off") or clock(),
                 cause=form.get("cause") or "",
@@ -381,27 +406,19 @@ def desk_blueprint(
                 substation_id=next(iter(_ids(form.getlist("substation"), "substation")), None),
                 expected_restore_at=parse_ist(form.get("etr"), "expected restoration time", required=False),
             )
-            with session_factory() as db:
-                in_division(db, desk.division_id, report.feeder_ids, report.substation_id)
-                if form.get("confirm") != "1":
-                    names = names_of(db, report.feeder_ids, report.substation_id)
-                    reach = queries.preview(db, report.feeder_ids, substation_id=report.substation_id)
-            if form.get("confirm") != "1":
-                summary = [
-                    ("Supply off since", ist_text(report.since)),
-                    ("Expected restoration", ist_text(report.expected_restore_at)),
-                    ("Cause", report.cause),
-                ]
-                return preview_page("breakdown", reach, names, summary)
-            ref = events.publish_breakdown(UnitOfWork(session_factory), report, actor=desk.actor, now=clock())
-        except _FormError as exc:
-            return publish_page("breakdown", form, error=str(exc), status=exc.status)
-        except OutageError as exc:
-            return publish_page("breakdown", form, error=str(exc), status=_status_of(exc))
-        with session_factory() as db:
-            row = queries.event_row(db, ref.event_id)
-        feeders = ", ".join(row.feeders) if row else ""
-        return done(ref, f"Breakdown published on {feeders} (outage {ref.event_id}).")
+            return report, report.feeder_ids, report.substation_id
+
+        return publish_flow(
+            "breakdown",
+            build,
+            lambda r: [
+                ("Supply off since", ist_text(r.since)),
+                ("Expected restoration", ist_text(r.expected_restore_at)),
+                ("Cause", r.cause),
+            ],
+            events.publish_breakdown,
+            lambda r, feeders, ref: f"Breakdown published on {feeders} (outage {ref.event_id}).",
+        )
 
     @bp.get("/shutdown")
     def shutdown() -> ResponseReturnValue:
@@ -411,41 +428,29 @@ def desk_blueprint(
 
     @bp.post("/shutdown")
     def shutdown_post() -> ResponseReturnValue:
-        desk = scope()
-        if desk.division_id is None:
-            return choose_division()
-        form = request.form
-        if form.get("edit"):
-            return publish_page("shutdown", form)
-        try:
+        def build(form: MultiDict[str, str]) -> tuple[events.Shutdown, tuple[int, ...], int | None]:
             plan = events.Shutdown(
                 feeder_ids=_ids(form.getlist("feeder"), "feeders"),
                 starts_at=parse_ist(form.get("start"), "start") or clock(),
                 ends_at=parse_ist(form.get("end"), "end") or clock(),
                 reason=form.get("reason") or "",
             )
-            with session_factory() as db:
-                in_division(db, desk.division_id, plan.feeder_ids, None)
-                if form.get("confirm") != "1":
-                    names = names_of(db, plan.feeder_ids, None)
-                    reach = queries.preview(db, plan.feeder_ids)
-            if form.get("confirm") != "1":
-                summary = [
-                    ("Supply off from", ist_text(plan.starts_at)),
-                    ("Until", ist_text(plan.ends_at)),
-                    ("Reason", plan.reason),
-                ]
-                return preview_page("shutdown", reach, names, summary)
-            ref = events.publish_shutdown(UnitOfWork(session_factory), plan, actor=desk.actor, now=clock())
-        except _FormError as exc:
-            return publish_page("shutdown", form, error=str(exc), status=exc.status)
-        except OutageError as exc:
-            return publish_page("shutdown", form, error=str(exc), status=_status_of(exc))
-        with session_factory() as db:
-            row = queries.event_row(db, ref.event_id)
-        feeders = ", ".join(row.feeders) if row else ""
-        when = f"{ist_text(plan.starts_at)} to {ist_text(plan.ends_at)}"
-        return done(ref, f"Shutdown on {feeders} published for {when} (outage {ref.event_id}).")
+            return plan, plan.feeder_ids, None
+
+        return publish_flow(
+            "shutdown",
+            build,
+            lambda p: [
+                ("Supply off from", ist_text(p.starts_at)),
+                ("Until", ist_text(p.ends_at)),
+                ("Reason", p.reason),
+            ],
+            events.publish_shutdown,
+            lambda p, feeders, ref: (
+                f"Shutdown on {feeders} published for {ist_text(p.starts_at)} to {ist_text(p.ends_at)} "
+                f"(outage {ref.event_id})."
+            ),
+        )
 
     # --- one event ---------------------------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from cis.db import UnitOfWork, insert_ignore
+from cis.db import UnitOfWork, insert_ignore, make_session_factory
 from cis.models import (
     Account,
     AccountMobile,
@@ -309,7 +309,7 @@ def fan_out(
     1 on SQLite); `on_feeder(feeder_id, written)` is told after each. Marks the revision fanned out at the
     end. A revision that tells nobody (or was already fanned out) writes nothing.
     """
-    factory = _sessions(engine)
+    factory = make_session_factory(engine)
     with factory() as session:
         revision = session.get(OutageRevision, revision_id)
         if revision is None:
@@ -358,12 +358,6 @@ def fan_out(
             update(OutageRevision).where(OutageRevision.id == revision_id).values(fanned_out_at=now, messages=messages)
         )
     return FanOut(revision_id, messages, written)
-
-
-def _sessions(engine: Engine) -> Callable[[], Session]:
-    from cis.db import make_session_factory
-
-    return make_session_factory(engine)
 
 
 def unfanned_revisions(engine: Engine, *, older_than: dt.datetime | None = None) -> list[int]:

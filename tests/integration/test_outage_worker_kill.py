@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 
@@ -18,8 +16,8 @@ from cis.db import UnitOfWork, make_session_factory
 from cis.models import Account, DistributionTransformer, Feeder, OutageFanout, OutageRevision, Outbox
 from outage.events import Actor, Breakdown, publish_breakdown
 from tests import factories
+from tests.celery_worker import children, prefork_worker, wait_for
 from tests.conftest import own_postgres_database
-from tests.integration.test_sms_worker_kill import _children, _wait
 
 FEEDERS = 6
 PER_FEEDER = 40
@@ -79,51 +77,37 @@ def test_a_worker_killed_during_fan_out_leaves_nobody_missed_and_nobody_told_twi
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("URJA_")}
     env.update(URJA_DATABASE_URL=engine.url.render_as_string(hide_password=False), URJA_REDIS_URL=redis_url)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "urjamitra.worker", "worker", "-P", "prefork", "-c", "1",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
     try:
-        from urjamitra.settings import Settings
-        from urjamitra.tasks import celery_for
+        with prefork_worker(env, queue) as worker:
+            from urjamitra.settings import Settings
+            from urjamitra.tasks import celery_for
 
-        app = celery_for(Settings(database_url="sqlite://", redis_url=redis_url, secret_key="test"))
-        try:
-            app.send_task("outage.fan_out", args=[ref.revision_id], queue=queue)
-        finally:
-            app.close()
-        # Every feeder but the held one written (its marker is the blocker's, not committed yet).
-        _wait(lambda: done_feeders() == FEEDERS - 1, 60, "the fan-out to write the other feeders")
-        with engine.connect() as conn:
-            written_before = conn.scalar(select(func.count()).select_from(Outbox))
-        assert written_before == (FEEDERS - 1) * PER_FEEDER
-        _wait(lambda: bool(_children(worker.pid)), 10, "the worker's pool process")
-        for child in _children(worker.pid):
-            os.kill(child, signal.SIGKILL)  # dies waiting on the held feeder, its fan-out unfinished
-        blocker.rollback()
-        blocker.close()
-
-        def finished() -> bool:
+            app = celery_for(Settings(database_url="sqlite://", redis_url=redis_url, secret_key="test"))
+            try:
+                app.send_task("outage.fan_out", args=[ref.revision_id], queue=queue)
+            finally:
+                app.close()
+            # Every feeder but the held one written (its marker is the blocker's, not committed yet).
+            wait_for(lambda: done_feeders() == FEEDERS - 1, 60, "the fan-out to write the other feeders")
             with engine.connect() as conn:
-                return (
-                    conn.scalar(select(OutageRevision.fanned_out_at).where(OutageRevision.id == ref.revision_id))
-                    is not None
-                )
+                written_before = conn.scalar(select(func.count()).select_from(Outbox))
+            assert written_before == (FEEDERS - 1) * PER_FEEDER
+            wait_for(lambda: bool(children(worker.pid)), 10, "the worker's pool process")
+            for child in children(worker.pid):
+                os.kill(child, signal.SIGKILL)  # dies waiting on the held feeder, its fan-out unfinished
+            blocker.rollback()
+            blocker.close()
 
-        _wait(finished, 60, "the redelivered task to finish the fan-out")
+            def finished() -> bool:
+                with engine.connect() as conn:
+                    return (
+                        conn.scalar(select(OutageRevision.fanned_out_at).where(OutageRevision.id == ref.revision_id))
+                        is not None
+                    )
+
+            wait_for(finished, 60, "the redelivered task to finish the fan-out")
     finally:
         blocker.close()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(5)
-        if worker.stderr is not None:
-            worker.stderr.close()
 
     with Session(engine) as s:
         accounts = set(s.scalars(select(Account.id)))

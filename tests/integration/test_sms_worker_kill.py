@@ -6,12 +6,8 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +20,7 @@ from cis.db import make_session_factory
 from cis.models import Outbox
 from sms.dispatch import settle_stuck
 from sms.webhooks import sms_blueprint
+from tests.celery_worker import children, prefork_worker, wait_for
 from tests.conftest import own_postgres_database
 from tests.protocol.fake_sms_gateway import FakeSmsGateway, signed_headers
 
@@ -36,19 +33,6 @@ SECRET = "receipt-secret"
 def engine(postgres_url: str) -> Iterator[Engine]:
     with own_postgres_database(postgres_url, "urja_smskill") as eng:
         yield eng
-
-
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -97,40 +81,30 @@ def test_killing_the_worker_mid_batch_retries_the_task_and_sends_each_row_at_mos
             URJA_SMS_RATE="10000",
             URJA_PUBLIC_URL="https://urjamitra.example.in",
         )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "urjamitra.worker", "worker", "-P", "prefork", "-c", "1",
-             "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
         try:
-            from urjamitra.settings import Settings
-            from urjamitra.tasks import celery_for
+            with prefork_worker(env, queue) as worker:
+                from urjamitra.settings import Settings
+                from urjamitra.tasks import celery_for
 
-            app = celery_for(Settings(database_url="sqlite://", redis_url=redis_url, secret_key="test"))
-            try:
-                app.send_task("sms.drain", kwargs={"budget_s": 60}, queue=queue)
-            finally:
-                app.close()
-            assert held.wait(60), "the worker never sent a batch"
-            _wait(lambda: bool(_children(worker.pid)), 10, "the worker's pool process")
-            for child in _children(worker.pid):
-                os.kill(child, signal.SIGKILL)  # dies with the batch in the gateway's hands
-            release.set()
-            # The task is handed out again, to a new pool process, which drains the rest.
-            _wait(lambda: _counts(engine).get("pending", 0) == 0 and _counts(engine).get("sent") == MESSAGES - BATCH,
-                  60, "the retried task to send the rest")  # fmt: skip
+                app = celery_for(Settings(database_url="sqlite://", redis_url=redis_url, secret_key="test"))
+                try:
+                    app.send_task("sms.drain", kwargs={"budget_s": 60}, queue=queue)
+                finally:
+                    app.close()
+                assert held.wait(60), "the worker never sent a batch"
+                wait_for(lambda: bool(children(worker.pid)), 10, "the worker's pool process")
+                for child in children(worker.pid):
+                    os.kill(child, signal.SIGKILL)  # dies with the batch in the gateway's hands
+                release.set()
+
+                # The task is handed out again, to a new pool process, which drains the rest.
+                def rest_sent() -> bool:
+                    counts = _counts(engine)
+                    return counts.get("pending", 0) == 0 and counts.get("sent") == MESSAGES - BATCH
+
+                wait_for(rest_sent, 60, "the retried task to send the rest")
         finally:
             release.set()
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(5)
-            if worker.stderr is not None:
-                worker.stderr.close()
 
         assert sum(gateway.received.values()) == MESSAGES
         assert max(gateway.received.values()) == 1  # no SMS reached the gateway twice
