@@ -82,7 +82,7 @@ class _Unavailable:
     def resume(self, call: Any, digits: str) -> Turn:
         raise RuntimeError("the dialog could not be built") from self.error
 
-    def finish(self, call: Any, *, hung_up: bool, duration_s: int | None = None) -> None:
+    def finish(self, call: Any, **_: Any) -> None:
         return None
 
 
