@@ -131,6 +131,9 @@ class Dialog:
         )
         start = Start(channel, call_ref, caller, lang, {**params, "flow": flow, "called": called})
         state, turn = self._advance(None, start)
+        account = params.get("account")
+        if direction == "outbound" and isinstance(account, str) and len(account) == 10 and account.isdigit():
+            state["account"] = account  # an alert names the account it was sent for: its record carries it
         call = Call(record_id, channel, call_ref, state, turn)
         return call, turn
 

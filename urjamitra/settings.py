@@ -60,7 +60,10 @@ class Settings:
     call_limit: int = 10  # concurrent outbound calls the trunk takes
     ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
     ami_context: str = "urjamitra-out"  # the dialplan context outbound AMI calls start in
-    ami_trunk: str = "trunk"  # the PJSIP endpoint of the trunk outbound calls leave by
+    ami_trunk: str = "trunk"  # the trunk outbound calls leave by: `{trunk}` in ami_dial (a PJSIP endpoint, a group)
+    # The channel an alert call dials: {e164} +919876543210, {e164_digits} 919876543210, {national} 9876543210,
+    # {trunk}. An E1/PRI trunk on DAHDI that wants national numbers with the 0 prefix: "DAHDI/g0/0{national}".
+    ami_dial: str = "PJSIP/{e164_digits}@{trunk}"
     sms_rate: float = 100.0  # messages per second the SMS provider accepts (a token bucket shared by all workers)
     sms_batch: int = 500  # outbox rows one dispatcher claims and sends at a time
     sms_gateway_url: str | None = None  # the DLT gateway's send endpoint (URJA_SMS_PROVIDER=dlt)
@@ -127,6 +130,16 @@ class Settings:
             if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
                 raise SettingsError(f"{var} must be a whole number above 0, got {raw!r}")
             outage_numbers[name] = int(raw)
+        ami_dial = env.get("URJA_AMI_DIAL") or defaults.ami_dial
+        sample = {"e164": "+919876543210", "e164_digits": "919876543210", "national": "9876543210", "trunk": "t"}
+        try:
+            dialled = ami_dial.format(number=sample["e164_digits"], **sample)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SettingsError(
+                f"URJA_AMI_DIAL may name {{e164}}, {{e164_digits}}, {{national}} and {{trunk}}, got {ami_dial!r}"
+            ) from exc
+        if "/" not in dialled or any(c.isspace() or c == "," for c in dialled):
+            raise SettingsError(f"URJA_AMI_DIAL must be an Asterisk channel such as TECH/resource, got {ami_dial!r}")
         check_share = env.get("URJA_CHECK_SHARE", str(defaults.check_share))
         try:
             share = float(check_share)
@@ -157,6 +170,7 @@ class Settings:
             ivr_number=env.get("URJA_IVR_NUMBER") or defaults.ivr_number,
             ami_context=env.get("URJA_AMI_CONTEXT") or defaults.ami_context,
             ami_trunk=env.get("URJA_AMI_TRUNK") or defaults.ami_trunk,
+            ami_dial=ami_dial,
             sms_rate=rate,
             sms_batch=int(sms_batch),
             sms_gateway_url=gateway_url,

@@ -247,3 +247,12 @@ def test_an_agent_line_twilio_cannot_dial_is_refused() -> None:
         Settings.from_env({"URJA_AGENT_DIAL": "1912"})
     assert Settings.from_env({"URJA_AGENT_DIAL": "sip:1912@pbx.example.in"}).agent_dial == "sip:1912@pbx.example.in"
     assert Settings.from_env({}).agent_dial is None
+
+
+def test_the_outbound_dial_string_is_a_template_checked_at_start() -> None:
+    assert Settings.from_env({}).ami_dial == "PJSIP/{e164_digits}@{trunk}"
+    assert Settings.from_env({"URJA_AMI_DIAL": "DAHDI/g0/0{national}"}).ami_dial == "DAHDI/g0/0{national}"
+    with pytest.raises(SettingsError, match="URJA_AMI_DIAL"):
+        Settings.from_env({"URJA_AMI_DIAL": "PJSIP/{msisdn}@trunk"})
+    with pytest.raises(SettingsError, match="URJA_AMI_DIAL"):
+        Settings.from_env({"URJA_AMI_DIAL": "9876543210"})
