@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Engine, func, select
 
@@ -19,7 +19,7 @@ from cis.db import make_engine
 from cis.errors import CisError
 from cis.migrate import current_revision, upgrade
 from cis.models import Account, AccountMobile
-from urjamitra.settings import Settings, SettingsError
+from urjamitra.settings import DEFAULT_ENV_FILE, Settings, SettingsError, environment
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -491,18 +491,76 @@ def cmd_phone(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def agi_main() -> int:
-    """`urjamitra-agi`: the IVR as a plain AGI script, for `AGI(urjamitra-agi)` in the dialplan."""
+def agi_main(default_env_file: str = DEFAULT_ENV_FILE) -> int:
+    """`urjamitra-agi`: the IVR as a plain AGI script, for `AGI(urjamitra-agi)` in the dialplan.
+
+    Asterisk starts it in its own working directory and environment, which hold none of our settings: they
+    come from the settings file (`/etc/urjamitra/env`, or the file URJA_ENV_FILE names), under anything the
+    environment sets. It never creates a database: without URJA_DATABASE_URL, with a SQLite file that is not
+    there (or a relative path, which would mean Asterisk's directory) or a database without the schema, the
+    caller hears the apology and goes to the agents, and the log says why.
+    """
+    from ivr.agi_script import DialogRefused
     from ivr.agi_script import main as agi_script_main
     from urjamitra.telephony import make_dialog
 
-    settings = Settings.from_env()
+    problem: str | None = None
+    try:
+        env = environment(env_file=default_env_file)
+        settings = Settings.from_env(env)
+    except SettingsError as exc:
+        env, settings, problem = {}, Settings(), str(exc)
+    if problem is None and not env.get("URJA_DATABASE_URL"):
+        source = env.get("URJA_ENV_FILE") or default_env_file
+        problem = f"URJA_DATABASE_URL is not set: write it in {source} (or name another file in URJA_ENV_FILE)"
+
+    def build() -> Any:
+        if problem is not None:
+            raise DialogRefused(problem)
+        refusal = _agi_database_problem(settings.database_url)
+        if refusal is not None:
+            raise DialogRefused(refusal)
+        return make_dialog(settings)
+
     return agi_script_main(
         sys.argv[1:],
-        make_dialog=lambda: make_dialog(settings),
+        make_dialog=build,
         sounds_prefix=settings.agi_sounds,
         agent_queue=settings.agent_queue,
+        log_to=settings.agi_log,
     )
+
+
+def _agi_database_problem(url: str) -> str | None:
+    """Why the AGI script must not use the database at `url` (None: it may): it never creates one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return f"URJA_DATABASE_URL names no SQLite file ({_masked(url)})"
+        if not Path(path).is_absolute():
+            return f"URJA_DATABASE_URL names a relative SQLite path ({path}): Asterisk runs us in its own directory"
+        if not Path(path).is_file():
+            return f"the SQLite database {path} does not exist (run `urjamitra db upgrade` where the IVR's data lives)"
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        return f"cannot reach the database {_masked(url)}: {type(exc).__name__}"
+    finally:
+        engine.dispose()
+    if revision is None:
+        return f"the database {_masked(url)} has no schema: run `urjamitra db upgrade` first"
+    return None
+
+
+def _masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,6 +13,52 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed."""
 
 
+# Where `urjamitra-agi` finds its settings when Asterisk starts it (Asterisk's environment has none of ours).
+DEFAULT_ENV_FILE = "/etc/urjamitra/env"
+_FILE_PREFIXES = ("URJA_", "TWILIO_")
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """`URJA_*=value` lines of a settings file (a systemd EnvironmentFile works as it is): blank lines and `#`
+    comments are skipped, `export ` is allowed, a value may be quoted; names not starting URJA_ or TWILIO_ are
+    ignored. Raises SettingsError for a line that is not NAME=value, OSError when the file cannot be read."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, eq, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name.replace("_", "").isalnum():
+            raise SettingsError(f"{path}, line {number}: expected NAME=value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if name.startswith(_FILE_PREFIXES):
+            values[name] = value
+    return values
+
+
+def environment(environ: Mapping[str, str] | None = None, *, env_file: str | None = None) -> dict[str, str]:
+    """The settings' source: the settings file under the environment (what the environment sets wins).
+
+    The file is the one `URJA_ENV_FILE` names (it must exist), else `env_file` when given and present.
+    """
+    env = dict(os.environ if environ is None else environ)
+    named = env.get("URJA_ENV_FILE")
+    path = named or env_file
+    if not path:
+        return env
+    try:
+        values = read_env_file(path)
+    except FileNotFoundError:
+        if named:
+            raise SettingsError(f"URJA_ENV_FILE names {named}, which does not exist") from None
+        return env
+    except OSError as exc:
+        raise SettingsError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    return {**values, **env}
+
+
 def _bind(value: str, name: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     # Port 0 asks the system for a free port (the CLI prints the one it got).
@@ -64,6 +110,7 @@ class Settings:
     # The channel an alert call dials: {e164} +919876543210, {e164_digits} 919876543210, {national} 9876543210,
     # {trunk}. An E1/PRI trunk on DAHDI that wants national numbers with the 0 prefix: "DAHDI/g0/0{national}".
     ami_dial: str = "PJSIP/{e164_digits}@{trunk}"
+    agi_log: str = "stderr"  # where urjamitra-agi logs: stderr (Asterisk's, never stdout), syslog, or a file path
     sms_rate: float = 100.0  # messages per second the SMS provider accepts (a token bucket shared by all workers)
     sms_batch: int = 500  # outbox rows one dispatcher claims and sends at a time
     sms_gateway_url: str | None = None  # the DLT gateway's send endpoint (URJA_SMS_PROVIDER=dlt)
@@ -80,7 +127,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+        """The settings from `environ` (default: the process environment over the file URJA_ENV_FILE names)."""
+        env = environment() if environ is None else environ
         defaults = cls()
         provider = env.get("URJA_SMS_PROVIDER", defaults.sms_provider)
         if provider not in ("console", "twilio", "dlt"):
@@ -171,6 +219,7 @@ class Settings:
             ami_context=env.get("URJA_AMI_CONTEXT") or defaults.ami_context,
             ami_trunk=env.get("URJA_AMI_TRUNK") or defaults.ami_trunk,
             ami_dial=ami_dial,
+            agi_log=env.get("URJA_AGI_LOG") or defaults.agi_log,
             sms_rate=rate,
             sms_batch=int(sms_batch),
             sms_gateway_url=gateway_url,
