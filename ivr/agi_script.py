@@ -75,7 +75,7 @@ def run_agi_script(
         log.error("call %s: Asterisk could not play the sound file %s (missing or unreadable)", request.call_ref, sound)
     for exc in outcome.errors:
         if isinstance(exc, DialogRefused):
-            log.error("call %s: %s", request.call_ref, exc)
+            log.error("call %s: %s", request.call_ref, str(exc))
         else:
             log.error("call %s failed", request.call_ref, exc_info=exc)
     return outcome
@@ -148,7 +148,7 @@ def main(
     try:
         dialog: DialogPort = make_dialog()
     except DialogRefused as exc:
-        log.error("%s; apologising to the caller and sending them to the agents", exc)
+        log.error("%s; apologising to the caller and sending them to the agents", str(exc))
         dialog = _Unavailable(exc)
     except Exception as exc:
         log.exception("could not build the dialog; apologising to the caller")

@@ -256,7 +256,7 @@ class FastAgiServer:
             log.error("call %s: Asterisk could not play the sound file %s (missing or unreadable)", ref, sound)
         for exc in outcome.errors:
             if isinstance(exc, AgiNoReply):
-                log.error("call %s ended: %s", ref, exc)
+                log.error("call %s ended: %s", ref, str(exc))
             else:
                 log.error("call %s failed%s", ref, " (apologised)" if outcome.apologised else "", exc_info=exc)
 
