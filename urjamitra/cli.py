@@ -402,14 +402,16 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    lengths = _check_sounds(settings, require=args.require_sounds)
     if args.processes == 1:
-        _serve_fastagi(settings, reuse_port=False)
+        _serve_fastagi(settings, reuse_port=False, prompt_seconds=lengths)
         return 0
     if settings.fastagi_port == 0:
         raise CliError("several processes need a fixed port: set URJA_FASTAGI_BIND to HOST:PORT")
     context = multiprocessing.get_context("spawn")
+    options = {"reuse_port": True, "prompt_seconds": lengths}
     workers = [
-        context.Process(target=_serve_fastagi, args=(settings,), kwargs={"reuse_port": True}, daemon=False)
+        context.Process(target=_serve_fastagi, args=(settings,), kwargs=options, daemon=False)
         for _ in range(args.processes)
     ]
     for worker in workers:
@@ -428,7 +430,31 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if all(w.exitcode in (0, -signal.SIGTERM) for w in workers) else 1
 
 
-def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
+def _check_sounds(settings: Settings, *, require: bool) -> dict[str, float]:
+    """Check that every catalog prompt has a sound file Asterisk can play under its sounds directory; say which
+    are missing (loudly), and refuse to start with `require`. Returns each sound's length (reply timeouts)."""
+    from ivr.agi import AgiConfig
+    from ivr.sounds import check_sounds
+    from prompts.catalog import catalog
+
+    report = check_sounds(settings.asterisk_sounds_dir, AgiConfig(sounds_prefix=settings.agi_sounds), catalog())
+    if report.ok:
+        print(f"FastAGI: {report.summary()}", file=sys.stderr, flush=True)
+        return report.seconds
+    advice = (
+        "Callers who reach a missing prompt hear the apology and go to the agents. Build the audio with "
+        f"`urjamitra prompts build` and copy {settings.prompts_dir} to "
+        f"{Path(settings.asterisk_sounds_dir) / settings.agi_sounds} on the Asterisk box, or set "
+        "URJA_ASTERISK_SOUNDS_DIR to the sounds directory Asterisk uses."
+    )
+    if require:
+        raise CliError(f"{report.summary()}. {advice}")
+    banner = "!" * 100
+    print(f"{banner}\nFastAGI WARNING: {report.summary()}.\n{advice}\n{banner}", file=sys.stderr, flush=True)
+    return report.seconds
+
+
+def _serve_fastagi(settings: Settings, *, reuse_port: bool, prompt_seconds: dict[str, float] | None = None) -> None:
     import logging
 
     from ivr.fastagi import run_fastagi
@@ -448,6 +474,7 @@ def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
             reuse_port=reuse_port,
+            prompt_seconds=prompt_seconds,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
@@ -811,6 +838,11 @@ def build_parser() -> argparse.ArgumentParser:
     fastagi = sub.add_parser("fastagi", help="serve the IVR to Asterisk over FastAGI on URJA_FASTAGI_BIND")
     fastagi.add_argument(
         "--processes", type=_positive, default=1, help="server processes sharing the port (one per core)"
+    )
+    fastagi.add_argument(
+        "--require-sounds",
+        action="store_true",
+        help="refuse to start while a catalog prompt has no sound file under URJA_ASTERISK_SOUNDS_DIR",
     )
     fastagi.set_defaults(func=cmd_fastagi)
     phone = sub.add_parser("phone", help="call the IVR from this terminal, as Asterisk would")

@@ -100,6 +100,7 @@ class Settings:
     demo_password: str = "demo1912"  # the seeded demo staff logins only; never seed production
     prompts_dir: str = field(default_factory=lambda: str(Path.cwd() / "var" / "prompts"))
     agi_sounds: str = "urjamitra"  # the folder under Asterisk's sounds directory holding the prompts
+    asterisk_sounds_dir: str = "/var/lib/asterisk/sounds"  # Asterisk's sounds directory, as this machine sees it
     agent_queue: str = "1912"  # the Asterisk queue of the 1912 agents
     agent_dial: str | None = None  # what Twilio <Dial>s to reach an agent: +E.164 or a sip: URI; unset: "call 1912"
     ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
@@ -211,6 +212,7 @@ class Settings:
             demo_password=env.get("URJA_DEMO_PASSWORD") or defaults.demo_password,
             prompts_dir=env.get("URJA_PROMPTS_DIR") or defaults.prompts_dir,
             agi_sounds=env.get("URJA_AGI_SOUNDS") or defaults.agi_sounds,
+            asterisk_sounds_dir=env.get("URJA_ASTERISK_SOUNDS_DIR") or defaults.asterisk_sounds_dir,
             agent_queue=env.get("URJA_AGENT_QUEUE") or defaults.agent_queue,
             agent_dial=agent_dial,
             ussd_secret=env.get("URJA_USSD_SECRET") or None,
