@@ -119,6 +119,7 @@ def main(
     make_dialog: Callable[[], DialogPort],
     sounds_prefix: str = "urjamitra",
     agent_queue: str = "1912",
+    transfer_target: str = "{queue}",
     log_to: str = "stderr",
 ) -> int:
     """The `urjamitra-agi` entry point, given how to build the dialog (the composition root knows).
@@ -154,7 +155,14 @@ def main(
         log.exception("could not build the dialog; apologising to the caller")
         dialog = _Unavailable(exc)
     try:
-        run_agi_script(dialog, sys.stdin, channel, sounds_prefix=sounds_prefix, agent_queue=agent_queue)
+        run_agi_script(
+            dialog,
+            sys.stdin,
+            channel,
+            sounds_prefix=sounds_prefix,
+            agent_queue=agent_queue,
+            transfer_target=transfer_target,
+        )
     finally:
         sys.stdout = channel
     return 0

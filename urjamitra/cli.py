@@ -386,6 +386,7 @@ def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
             settings.fastagi_port,
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
+            transfer_target=settings.queue_target,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
@@ -473,6 +474,7 @@ def _serve_fastagi(settings: Settings, *, reuse_port: bool, prompt_seconds: dict
             on_ready=ready,
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
+            transfer_target=settings.queue_target,
             reuse_port=reuse_port,
             prompt_seconds=prompt_seconds,
         )
@@ -554,6 +556,7 @@ def agi_main(default_env_file: str = DEFAULT_ENV_FILE) -> int:
         make_dialog=build,
         sounds_prefix=settings.agi_sounds,
         agent_queue=settings.agent_queue,
+        transfer_target=settings.queue_target,
         log_to=settings.agi_log,
     )
 

@@ -102,6 +102,7 @@ class Settings:
     agi_sounds: str = "urjamitra"  # the folder under Asterisk's sounds directory holding the prompts
     asterisk_sounds_dir: str = "/var/lib/asterisk/sounds"  # Asterisk's sounds directory, as this machine sees it
     agent_queue: str = "1912"  # the Asterisk queue of the 1912 agents
+    agent_wait: int = 300  # seconds a caller waits in that queue before Asterisk gives up (Queue()'s timeout)
     agent_dial: str | None = None  # what Twilio <Dial>s to reach an agent: +E.164 or a sip: URI; unset: "call 1912"
     ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
     call_limit: int = 10  # concurrent outbound calls the trunk takes
@@ -148,6 +149,9 @@ class Settings:
             or (agent_dial.startswith("+") and agent_dial[1:].isdigit() and 8 <= len(agent_dial) <= 16)
         ):
             raise SettingsError(f"URJA_AGENT_DIAL must be +<country><number> or a sip: URI, got {agent_dial!r}")
+        agent_wait = env.get("URJA_AGENT_WAIT", str(defaults.agent_wait))
+        if not (agent_wait.isascii() and agent_wait.isdigit() and 10 <= int(agent_wait) <= 3600):
+            raise SettingsError(f"URJA_AGENT_WAIT must be seconds from 10 to 3600, got {agent_wait!r}")
         call_limit = env.get("URJA_CALL_LIMIT", str(defaults.call_limit))
         if not (call_limit.isascii() and call_limit.isdigit() and int(call_limit) > 0):
             raise SettingsError(f"URJA_CALL_LIMIT must be a whole number above 0, got {call_limit!r}")
@@ -214,6 +218,7 @@ class Settings:
             agi_sounds=env.get("URJA_AGI_SOUNDS") or defaults.agi_sounds,
             asterisk_sounds_dir=env.get("URJA_ASTERISK_SOUNDS_DIR") or defaults.asterisk_sounds_dir,
             agent_queue=env.get("URJA_AGENT_QUEUE") or defaults.agent_queue,
+            agent_wait=int(agent_wait),
             agent_dial=agent_dial,
             ussd_secret=env.get("URJA_USSD_SECRET") or None,
             call_limit=int(call_limit),
@@ -250,6 +255,13 @@ class Settings:
     @property
     def web_port(self) -> int:
         return _bind(self.web_bind, "URJA_WEB_BIND")[1]
+
+    @property
+    def queue_target(self) -> str:
+        """What the IVR's `EXEC Queue` is given: the agents' queue and how long a caller waits in it
+        (`Queue(queuename,options,URL,announceoverride,timeout)`); past it Asterisk returns QUEUESTATUS=TIMEOUT
+        and the dialplan says goodbye (asterisk/extensions.conf)."""
+        return f"{{queue}},,,,{self.agent_wait}"
 
     def __repr__(self) -> str:
         return f"Settings({self.masked()!r})"

@@ -18,7 +18,7 @@ from ivr.agi import COMMAND_VERBS, parse_command
 from tests.ivr_support import build_world
 from tests.protocol.fake_asterisk import LISTEN, AsteriskCall, agi_env, converse_over_pipes
 
-APOLOGY = ["ANSWER", 'STREAM FILE urjamitra/hi/common/sorry_error ""', "EXEC Queue 1912"]
+APOLOGY = ["ANSWER", 'STREAM FILE urjamitra/hi/common/sorry_error ""', "EXEC Queue 1912,,,,300"]
 
 
 def asterisk_runs_the_script(
