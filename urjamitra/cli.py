@@ -374,8 +374,15 @@ def cmd_bill_revise(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+DESK_REPLY_MARGIN_S = 600.0
+
+
 def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
-    """A FastAGI server for the configured dialog, running in a background thread."""
+    """A FastAGI server for the configured dialog, running in a background thread (for `up` and `phone`).
+
+    Its callers are mostly people at the desk phone, who take their time to type where Asterisk would have
+    timed the wait out: each reply is awaited for ten minutes more than the command's own time, not ten
+    seconds (`urjamitra fastagi`, which serves Asterisk, keeps the ten seconds)."""
     from ivr.fastagi import start_in_thread
     from urjamitra.telephony import make_dialog
 
@@ -387,6 +394,7 @@ def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
             transfer_target=settings.queue_target,
+            reply_margin_s=DESK_REPLY_MARGIN_S,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
