@@ -17,12 +17,14 @@ from cis.db import UnitOfWork
 from cis.errors import MalformedMobile, UnknownAccount, UnknownCall, UnknownChannel
 from cis.models import Account, AccountMobile, IvrCall
 from cis.models.accounts import LANGUAGES
-from cis.models.calls import CALL_CHANNELS, CALL_DIRECTIONS, CALLER_MAX
+from cis.models.calls import CALL_CHANNELS, CALL_DIRECTIONS, CALLER_MAX, FAULT_MAX, OUTBOUND_REF_MAX
 from cis.numbers import parse_account_no
 from cis.phones import normalise_mobile
 
 IST = ZoneInfo("Asia/Kolkata")
 CALL_REF_MAX = 100
+# Outcomes that say how a call ended without serving anything.
+_NOT_SERVICES = frozenset({"in_progress", "none", "abandoned", "no_service", "system_fault"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class CallSummary(TypedDict):
     day: str  # YYYY-MM-DD, a calendar day in India
     calls: int
     by_outcome: dict[str, int]  # outcome -> calls; "in_progress" for calls not yet closed, "none" closed without one
+    by_service: dict[str, int]  # service (bill, complaint, ..., transfer) -> calls that used it, whatever else they did
+    system_faults: int  # calls spoilt on our side (a prompt that would not play, no reply, a failed step)
+    faults_by_kind: dict[str, int]  # "missing prompt", "AgiNoReply", "dialog failed", ... -> calls
     average_duration_s: float | None  # over closed calls; None when none closed
     with_account: int  # calls that reached an account, by caller id or by a number keyed in
     identified_by_caller_id: int  # calls from a mobile registered against the account they reached
@@ -97,17 +102,22 @@ def open_call(
     caller: str | None,
     direction: str = "inbound",
     now: dt.datetime | None = None,
+    outbound_ref: str | None = None,
 ) -> int:
     """The id of the call record for this provider call, created and committed on first sight.
 
     Idempotent: the same (channel, call_ref) always gives the same id, also when two webhooks of one
     call race (the unique key decides; the loser reads the winner's row). The caller is stored as
     E.164 when it is an Indian mobile, else as given (cut to 32 characters; 'unknown' when empty).
+    A call we placed keeps `outbound_ref`, our own reference of it (an alert's outbox row and attempt),
+    so whoever placed it can tell that it was answered and its flow ran.
     Raises UnknownChannel for a channel other than asterisk, twilio or ussd.
     """
     ref = _check_ref(channel, call_ref)
     if direction not in CALL_DIRECTIONS:
         raise ValueError(f"{direction!r} is not a call direction")
+    if outbound_ref is not None and not 0 < len(outbound_ref) <= OUTBOUND_REF_MAX:
+        raise ValueError(f"an outbound reference has 1 to {OUTBOUND_REF_MAX} characters")
     at = now or audit.utcnow()
     with uow:
         session = uow.session
@@ -121,6 +131,7 @@ def open_call(
             caller=_caller(caller),
             path=[],
             started_at=at,
+            outbound_ref=outbound_ref,
         )
         session.add(call)
         try:
@@ -181,8 +192,12 @@ def close_call(
     lang: str | None = None,
     now: dt.datetime | None = None,
     duration_s: int | None = None,
+    fault: str | None = None,
 ) -> bool:
     """Record how the call ended: path, outcome, end time and whole seconds of duration; the state is cleared.
+
+    `fault` names what went wrong on our side, if anything (a prompt that would not play, Asterisk not
+    replying, a failed step): the MIS counts such calls as system faults, apart from callers' choices.
 
     `duration_s` is the provider's own figure (Twilio's CallDuration, the USSD gateway's), which is what
     the trunk bills: it wins over the time between our open and close, also when it arrives after the
@@ -201,6 +216,7 @@ def close_call(
             return False
         _apply(session, call, path, account_no, lang)
         call.outcome = outcome[:60] if outcome else None
+        call.fault = fault[:FAULT_MAX] if fault else None
         call.state = None
         call.ended_at = at
         own = max(0, round((at - call.started_at).total_seconds()))
@@ -239,8 +255,11 @@ def close_stale_calls(uow: UnitOfWork, *, older_than: dt.timedelta, now: dt.date
 def call_summary(uow: UnitOfWork, day: dt.date, *, direction: str = "inbound") -> CallSummary:
     """The MIS figures of the calls that started on `day` (a calendar day in India, IST).
 
-    Calls, calls by outcome, average duration of the closed ones, and how many were identified by
-    their caller id (the caller's mobile is registered against the account the call reached).
+    Calls, calls by outcome (every service a call used, joined: `bill+complaint+transfer`) and by service
+    (a call that used the bill and then an agent counts once for each), system faults apart (calls our side
+    spoilt: a prompt that would not play, no reply from Asterisk, a failed step), average duration of the
+    closed ones, and how many were identified by their caller id (the caller's mobile is registered
+    against the account the call reached).
     """
     start = dt.datetime(day.year, day.month, day.day, tzinfo=IST).astimezone(dt.UTC)
     end = start + dt.timedelta(days=1)
@@ -255,6 +274,9 @@ def call_summary(uow: UnitOfWork, day: dt.date, *, direction: str = "inbound") -
             .group_by(label)
         ).all()
         with_account = session.scalar(select(func.count()).where(in_day, IvrCall.account_id.is_not(None))) or 0
+        faults = session.execute(
+            select(IvrCall.fault, func.count()).where(in_day, IvrCall.fault.is_not(None)).group_by(IvrCall.fault)
+        ).all()
         by_caller_id = (
             session.scalar(
                 select(func.count())
@@ -269,12 +291,25 @@ def call_summary(uow: UnitOfWork, day: dt.date, *, direction: str = "inbound") -
         )
     by_outcome = {str(outcome): int(count) for outcome, count, _, _ in rows}
     calls = sum(by_outcome.values())
+    by_service: dict[str, int] = {}
+    for outcome, count in by_outcome.items():
+        if outcome in _NOT_SERVICES:
+            continue
+        for service in dict.fromkeys(outcome.split("+")):
+            by_service[service] = by_service.get(service, 0) + count
+    faults_by_kind: dict[str, int] = {}
+    for fault, count in faults:
+        kind = str(fault).split(":", 1)[0]
+        faults_by_kind[kind] = faults_by_kind.get(kind, 0) + int(count)
     seconds = sum(int(total or 0) for _, _, total, _ in rows)
     closed = sum(int(n) for _, _, _, n in rows)
     return CallSummary(
         day=day.isoformat(),
         calls=calls,
         by_outcome=dict(sorted(by_outcome.items())),
+        by_service=dict(sorted(by_service.items())),
+        system_faults=sum(faults_by_kind.values()),
+        faults_by_kind=dict(sorted(faults_by_kind.items())),
         average_duration_s=round(seconds / closed, 1) if closed else None,
         with_account=int(with_account),
         identified_by_caller_id=int(by_caller_id),

@@ -39,6 +39,7 @@ SORRY_KEY: Final = "common.sorry_error"
 # Commands the protocol knows, longest first so `parse_command` matches `WAIT FOR DIGIT` before `WAIT`.
 COMMAND_VERBS: Final = (
     "WAIT FOR DIGIT",
+    "CHANNEL STATUS",
     "SET VARIABLE",
     "GET VARIABLE",
     "STREAM FILE",
@@ -73,7 +74,20 @@ class AgiDeadChannel(AgiHangup):
 
 
 class AgiChannelFailed(AgiHangup):
-    """`result=-1` to a playback or digit command: the channel hung up or failed (e.g. a missing sound file)."""
+    """`result=-1` to a digit command, or to a probe after a playback failed: the channel hung up or failed."""
+
+
+class AgiNoReply(AgiError):
+    """Asterisk sent no reply to a command within its time (the command's own time plus a margin): the line is
+    held open but nobody answers it. The call is ended and recorded as a system fault, never as an abandonment."""
+
+
+class PromptMissing(AgiError):
+    """STREAM FILE answered `200 result=-1` on a live channel: the sound file is missing or unreadable."""
+
+    def __init__(self, sound: str) -> None:
+        super().__init__(f"the sound file {sound} is missing or unreadable", "200 result=-1")
+        self.sound = sound
 
 
 class AgiInvalidCommand(AgiError):
@@ -113,7 +127,8 @@ class AgiReply:
     def key(self) -> str:
         """The key a STREAM FILE, WAIT FOR DIGIT or GET OPTION reply carries, '' for none.
 
-        Raises AgiChannelFailed for `result=-1`: the caller hung up during the command, or the file is missing.
+        Raises AgiChannelFailed for `result=-1`: the caller hung up during the command, or (STREAM FILE) the
+        file could not be played; `play` tells the two apart.
         """
         value = self.value
         if value < 0:
@@ -381,20 +396,33 @@ def exec_app(app: str, options: str) -> str:
     return f"EXEC {quote(app)} {quote(options)}"
 
 
+# Asks whether the channel still lives: `200 result=<state>` (6: up) when it does; on a hung-up channel Asterisk
+# has already sent a `HANGUP` line and answers 511, since CHANNEL STATUS is not permitted on a dead channel.
+CHANNEL_STATUS: Final = "CHANNEL STATUS"
+
+
 @dataclass(frozen=True)
 class AgiConfig:
-    """How turns become commands.
+    """How turns become commands, and how long each command may take.
 
     `sounds_prefix` is the sounds folder under Asterisk's sounds directory (or an absolute path):
     a prompt plays as `{sounds_prefix}/{lang}/{stem}`. A Transfer turn runs `EXEC {transfer_app}
     {transfer_target}` with `{queue}` filled in (`Queue 1912`, or `Dial PJSIP/{queue}@agents`);
     `agent_queue` is where the apology after a failure sends the caller.
+
+    Reply times (`reply_timeout`): every command gets its own time plus `reply_margin_s`: a prompt its length
+    (`prompt_seconds`, learnt from the sound files, else `max_prompt_s`), WAIT FOR DIGIT its timeout, EXEC (the
+    agents' queue, then the conversation) `exec_timeout_s`.
     """
 
     sounds_prefix: str = "urjamitra"
     agent_queue: str = "1912"
     transfer_app: str = "Queue"
     transfer_target: str = "{queue}"
+    reply_margin_s: float = 10.0
+    max_prompt_s: float = 60.0
+    exec_timeout_s: float = 4 * 3600.0
+    prompt_seconds: Mapping[str, float] = field(default_factory=dict)  # sound (as played) > its length
 
     def sound(self, lang: Lang, key: str) -> str:
         """The file Asterisk plays for a catalog key: `bill.amount_due` > `urjamitra/hi/bill/amount_due`."""
@@ -403,6 +431,29 @@ class AgiConfig:
 
     def transfer(self, queue: str) -> str:
         return exec_app(self.transfer_app, self.transfer_target.format(queue=queue))
+
+    def reply_timeout(self, command: str) -> float:
+        """Seconds to wait for Asterisk's reply to `command` before the line is taken for dead."""
+        verb, args = parse_command(command)
+        own = 0.0
+        if verb == "STREAM FILE" and args:
+            own = self.prompt_seconds.get(args[0], self.max_prompt_s)
+        elif verb == "WAIT FOR DIGIT" and args:
+            own = _milliseconds(args[0], self.max_prompt_s)
+        elif verb == "GET DATA" and args:
+            # The prompt, then up to the timeout for each digit.
+            digits = int(args[2]) if len(args) > 2 and args[2].isdigit() else 1
+            each = _milliseconds(args[1], 5.0) if len(args) > 1 else 5.0
+            own = self.prompt_seconds.get(args[0], self.max_prompt_s) + each * (digits + 1)
+        elif verb == "EXEC":
+            own = self.exec_timeout_s
+        return own + self.reply_margin_s
+
+
+def _milliseconds(text: str, otherwise: float) -> float:
+    """A command's timeout argument in seconds; `otherwise` for -1 (wait for ever) or anything unreadable."""
+    value = int(text) if text.isdigit() else -1
+    return value / 1000 if value >= 0 else otherwise
 
 
 Player = Generator[str, AgiReply, str]
@@ -413,11 +464,36 @@ def turn_sounds(turn: Turn, config: AgiConfig) -> list[str]:
     return [config.sound(turn.lang, key) for item in turn.items for key in spoken_keys(item, turn.lang)]
 
 
-def say(turn: Turn, config: AgiConfig, escape_digits: str) -> Player:
-    """Play the turn's prompts; returns the key that interrupted them, or '' when they played to the end."""
+def play(sound: str, escape_digits: str) -> Player:
+    """STREAM FILE one sound; returns the key that interrupted it, or '' when it played to the end.
+
+    `200 result=-1` means the caller hung up during it (Asterisk then sends a `HANGUP` line) or the file could
+    not be opened (the channel lives on, and so does the AGI). A CHANNEL STATUS probe tells them apart: a hang-up
+    raises AgiHangup (from the `HANGUP` line or the 511); a live channel raises PromptMissing.
+    """
+    reply = yield stream_file(sound, escape_digits)
+    if reply.value >= 0:
+        return reply.key
+    status = yield CHANNEL_STATUS
+    if status.value < 0:
+        raise AgiChannelFailed("the channel failed during the prompt", f"200 result={reply.result}")
+    raise PromptMissing(sound)
+
+
+def say(turn: Turn, config: AgiConfig, escape_digits: str, missing: list[str] | None = None) -> Player:
+    """Play the turn's prompts; returns the key that interrupted them, or '' when they played to the end.
+
+    A prompt that cannot be played raises PromptMissing, unless `missing` is given: then the sound is added to
+    it and the next prompt plays (a final turn's goodbye or transfer notice is worth no more than that).
+    """
     for sound in turn_sounds(turn, config):
-        reply = yield stream_file(sound, escape_digits)
-        key = reply.key
+        try:
+            key = yield from play(sound, escape_digits)
+        except PromptMissing:
+            if missing is None:
+                raise
+            missing.append(sound)
+            continue
         if key:
             return key
     return ""
@@ -452,17 +528,18 @@ def end(action: Hangup | Transfer, config: AgiConfig) -> Generator[str, AgiReply
         yield "HANGUP"
 
 
-def play_turn(turn: Turn, config: AgiConfig) -> Player:
+def play_turn(turn: Turn, config: AgiConfig, missing: list[str] | None = None) -> Player:
     """One turn: its prompts, then its action; returns the digits gathered ('' for a final turn).
 
     A Gather turn plays every prompt with all keys as escape digits, since Asterisk throws away a key
-    pressed while no command runs; a key stops the remaining prompts and starts the entry.
+    pressed while no command runs; a key stops the remaining prompts and starts the entry. A prompt it cannot
+    play raises PromptMissing (a question heard in part cannot be answered); a final turn skips it into `missing`.
     """
     action = turn.action
     if isinstance(action, Gather):
         first = yield from say(turn, config, ANY_KEY)
         return (yield from collect(action, first))
-    yield from say(turn, config, "")
+    yield from say(turn, config, "", missing)
     yield from end(action, config)
     return ""
 
@@ -474,6 +551,8 @@ def silent_reply(command: str) -> AgiReply:
         return AgiReply(200, "0", endpos=8000)
     if verb in ("HANGUP", "SET VARIABLE"):
         return AgiReply(200, "1")
+    if verb == "CHANNEL STATUS":
+        return AgiReply(200, "6")
     return AgiReply(200, "0")
 
 
@@ -510,7 +589,15 @@ class DialogPort(Protocol):
 
     def resume(self, call: Any, digits: str) -> Turn: ...
 
-    def finish(self, call: Any, *, hung_up: bool, duration_s: int | None = None) -> None: ...
+    def finish(
+        self,
+        call: Any,
+        *,
+        hung_up: bool,
+        duration_s: int | None = None,
+        fault: str | None = None,
+        transferred: bool = False,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -550,10 +637,17 @@ class ResumeCall:
 
 @dataclass(frozen=True)
 class FinishCall:
-    """Effect: `dialog.finish(call, hung_up=hung_up, duration_s=...)` (the transport knows the duration)."""
+    """Effect: `dialog.finish(call, hung_up=..., duration_s=..., fault=..., transferred=...)` (the transport knows
+    the duration). `fault` names what went wrong on our side (a missing prompt, no reply from Asterisk);
+    `transferred` says the transport itself handed the caller to the agents (after an apology)."""
 
     call: Any
     hung_up: bool
+    fault: str | None = None
+    transferred: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"hung_up": self.hung_up, "fault": self.fault, "transferred": self.transferred}
 
 
 Effect = str | StartCall | ResumeCall | FinishCall
@@ -570,6 +664,7 @@ class CallOutcome:
     transferred: bool = False
     apologised: bool = False
     errors: list[BaseException] = field(default_factory=list)
+    missing_sounds: list[str] = field(default_factory=list)  # prompts Asterisk could not play
 
     @property
     def rejected(self) -> bool:
@@ -581,13 +676,34 @@ class CallOutcome:
         """How the call ended, in a word or two for a log line."""
         if self.rejected:
             return "rejected"
+        if self.timed_out:
+            return "no reply from Asterisk"
         return "hung up" if self.hung_up else "transferred" if self.transferred else "completed"
+
+    @property
+    def timed_out(self) -> bool:
+        return any(isinstance(e, AgiNoReply) for e in self.errors)
+
+    @property
+    def fault(self) -> str | None:
+        """What went wrong on our side, for the call record (None: nothing did): the system faults the MIS counts
+        apart from the callers' own choices."""
+        if self.missing_sounds:
+            return "missing prompt: " + ", ".join(dict.fromkeys(self.missing_sounds))
+        for exc in self.errors:
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
 
 def call_flow(
     env: Mapping[str, str], config: AgiConfig, channel: str = "asterisk"
 ) -> Generator[Effect, Any, CallOutcome]:
-    """A whole call as effects; see the module docstring. Never raises for a failure inside the call."""
+    """A whole call as effects; see the module docstring. Never raises for a failure inside the call.
+
+    A prompt Asterisk cannot play is no hang-up: in a turn that asks for keys the caller hears the apology and
+    goes to the agents; in a final turn it is skipped. Asterisk not replying in time ends the call at once (no
+    apology: nobody answers the line). Both are recorded as the call's fault.
+    """
     request = parse_request(env)
     outcome = CallOutcome(request)
     if request.flow is None:
@@ -619,30 +735,38 @@ def call_flow(
                 digits = yield from play_turn(turn, config)
                 turn = yield ResumeCall(call, digits)
                 continue
-            yield from say(turn, config, "")
+            yield from say(turn, config, "", outcome.missing_sounds)
             outcome.transferred = isinstance(action, Transfer)
             with suppress(AgiHangup):  # the caller left the line or the queue after the IVR had said everything
                 yield from end(action, config)
             break
     except AgiHangup:
         outcome.hung_up = True
+    except AgiNoReply as exc:
+        outcome.errors.append(exc)
+    except PromptMissing as exc:  # the caller cannot answer a question heard in part: the agents can
+        outcome.missing_sounds.append(exc.sound)
+        outcome.hung_up = yield from _apologise(lang, config, outcome)
     except Exception as exc:  # the dialog failed or Asterisk refused a command: no dead air, offer the agent
         outcome.errors.append(exc)
         outcome.hung_up = yield from _apologise(lang, config, outcome)
     if outcome.started:
         try:
-            yield FinishCall(call, outcome.hung_up)
+            yield FinishCall(call, outcome.hung_up, outcome.fault, outcome.transferred)
         except Exception as exc:
             outcome.errors.append(exc)
     return outcome
 
 
 def _apologise(lang: Lang, config: AgiConfig, outcome: CallOutcome) -> Generator[str, AgiReply, bool]:
-    """Say sorry and transfer to the agents; returns whether the caller turned out to be gone."""
+    """Say sorry and transfer to the agents; returns whether the caller turned out to be gone.
+
+    A missing apology is skipped: the caller still reaches the agents."""
     try:
-        reply: AgiReply = yield stream_file(config.sound(lang, SORRY_KEY), "")
-        if reply.value < 0:
-            return True
+        try:
+            yield from play(config.sound(lang, SORRY_KEY), "")
+        except PromptMissing as exc:
+            outcome.missing_sounds.append(exc.sound)
         outcome.apologised = True
         yield config.transfer(config.agent_queue)
         outcome.transferred = True
@@ -687,5 +811,5 @@ def perform(effect: Effect, send: Callable[[str], AgiReply], dialog: DialogPort,
         return dialog.start(**effect.kwargs())
     if isinstance(effect, ResumeCall):
         return dialog.resume(effect.call, effect.digits)
-    dialog.finish(effect.call, hung_up=effect.hung_up, duration_s=duration_s)
+    dialog.finish(effect.call, duration_s=duration_s, **effect.kwargs())
     return None

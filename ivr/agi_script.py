@@ -3,11 +3,17 @@
 The same call flow as the FastAGI server, driven with blocking reads: the agi_ block and every reply
 arrive on stdin, commands leave on stdout. One process per call, so use it for a small exchange or a
 test bench; the FastAGI server is the production path.
+
+stdout is the call: nothing but AGI commands may reach it. `main` hands the real stdout to the call and
+points `sys.stdout` at stderr, so a stray print or warning cannot corrupt the channel; logs go to stderr
+(Asterisk's own: its console, or the journal of its service), to syslog, or to a file.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
+import os
 import signal
 import socket
 import sys
@@ -65,9 +71,18 @@ def run_agi_script(
         log.warning("call %s: no dialog for route %r", request.call_ref, request.route)
     caller = mask_caller(request.caller)
     log.info("call %s from %s ended: %s after %d turns", request.call_ref, caller, outcome.how, outcome.turns)
+    for sound in dict.fromkeys(outcome.missing_sounds):
+        log.error("call %s: Asterisk could not play the sound file %s (missing or unreadable)", request.call_ref, sound)
     for exc in outcome.errors:
-        log.error("call %s failed", request.call_ref, exc_info=exc)
+        if isinstance(exc, DialogRefused):
+            log.error("call %s: %s", request.call_ref, str(exc))
+        else:
+            log.error("call %s failed", request.call_ref, exc_info=exc)
     return outcome
+
+
+class DialogRefused(Exception):
+    """The dialog will not run here (no database configured, no schema): said plainly, without a traceback."""
 
 
 class _Unavailable:
@@ -77,13 +92,25 @@ class _Unavailable:
         self.error = error
 
     def start(self, **_: Any) -> tuple[Any, Turn]:
-        raise RuntimeError("the dialog could not be built") from self.error
+        raise DialogRefused(f"the dialog could not be built: {self.error}")
 
     def resume(self, call: Any, digits: str) -> Turn:
-        raise RuntimeError("the dialog could not be built") from self.error
+        raise DialogRefused(f"the dialog could not be built: {self.error}")
 
-    def finish(self, call: Any, *, hung_up: bool, duration_s: int | None = None) -> None:
+    def finish(self, call: Any, **_: Any) -> None:
         return None
+
+
+def log_handler(log_to: str) -> logging.Handler:
+    """Where the script logs: `stderr`, `syslog` (the local syslog socket), or a file path (appended to)."""
+    if log_to == "stderr":
+        return logging.StreamHandler(sys.stderr)
+    if log_to == "syslog":
+        address = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
+        handler: logging.Handler = logging.handlers.SysLogHandler(address=address)
+        handler.ident = "urjamitra-agi: "
+        return handler
+    return logging.FileHandler(log_to, encoding="utf-8")
 
 
 def main(
@@ -92,26 +119,50 @@ def main(
     make_dialog: Callable[[], DialogPort],
     sounds_prefix: str = "urjamitra",
     agent_queue: str = "1912",
+    transfer_target: str = "{queue}",
+    log_to: str = "stderr",
 ) -> int:
     """The `urjamitra-agi` entry point, given how to build the dialog (the composition root knows).
 
     `argv` is accepted for a console script and otherwise unused: Asterisk passes the AGI() arguments
-    both as argv and as `agi_arg_N` in the block, and the block is what routes the call.
+    both as argv and as `agi_arg_N` in the block, and the block is what routes the call. A dialog that
+    cannot be built (DialogRefused, or any error) still answers the caller: the apology, then the agents.
     """
     del argv
     # Asterisk sends SIGHUP when the caller hangs up; the next reply says so too, and the call must
     # still be recorded, so do not let the signal kill the process.
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    # stdout carries AGI commands only: logs go to stderr, which Asterisk shows on its console.
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="urjamitra-agi %(levelname)s %(message)s")
-    for stream in (sys.stdin, sys.stdout):
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
+    # stdout is the AGI channel: keep it for the call alone, and send anything else printed to stderr.
+    channel = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        handler = log_handler(log_to)
+    except OSError as exc:
+        handler = logging.StreamHandler(sys.stderr)
+        print(f"urjamitra-agi: cannot log to {log_to} ({exc}); logging to stderr", file=sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s urjamitra-agi[%(process)d] %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     try:
         dialog: DialogPort = make_dialog()
+    except DialogRefused as exc:
+        log.error("%s; apologising to the caller and sending them to the agents", str(exc))
+        dialog = _Unavailable(exc)
     except Exception as exc:
         log.exception("could not build the dialog; apologising to the caller")
         dialog = _Unavailable(exc)
-    run_agi_script(dialog, sys.stdin, sys.stdout, sounds_prefix=sounds_prefix, agent_queue=agent_queue)
+    try:
+        run_agi_script(
+            dialog,
+            sys.stdin,
+            channel,
+            sounds_prefix=sounds_prefix,
+            agent_queue=agent_queue,
+            transfer_target=transfer_target,
+        )
+    finally:
+        sys.stdout = channel
     return 0

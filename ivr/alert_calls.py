@@ -2,9 +2,13 @@
 
 A voice row's life: `pending` > claimed as `sending` (committed before the call is placed, so two dispatchers
 never place one row twice) > the call is placed and the row names its provider and call id > the call's end
-settles it: answered > `delivered`; busy, unanswered or failed > `pending` again after a pause, until
-`max_attempts` calls were tried > `failed`. A row past its `expires_at` becomes `expired` when it reaches the
-head of the queue. Every call placed counts as an attempt; a call the trunk had no slot for does not.
+settles it: answered and the alert flow ran > `delivered`; busy, unanswered, failed, or answered while the flow
+never ran (FastAGI unreachable: Asterisk hung up on a consumer who heard nothing) > `pending` again after a
+pause, until `max_attempts` calls were tried > `failed`. Whether the flow ran is what the call record says:
+each attempt carries its own reference (`outbox:<row>:<attempt>`) through the dialplan (AMI) or the answer URL
+(Twilio) into the record the dialog opens, and a record spoilt by a system fault does not count. A row past its
+`expires_at` becomes `expired` when it reaches the head of the queue. Every call placed counts as an attempt; a
+call the trunk had no slot for does not.
 
 Ends reach `settle_call` from the provider: AMI events through `AmiDialer(on_end=...)`, Twilio's status callback
 through the voice blueprint's `on_call_status=`; `call_outcome_recorder` makes such a callback. An end that
@@ -23,12 +27,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, case, func, select, update
+from sqlalchemy import Connection, Engine, String, Table, case, cast, exists, func, literal, select, update
 
-from cis.models import Outbox
+from cis.models import Account, IvrCall, Outbox
 from cis.models.notify import PENDING_VOICE
 from ivr.alerts import NotAVoiceAlert, call_params
 from ivr.logs import get_logger
@@ -36,7 +40,8 @@ from ivr.outbound import CallLimitReached, Dialer, DialError, OutboundCall, Plac
 
 log = get_logger(__name__)
 
-OUTBOX = cast(Table, Outbox.__table__)
+OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+CALLS: Table = IvrCall.__table__  # type: ignore[assignment]
 CHANNEL = "voice"
 FLOW = "alert"
 MAX_ATTEMPTS = 3
@@ -44,6 +49,7 @@ DIAL_RETRY = dt.timedelta(minutes=5)  # the provider refused the call or could n
 UNANSWERED_RETRY = dt.timedelta(minutes=10)  # busy, no answer
 STUCK_AFTER = dt.timedelta(minutes=30)  # well past a dialer's max_call_s (10 minutes)
 ANSWERED = frozenset({"answered", "completed"})
+NEEDS_NO_RECORD = frozenset({"console"})  # the console dialer's calls are over before place() returns
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled", "congestion"})
 REMEMBERED_ENDS = 1024
 IST = ZoneInfo("Asia/Kolkata")
@@ -69,6 +75,12 @@ class _Claimed:
     recipient: str
     payload: dict[str, Any]
     attempts: int
+    account_no: str | None = None
+
+
+def attempt_ref(row_id: int, attempt: int) -> str:
+    """Our reference of one call placed for an outbox row: it comes back on the call record the alert opens."""
+    return f"outbox:{row_id}:{attempt}"
 
 
 def drain_calls(
@@ -97,12 +109,10 @@ def drain_calls(
     stats.claimed = len(claimed)
     for index, row in enumerate(claimed):
         try:
-            call = OutboundCall(
-                to=row.recipient,
-                call_ref=f"outbox:{row.id}",
-                flow=FLOW,
-                params=call_params(row.template, row.payload),
-            )
+            params = call_params(row.template, row.payload)
+            if row.account_no:
+                params["account"] = row.account_no  # the call record names the account the alert was for
+            call = OutboundCall(to=row.recipient, call_ref=attempt_ref(row.id, row.attempts), flow=FLOW, params=params)
         except (NotAVoiceAlert, ValueError) as e:
             _give_up(engine, row.id, f"nothing to call: {e}"[:300], now)
             stats.failed += 1
@@ -144,9 +154,10 @@ def settle_call(
 ) -> str | None:
     """Record how the call `provider_id` ended; its row's new status, or None when no row is waiting for it.
 
-    `outcome`: answered/completed > `delivered`; busy, no-answer, failed, canceled, congestion > `pending`
-    again after UNANSWERED_RETRY, or `failed` once `max_attempts` calls were made. A second report of the same
-    end changes nothing. Raises ValueError for any other outcome.
+    `outcome`: answered/completed > `delivered` when the alert flow ran (a call record with this attempt's
+    reference and no system fault; the console provider needs none); answered without it, or busy, no-answer,
+    failed, canceled, congestion > `pending` again after UNANSWERED_RETRY, or `failed` once `max_attempts`
+    calls were made. A second report of the same end changes nothing. Raises ValueError for any other outcome.
     """
     if outcome not in ANSWERED | UNANSWERED:
         raise ValueError(f"not a call outcome: {outcome!r}")
@@ -160,6 +171,7 @@ def settle_call(
                 outcome,
                 now,
                 max_attempts,
+                needs_record=provider not in NEEDS_NO_RECORD,
             )
         if status is None:
             with engine.connect() as conn:
@@ -275,15 +287,26 @@ def _claim(conn: Connection, wanted: int, now: dt.datetime, stats: CallStats) ->
                 last_error=case((expired, "expired before it could be called"), else_=o.last_error),
                 updated_at=now,
             )
-            .returning(o.id, o.status, o.template, o.recipient, o.payload, o.attempts)
+            .returning(o.id, o.status, o.template, o.recipient, o.payload, o.attempts, o.account_id)
         ).all()
         if not rows:
             break
+        account_ids = {row.account_id for row in rows if row.account_id is not None and row.status != "expired"}
+        numbers = (
+            {
+                r.id: r.account_no
+                for r in conn.execute(select(Account.id, Account.account_no).where(Account.id.in_(account_ids)))
+            }
+            if account_ids
+            else {}
+        )
         for row in rows:
             if row.status == "expired":
                 stats.expired += 1
             else:
-                claimed.append(_Claimed(row.id, row.template, row.recipient, dict(row.payload or {}), row.attempts))
+                number = numbers.get(row.account_id) if row.account_id is not None else None
+                payload = dict(row.payload or {})
+                claimed.append(_Claimed(row.id, row.template, row.recipient, payload, row.attempts, number))
     return sorted(claimed, key=lambda c: c.id)
 
 
@@ -353,17 +376,35 @@ def _bind(engine: Engine, provider: str, row: _Claimed, placed: PlacedCall, now:
             outcome = placed.status
         if outcome is None:
             return "sending"
-        return _settle(conn, o.id == row.id, outcome, now, max_attempts) or "sending"
+        needs_record = provider not in NEEDS_NO_RECORD
+        return _settle(conn, o.id == row.id, outcome, now, max_attempts, needs_record=needs_record) or "sending"
 
 
-def _settle(conn: Connection, which: Any, outcome: str, now: dt.datetime, max_attempts: int) -> str | None:
-    """Settle the row `which` selects if it waits for its call's end; its new status, or None."""
+def _settle(
+    conn: Connection, which: Any, outcome: str, now: dt.datetime, max_attempts: int, *, needs_record: bool = True
+) -> str | None:
+    """Settle the row `which` selects if it waits for its call's end; its new status, or None.
+
+    An answered call is delivered only when its alert flow ran (see `settle_call`); that is read inside the
+    same UPDATE, so on SQLite it takes no read-then-write transaction."""
     o = OUTBOX.c
     values: dict[str, Any]
-    if outcome in ANSWERED:
+    again = o.attempts < max_attempts
+    if outcome in ANSWERED and needs_record:
+        c = CALLS.c
+        ref = literal("outbox:") + cast(o.id, String) + literal(":") + cast(o.attempts, String)
+        ran = exists().where(c.outbound_ref == ref, c.fault.is_(None))
+        unheard = "answered, but the alert never played (no call record of its flow: was FastAGI down?)"
+        values = {
+            "status": case((ran, "delivered"), (again, "pending"), else_="failed"),
+            "delivered_at": case((ran, now), else_=o.delivered_at),
+            "not_before": case((ran, o.not_before), (again, now + UNANSWERED_RETRY), else_=o.not_before),
+            "claimed_at": case((ran, o.claimed_at), (again, None), else_=o.claimed_at),
+            "last_error": case((ran, None), (again, unheard), else_=f"{unheard}, the last of {max_attempts} tries"),
+        }
+    elif outcome in ANSWERED:
         values = {"status": "delivered", "delivered_at": now, "last_error": None}
     else:
-        again = o.attempts < max_attempts
         values = {
             "status": case((again, "pending"), else_="failed"),
             "not_before": case((again, now + UNANSWERED_RETRY), else_=o.not_before),

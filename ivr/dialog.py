@@ -33,13 +33,23 @@ class Backend(Protocol):
 
     def answer(self, query: Query, state: State) -> Mapping[str, Any]: ...
 
-    def open_call(self, *, channel: str, call_ref: str, caller: str | None, direction: str) -> int: ...
+    def open_call(
+        self, *, channel: str, call_ref: str, caller: str | None, direction: str, outbound_ref: str | None = None
+    ) -> int: ...
 
     def load_call(self, channel: str, call_ref: str) -> tuple[int, State | None, bool] | None: ...
 
     def save_call(self, call_id: int, state: State) -> None: ...
 
-    def close_call(self, call_id: int, state: State, *, outcome: str, duration_s: int | None = None) -> None: ...
+    def close_call(
+        self,
+        call_id: int,
+        state: State,
+        *,
+        outcome: str,
+        duration_s: int | None = None,
+        fault: str | None = None,
+    ) -> None: ...
 
 
 class WebhookDialog(Protocol):
@@ -102,7 +112,8 @@ class Dialog:
         """Open the call's record and give its first Turn.
 
         A call we placed (an alert) carries `outbound_ref`, our own reference given when it was placed;
-        it rides in the dialog's parameters (the record itself is kept under the provider's call id).
+        it rides in the dialog's parameters and is kept on the record (itself kept under the provider's
+        call id), which tells the one who placed the call that the call's flow ran.
         """
         if outbound_ref:
             direction = "outbound"
@@ -115,9 +126,14 @@ class Dialog:
             caller = str(params["to"])
         if channel == "ussd":
             params.setdefault("greet", False)  # a screen shows the menu at once; there is no spoken welcome
-        record_id = self.backend.open_call(channel=channel, call_ref=call_ref, caller=caller, direction=direction)
+        record_id = self.backend.open_call(
+            channel=channel, call_ref=call_ref, caller=caller, direction=direction, outbound_ref=outbound_ref or None
+        )
         start = Start(channel, call_ref, caller, lang, {**params, "flow": flow, "called": called})
         state, turn = self._advance(None, start)
+        account = params.get("account")
+        if direction == "outbound" and isinstance(account, str) and len(account) == 10 and account.isdigit():
+            state["account"] = account  # an alert names the account it was sent for: its record carries it
         call = Call(record_id, channel, call_ref, state, turn)
         return call, turn
 
@@ -128,14 +144,29 @@ class Dialog:
             call.state, call.turn = self._advance(call.state, Input(digits))
             return call.turn
 
-    def finish(self, call: Call, *, hung_up: bool, duration_s: int | None = None) -> None:
-        """Record the call's end; safe to call twice."""
+    def finish(
+        self,
+        call: Call,
+        *,
+        hung_up: bool,
+        duration_s: int | None = None,
+        fault: str | None = None,
+        transferred: bool = False,
+    ) -> None:
+        """Record the call's end; safe to call twice.
+
+        `fault`: what went wrong on the transport's side (a prompt Asterisk could not play, no reply), recorded
+        as the call's system fault; `transferred`: the transport handed the caller to the agents itself (after
+        an apology), so the outcome ends in `transfer` after the services the call used.
+        """
         with call.lock:
             if call.finished:
                 return
             call.finished = True
-            outcome = self._outcome(call.state, hung_up=hung_up and not call.turn.final)
-            self.backend.close_call(call.record_id, call.state, outcome=outcome, duration_s=duration_s)
+            fault = fault or call.state.get("fault")
+            hung_up = hung_up and not call.turn.final
+            outcome = self._outcome(call.state, hung_up=hung_up, transferred=transferred, fault=fault)
+            self.backend.close_call(call.record_id, call.state, outcome=outcome, duration_s=duration_s, fault=fault)
 
     # --- stateless webhooks (Twilio, USSD) --------------------------------------------------------------
 
@@ -200,7 +231,7 @@ class Dialog:
         # On a call already closed only the provider's duration is taken (it is what the trunk bills).
         state = state or {"served": [], "outcome": None}
         outcome = "" if ended else self._outcome(state, hung_up=True)
-        self.backend.close_call(record_id, state, outcome=outcome, duration_s=duration_s)
+        self.backend.close_call(record_id, state, outcome=outcome, duration_s=duration_s, fault=state.get("fault"))
 
     # --- inside ---------------------------------------------------------------------------------------------
 
@@ -215,17 +246,25 @@ class Dialog:
                 result = self.backend.answer(out, new_state)
                 new_state, out = step(self.flows, new_state, Answer(result))
             raise RuntimeError("the dialog asked too many questions in a row")
-        except Exception:
+        except Exception as exc:
             log.exception("dialog failed; apologising and transferring the caller")
             failed = dict(state or {"served": [], "path": [], "lang": getattr(resume, "lang", "hi")})
-            failed["outcome"] = "error"
+            # What the call got done so far still counts; the failure is a system fault, not the caller's choice.
+            failed["outcome"] = "+".join([*(failed.get("served") or []), "transfer"])
+            failed["fault"] = f"dialog failed: {type(exc).__name__}"
             failed["node"] = None
             return failed, Turn(failed.get("lang", "hi"), APOLOGY, Transfer(self.agent_queue))
 
     @staticmethod
-    def _outcome(state: State, *, hung_up: bool) -> str:
+    def _outcome(state: State, *, hung_up: bool, transferred: bool = False, fault: str | None = None) -> str:
+        """Every service the call used, in order, and `transfer` last when it went to the agents."""
         if state.get("outcome") and not hung_up:
             return str(state["outcome"])
-        served = state.get("served") or []
-        # Callers end most calls by hanging up once served; a call that got nothing done is abandoned.
-        return "+".join(served) or ("abandoned" if hung_up else "no_service")
+        served = list(state.get("served") or [])
+        if transferred and "transfer" not in served:
+            served.append("transfer")
+        if served:
+            return "+".join(served)
+        # Callers end most calls by hanging up once served; a call that got nothing done is abandoned, unless our
+        # side spoilt it.
+        return "system_fault" if fault else "abandoned" if hung_up else "no_service"

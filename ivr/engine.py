@@ -247,9 +247,8 @@ def _finish(s: State, finish: Finish) -> tuple[State, Turn]:
     items = [*(item_from_json(i) for i in s["preface"]), *finish.say]
     s["preface"] = []
     s["node"] = None
-    if isinstance(finish.action, Transfer):
-        s["outcome"] = "transfer"
-    else:
-        s["outcome"] = "+".join(s["served"]) or "no_service"
+    # Every service the call used, in order; a transfer to the agents comes last ("bill+complaint+transfer").
+    served = [*s["served"], "transfer"] if isinstance(finish.action, Transfer) else s["served"]
+    s["outcome"] = "+".join(served) or "no_service"
     s["said"] = [item_to_json(i) for i in items]
     return s, Turn(s["lang"], tuple(items), finish.action)

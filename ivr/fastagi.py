@@ -13,7 +13,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import TracebackType
@@ -24,6 +24,7 @@ from ivr.agi import (
     AgiConfig,
     AgiError,
     AgiHangup,
+    AgiNoReply,
     AgiProtocolError,
     AgiReply,
     CallOutcome,
@@ -35,6 +36,7 @@ from ivr.agi import (
     StartCall,
     call_flow,
     mask_caller,
+    parse_command,
     parse_env,
     parse_request,
 )
@@ -62,11 +64,26 @@ class FastAgiServer:
         linger: float = 2.0,
         backlog: int = 1024,
         reuse_port: bool = False,
+        reply_margin_s: float = 10.0,
+        max_prompt_s: float = 60.0,
+        exec_timeout_s: float = 4 * 3600.0,
+        prompt_seconds: Mapping[str, float] | None = None,
     ) -> None:
         self.dialog = dialog
         self.host = host
         self._requested_port = port
-        self.config = AgiConfig(sounds_prefix, agent_queue, transfer_app, transfer_target)
+        # Each command's reply is awaited for its own time plus a margin (AgiConfig.reply_timeout): a connection
+        # Asterisk holds open without answering is ended and recorded, not kept for ever.
+        self.config = AgiConfig(
+            sounds_prefix,
+            agent_queue,
+            transfer_app,
+            transfer_target,
+            reply_margin_s=reply_margin_s,
+            max_prompt_s=max_prompt_s,
+            exec_timeout_s=exec_timeout_s,
+            prompt_seconds=dict(prompt_seconds or {}),
+        )
         self.executor_workers = executor_workers
         self.env_timeout = env_timeout
         self.linger = linger
@@ -156,8 +173,13 @@ class FastAgiServer:
         try:
             try:
                 env = await asyncio.wait_for(_read_env(reader), self.env_timeout)
+            except _NothingSent:
+                # A port check (a health probe, `urjamitra phone` looking for a server): connected, sent nothing,
+                # closed. Not a call, and nothing went wrong.
+                log.debug("connection from %s closed without a call", _peer(writer))
+                return
             except (TimeoutError, AgiError, OSError, ValueError) as exc:
-                log.warning("connection from %s dropped before the call began: %s", _peer(writer), exc)
+                log.warning("connection from %s dropped before the call began: %r", _peer(writer), exc)
                 return
             self.calls += 1
             # Asterisk's uniqueid is unique on one Asterisk box only: the box's address makes it ours.
@@ -211,13 +233,13 @@ class FastAgiServer:
         self, effect: Effect, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, began: float
     ) -> Any:
         if isinstance(effect, str):
-            return await _command(effect, reader, writer)
+            return await _command(effect, reader, writer, self.config.reply_timeout(effect))
         if isinstance(effect, StartCall):
             return await self._blocking(partial(self.dialog.start, **effect.kwargs()))
         if isinstance(effect, ResumeCall):
             return await self._blocking(partial(self.dialog.resume, effect.call, effect.digits))
         assert isinstance(effect, FinishCall)
-        finish = partial(self.dialog.finish, effect.call, hung_up=effect.hung_up)
+        finish = partial(self.dialog.finish, effect.call, **effect.kwargs())
         return await self._blocking(partial(finish, duration_s=round(time.monotonic() - began)))
 
     async def _blocking(self, fn: Callable[[], T]) -> T:
@@ -228,10 +250,15 @@ class FastAgiServer:
         if outcome.rejected:
             log.warning("call %s: no dialog for route %r; left to the dialplan", ref, outcome.request.route)
         log.info("call %s ended: %s after %d turns in %.1f s", ref, outcome.how, outcome.turns, seconds)
-        if outcome.errors:
+        if outcome.errors or outcome.missing_sounds:
             self.failed_calls += 1
+        for sound in dict.fromkeys(outcome.missing_sounds):
+            log.error("call %s: Asterisk could not play the sound file %s (missing or unreadable)", ref, sound)
         for exc in outcome.errors:
-            log.error("call %s failed%s", ref, " (apologised)" if outcome.apologised else "", exc_info=exc)
+            if isinstance(exc, AgiNoReply):
+                log.error("call %s ended: %s", ref, str(exc))
+            else:
+                log.error("call %s failed%s", ref, " (apologised)" if outcome.apologised else "", exc_info=exc)
 
 
 async def _hang_up_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, linger: float) -> None:
@@ -251,11 +278,17 @@ async def _hang_up_line(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
             await writer.wait_closed()
 
 
+class _NothingSent(AgiHangup):
+    """The connection closed before sending a single byte."""
+
+
 async def _read_env(reader: asyncio.StreamReader) -> dict[str, str]:
     lines: list[str] = []
     while True:
         raw = await reader.readline()
         if not raw:
+            if not lines:
+                raise _NothingSent("the connection closed without sending anything")
             raise AgiHangup("the connection closed before the agi_ block ended")
         line = raw.decode("utf-8", "replace")
         if not line.strip():
@@ -265,19 +298,26 @@ async def _read_env(reader: asyncio.StreamReader) -> dict[str, str]:
             raise AgiProtocolError("the agi_ block does not end", line)
 
 
-async def _command(command: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> AgiReply:
-    """Send one command and read its reply; a dropped connection is the caller hanging up."""
+async def _command(
+    command: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+) -> AgiReply:
+    """Send one command and read its reply within `timeout` seconds; a dropped connection is the caller hanging
+    up, a reply that never comes raises AgiNoReply."""
     try:
-        writer.write(command.encode() + b"\n")
-        await writer.drain()
-        replies = ReplyReader()
-        while True:
-            raw = await reader.readline()
-            if not raw:
-                raise AgiHangup("the connection closed")
-            reply = replies.feed(raw.decode("utf-8", "replace"))
-            if reply is not None:
-                return reply
+        async with asyncio.timeout(timeout):
+            writer.write(command.encode() + b"\n")
+            await writer.drain()
+            replies = ReplyReader()
+            while True:
+                raw = await reader.readline()
+                if not raw:
+                    raise AgiHangup("the connection closed")
+                reply = replies.feed(raw.decode("utf-8", "replace"))
+                if reply is not None:
+                    return reply
+    except TimeoutError:
+        verb, _ = parse_command(command)
+        raise AgiNoReply(f"Asterisk sent no reply to {verb} within {timeout:g} s") from None
     except (OSError, asyncio.IncompleteReadError) as exc:
         raise AgiHangup(f"the connection failed: {exc}") from exc
     except ValueError as exc:  # a line longer than the stream's limit

@@ -6,11 +6,14 @@ anyway). When the limit is reached, `place()` waits up to `wait_s` seconds for a
 `CallLimitReached`: a Celery task can catch it and retry later, an interactive caller can pass `wait_s=0`.
 
 How a call ends, by provider:
-- AMI: the dialer listens on its own AMI connection. `OriginateResponse` with `Response: Failure` (busy, no
-  answer, congestion) frees the slot; otherwise the channel's `Hangup` event does. The Originate names the
-  channel's unique id (`ChannelId`, Asterisk 13+) so the `Hangup` is recognised even before `OriginateResponse`
-  arrives; on an older Asterisk the `Uniqueid` from `OriginateResponse` is used. The AMI user needs `originate`
-  write and `call` read permissions.
+- AMI: the dialer listens on its own AMI connection. `OriginateResponse` with `Response: Failure` and a `Reason`
+  that says why (3 no answer, 5 busy, 8 congestion) frees the slot; `Reason: 0` says nothing (a SIP 486 Busy Here
+  arrives so, then the channel's `Hangup` with `Cause: 17`), so the dialer waits a few seconds for the Hangup's
+  Q.850 cause. Otherwise the channel's `Hangup` event frees it. The Originate names the channel's unique id
+  (`ChannelId`, Asterisk 13+) so the `Hangup` is recognised even before `OriginateResponse` arrives; on an older
+  Asterisk the `Uniqueid` from `OriginateResponse` is used. The AMI user needs `originate` write and `call` read
+  permissions. The channel dialled is a template (`URJA_AMI_DIAL`): `PJSIP/{e164_digits}@{trunk}` by default,
+  `DAHDI/g0/0{national}` for an E1/PRI trunk that wants national numbers with the trunk prefix.
 - Twilio: its status callback (`/voice/status`, final states only) reaches `TwilioDialer.call_ended(CallSid)`,
   which the voice blueprint calls (`on_call_ended=`). The count lives in this process: place calls from the
   process that serves the webhooks, or give both a shared `CallSlots`.
@@ -18,9 +21,10 @@ A slot whose end is never reported (a lost callback, a dropped AMI link) is recl
 
 Outcomes. Whoever places calls from the outbox (`ivr.alert_calls`) also wants to know how each ended. AMI: pass
 `on_end(provider_id, outcome)` to `AmiDialer`; it is called once per call, on the listener thread, with
-`completed` (answered, then hung up), `busy`, `no-answer` or `failed`. Twilio: the status callback's CallStatus
-reaches the voice blueprint's `on_call_status(CallSid, CallStatus)`. `ConsoleDialer` (no telephony: the embedded
-default) prints what the call would say and returns the call already `completed`.
+`completed` (answered, then hung up), `busy`, `no-answer`, `congestion` or `failed`. Answered is not heard:
+`ivr.alert_calls` counts a call delivered only when the call record shows the alert flow ran. Twilio: the status
+callback's CallStatus reaches the voice blueprint's `on_call_status(CallSid, CallStatus)`. `ConsoleDialer` (no
+telephony: the embedded default) prints what the call would say and returns the call already `completed`.
 
 What the call does is carried with it: a flow name (`alert`), the caller's own reference (`call_ref`, e.g. the
 outbox row) and small parameters (ids, not texts). AMI sets them as channel variables `URJA_FLOW`,
@@ -48,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 from urllib.parse import unquote, urlencode, urlsplit
 
+import phonenumbers
 from asterisk.ami import AMIClient, SimpleAction
 from asterisk.ami.response import FutureResponse
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -145,6 +150,21 @@ def decode_params(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("call parameters must be a JSON object")
     return data
+
+
+DIAL_FIELDS = ("e164", "e164_digits", "national", "trunk", "number")
+
+
+def dial_string(template: str, e164: str, trunk: str) -> str:
+    """The channel an Originate dials: `template` with `{e164}` (+919876543210), `{e164_digits}` (919876543210),
+    `{national}` (9876543210, the number within its country), `{trunk}`; `{number}` is `{e164_digits}` (the
+    older name). `PJSIP/{e164_digits}@{trunk}`, `DAHDI/g0/0{national}`, `SIP/{trunk}/0{national}`."""
+    try:
+        national = str(phonenumbers.parse(e164).national_number)
+    except phonenumbers.NumberParseException:
+        national = e164.lstrip("+")
+    digits = e164.lstrip("+")
+    return template.format(e164=e164, e164_digits=digits, national=national, trunk=trunk, number=digits)
 
 
 class CallSlots:
@@ -278,7 +298,10 @@ class _AmiClient(AMIClient):  # type: ignore[misc]
     def send(self, pack: Any) -> None:
         self._socket.sendall((str(pack) + "\r\n").encode(self.encoding))
 
+    closing = False  # set on logoff and by `disconnect`: the end of the link that follows is ours, not Asterisk's
+
     def disconnect(self) -> None:
+        self.closing = True
         if self.finished is not None:
             self.finished.set()
         if self._socket is not None:
@@ -291,19 +314,32 @@ class _AmiClient(AMIClient):  # type: ignore[misc]
 
 
 # How an unanswered call ended. OriginateResponse `Reason` is the last control frame seen on the channel
-# (Asterisk's AST_CONTROL_*): 1 hung up, 3 rang out, 5 busy, 8 congestion; 0: no channel at all.
-ORIGINATE_REASONS = {"1": "no-answer", "3": "no-answer", "5": "busy", "8": "failed", "0": "failed"}
+# (Asterisk's AST_CONTROL_*): 1 hung up, 3 rang out, 5 busy, 8 congestion. 0 says nothing: the channel's Hangup
+# and its cause tell (a SIP 486 Busy Here comes as Reason 0, then Hangup Cause 17).
+ORIGINATE_REASONS = {"1": "no-answer", "3": "no-answer", "5": "busy", "8": "congestion"}
 # Hangup `Cause` (Q.850) of a call never answered: 16 normal clearing (a caller who answers hangs up with it too,
-# but then OriginateResponse Success came first), 17 busy, 18/19 no answer, 21 rejected.
-HANGUP_CAUSES = {"16": "completed", "17": "busy", "18": "no-answer", "19": "no-answer", "21": "no-answer"}
+# but then OriginateResponse Success came first), 17 busy, 18/19 no answer, 20 subscriber absent, 21 rejected,
+# 34/38/41/42 the network could not carry it (congestion, out of order, temporary failure, equipment congestion).
+HANGUP_CAUSES = {
+    "16": "completed",
+    "17": "busy",
+    "18": "no-answer",
+    "19": "no-answer",
+    "20": "no-answer",
+    "21": "no-answer",
+    "34": "congestion",
+    "38": "congestion",
+    "41": "congestion",
+    "42": "congestion",
+}
+CAUSE_WAIT_S = 5.0  # how long an OriginateResponse that names no reason waits for its channel's Hangup
 
 
 class AmiDialer:
     """Places calls with AMI `Originate` (asynchronous) into `context`, extension `exten`, priority 1.
 
-    `url` is `ami://user:secret@host:5038`. The channel is `channel.format(number=..., e164=..., trunk=...)`,
-    by default `PJSIP/<number without +>@<trunk>`. One AMI connection, opened on the first call and reopened
-    after it drops.
+    `url` is `ami://user:secret@host:5038`. The channel is `dial_string(channel, number, trunk)`, by default
+    `PJSIP/<number without +>@<trunk>`. One AMI connection, opened on the first call and reopened after it drops.
     """
 
     name = "asterisk"
@@ -317,13 +353,14 @@ class AmiDialer:
         caller_id: str,
         limit: int,
         exten: str = "s",
-        channel: str = "PJSIP/{number}@{trunk}",
+        channel: str = "PJSIP/{e164_digits}@{trunk}",
         ring_timeout_ms: int = 30_000,
         response_timeout_s: float = 5.0,
         wait_s: float = 60.0,
         max_call_s: float = 600.0,
         slots: CallSlots | None = None,
         on_end: Callable[[str, str], object] | None = None,
+        cause_wait_s: float = CAUSE_WAIT_S,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme != "ami" or not parts.hostname or not parts.username:
@@ -332,7 +369,11 @@ class AmiDialer:
         self._username = unquote(parts.username)
         self._secret = unquote(parts.password or "")
         self.context, self.trunk, self.caller_id, self.exten = context, trunk, caller_id, exten
+        dial_string(channel, "+919876543210", trunk)  # a template naming an unknown field fails now
         self.channel = channel
+        self.cause_wait_s = cause_wait_s
+        self._awaiting_cause: dict[str, threading.Timer] = {}  # failed Originates waiting for their Hangup
+        self._cause_lock = threading.Lock()  # not `_lock`: the listener thread takes this one
         self.ring_timeout_ms = ring_timeout_ms
         self.response_timeout_s = response_timeout_s
         self.slots = slots or CallSlots(limit, wait_s=wait_s, max_call_s=max_call_s)
@@ -352,7 +393,7 @@ class AmiDialer:
         self.slots.acquire(channel_id)
         action = SimpleAction(
             "Originate",
-            Channel=self.channel.format(number=call.to.lstrip("+"), e164=call.to, trunk=self.trunk),
+            Channel=dial_string(self.channel, call.to, self.trunk),
             Context=self.context,
             Exten=self.exten,
             Priority=1,
@@ -393,7 +434,12 @@ class AmiDialer:
     def close(self) -> None:
         with self._lock:
             client, self._client = self._client, None
+        with self._cause_lock:
+            waiting, self._awaiting_cause = list(self._awaiting_cause.values()), {}
+        for timer in waiting:
+            timer.cancel()
         if client is not None:
+            client.closing = True  # Asterisk answers Logoff with Goodbye and closes the link: that end is ours
             with suppress(Exception):
                 client.logoff()
             client.disconnect()
@@ -422,7 +468,13 @@ class AmiDialer:
     def _on_disconnect(self, source: Any, error: Any = None) -> None:
         if source.finished is not None:
             source.finished.set()  # the listener has stopped: the next call reconnects
-        log.warning("AMI connection closed%s", f": {error!r}" if error else "")
+        if getattr(source, "closing", False):
+            log.debug("AMI connection closed")  # our own logoff: nothing to report
+        elif error is None or isinstance(error, StopIteration):
+            # The listener's packet reader ends with StopIteration when Asterisk closes the socket.
+            log.warning("AMI connection closed by Asterisk; the next call reconnects")
+        else:
+            log.warning("AMI connection lost: %r; the next call reconnects", error)
 
     def _on_event(self, event: Any, source: Any) -> None:
         # Runs on the listener thread, whose loop ends at the first exception: never raise.
@@ -431,9 +483,13 @@ class AmiDialer:
             if event.name == "OriginateResponse":
                 ours = keys.get("ActionID", "")
                 if keys.get("Response") != "Success":
-                    if self.slots.release(ours):
-                        log.info("outbound call %s failed (reason %s)", ours, keys.get("Reason", "?"))
-                        self._ended(ours, ORIGINATE_REASONS.get(keys.get("Reason", ""), "failed"))
+                    reason = keys.get("Reason", "")
+                    if reason not in ORIGINATE_REASONS and self.slots.holds(ours):
+                        # No reason given: the channel's Hangup, with its cause, follows (busy is Cause 17).
+                        self._await_cause(ours)
+                    elif self.slots.release(ours):
+                        log.info("outbound call %s failed (reason %s)", ours, reason or "?")
+                        self._ended(ours, ORIGINATE_REASONS.get(reason, "failed"))
                 elif self.slots.holds(ours):
                     # Async Originate reports Success once the callee answered and the call entered the dialplan.
                     self._answered.add(ours)
@@ -444,11 +500,32 @@ class AmiDialer:
                 ours = self._aliases.pop(unique, unique)
                 if self.slots.release(ours):
                     answered = ours in self._answered
-                    self._ended(ours, "completed" if answered else HANGUP_CAUSES.get(keys.get("Cause", ""), "failed"))
+                    outcome = "completed" if answered else HANGUP_CAUSES.get(keys.get("Cause", ""), "failed")
+                    if not answered:
+                        log.info("outbound call %s not answered (cause %s: %s)", ours, keys.get("Cause", "?"), outcome)
+                    self._ended(ours, outcome)
         except Exception:
             log.exception("AMI event %s not handled", getattr(event, "name", "?"))
 
+    def _await_cause(self, provider_id: str) -> None:
+        timer = threading.Timer(self.cause_wait_s, self._no_cause_came, args=(provider_id,))
+        timer.daemon = True
+        with self._cause_lock:
+            self._awaiting_cause[provider_id] = timer
+        timer.start()
+
+    def _no_cause_came(self, provider_id: str) -> None:
+        with self._cause_lock:
+            self._awaiting_cause.pop(provider_id, None)
+        if self.slots.release(provider_id):
+            log.info("outbound call %s failed (no reason, no hangup cause)", provider_id)
+            self._ended(provider_id, "failed")
+
     def _ended(self, provider_id: str, outcome: str) -> None:
+        with self._cause_lock:
+            timer = self._awaiting_cause.pop(provider_id, None)
+        if timer is not None:
+            timer.cancel()
         self._answered.discard(provider_id)
         if self.on_end is not None:
             self.on_end(provider_id, outcome)

@@ -176,7 +176,8 @@ class _DeskCall:
         elif verb == "EXEC":
             self.speak()
             app, target = [*args, "", ""][:2]
-            where = f"the {target} agent queue" if app.lower() == "queue" else f"{target} ({app})"
+            queue = target.split(",", 1)[0]  # Queue(queuename,options,URL,announceoverride,timeout)
+            where = f"the {queue} agent queue" if app.lower() == "queue" else f"{target} ({app})"
             self.record(f"-- transferred to {where}")
             self.reply("200 result=0")
         elif verb == "HANGUP":
@@ -185,6 +186,8 @@ class _DeskCall:
             self.reply("200 result=1")
         elif verb == "SET VARIABLE":
             self.reply("200 result=1")
+        elif verb == "CHANNEL STATUS":
+            self.reply("200 result=6")  # up
         else:
             self.reply("510 Invalid or unknown command")
         return True

@@ -209,9 +209,17 @@ class CisBackend:
 
     # --- call records ---------------------------------------------------------------------------------------
 
-    def open_call(self, *, channel: str, call_ref: str, caller: str | None, direction: str) -> int:
+    def open_call(
+        self, *, channel: str, call_ref: str, caller: str | None, direction: str, outbound_ref: str | None = None
+    ) -> int:
         return calls.open_call(
-            self._uow(), channel=channel, call_ref=call_ref, caller=caller, direction=direction, now=self.now()
+            self._uow(),
+            channel=channel,
+            call_ref=call_ref,
+            caller=caller,
+            direction=direction,
+            now=self.now(),
+            outbound_ref=outbound_ref,
         )
 
     def load_call(self, channel: str, call_ref: str) -> tuple[int, State | None, bool] | None:
@@ -228,7 +236,15 @@ class CisBackend:
             lang=state.get("lang"),
         )
 
-    def close_call(self, call_id: int, state: State, *, outcome: str, duration_s: int | None = None) -> None:
+    def close_call(
+        self,
+        call_id: int,
+        state: State,
+        *,
+        outcome: str,
+        duration_s: int | None = None,
+        fault: str | None = None,
+    ) -> None:
         calls.close_call(
             self._uow(),
             call_id,
@@ -238,4 +254,5 @@ class CisBackend:
             lang=state.get("lang"),
             now=self.now(),
             duration_s=duration_s,
+            fault=fault,
         )

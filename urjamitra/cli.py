@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Engine, func, select
 
@@ -19,7 +19,7 @@ from cis.db import make_engine
 from cis.errors import CisError
 from cis.migrate import current_revision, upgrade
 from cis.models import Account, AccountMobile
-from urjamitra.settings import Settings, SettingsError
+from urjamitra.settings import DEFAULT_ENV_FILE, Settings, SettingsError, environment
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -374,8 +374,15 @@ def cmd_bill_revise(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+DESK_REPLY_MARGIN_S = 600.0
+
+
 def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
-    """A FastAGI server for the configured dialog, running in a background thread."""
+    """A FastAGI server for the configured dialog, running in a background thread (for `up` and `phone`).
+
+    Its callers are mostly people at the desk phone, who take their time to type where Asterisk would have
+    timed the wait out: each reply is awaited for ten minutes more than the command's own time, not ten
+    seconds (`urjamitra fastagi`, which serves Asterisk, keeps the ten seconds)."""
     from ivr.fastagi import start_in_thread
     from urjamitra.telephony import make_dialog
 
@@ -386,6 +393,8 @@ def _fastagi_server(settings: Settings):  # type: ignore[no-untyped-def]
             settings.fastagi_port,
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
+            transfer_target=settings.queue_target,
+            reply_margin_s=DESK_REPLY_MARGIN_S,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
@@ -402,14 +411,16 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    lengths = _check_sounds(settings, require=args.require_sounds)
     if args.processes == 1:
-        _serve_fastagi(settings, reuse_port=False)
+        _serve_fastagi(settings, reuse_port=False, prompt_seconds=lengths)
         return 0
     if settings.fastagi_port == 0:
         raise CliError("several processes need a fixed port: set URJA_FASTAGI_BIND to HOST:PORT")
     context = multiprocessing.get_context("spawn")
+    options = {"reuse_port": True, "prompt_seconds": lengths}
     workers = [
-        context.Process(target=_serve_fastagi, args=(settings,), kwargs={"reuse_port": True}, daemon=False)
+        context.Process(target=_serve_fastagi, args=(settings,), kwargs=options, daemon=False)
         for _ in range(args.processes)
     ]
     for worker in workers:
@@ -428,7 +439,31 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if all(w.exitcode in (0, -signal.SIGTERM) for w in workers) else 1
 
 
-def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
+def _check_sounds(settings: Settings, *, require: bool) -> dict[str, float]:
+    """Check that every catalog prompt has a sound file Asterisk can play under its sounds directory; say which
+    are missing (loudly), and refuse to start with `require`. Returns each sound's length (reply timeouts)."""
+    from ivr.agi import AgiConfig
+    from ivr.sounds import check_sounds
+    from prompts.catalog import catalog
+
+    report = check_sounds(settings.asterisk_sounds_dir, AgiConfig(sounds_prefix=settings.agi_sounds), catalog())
+    if report.ok:
+        print(f"FastAGI: {report.summary()}", file=sys.stderr, flush=True)
+        return report.seconds
+    advice = (
+        "Callers who reach a missing prompt hear the apology and go to the agents. Build the audio with "
+        f"`urjamitra prompts build` and copy {settings.prompts_dir} to "
+        f"{Path(settings.asterisk_sounds_dir) / settings.agi_sounds} on the Asterisk box, or set "
+        "URJA_ASTERISK_SOUNDS_DIR to the sounds directory Asterisk uses."
+    )
+    if require:
+        raise CliError(f"{report.summary()}. {advice}")
+    banner = "!" * 100
+    print(f"{banner}\nFastAGI WARNING: {report.summary()}.\n{advice}\n{banner}", file=sys.stderr, flush=True)
+    return report.seconds
+
+
+def _serve_fastagi(settings: Settings, *, reuse_port: bool, prompt_seconds: dict[str, float] | None = None) -> None:
     import logging
 
     from ivr.fastagi import run_fastagi
@@ -447,7 +482,9 @@ def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
             on_ready=ready,
             sounds_prefix=settings.agi_sounds,
             agent_queue=settings.agent_queue,
+            transfer_target=settings.queue_target,
             reuse_port=reuse_port,
+            prompt_seconds=prompt_seconds,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.fastagi_bind} ({exc.strerror}): set URJA_FASTAGI_BIND") from exc
@@ -491,18 +528,77 @@ def cmd_phone(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def agi_main() -> int:
-    """`urjamitra-agi`: the IVR as a plain AGI script, for `AGI(urjamitra-agi)` in the dialplan."""
+def agi_main(default_env_file: str = DEFAULT_ENV_FILE) -> int:
+    """`urjamitra-agi`: the IVR as a plain AGI script, for `AGI(urjamitra-agi)` in the dialplan.
+
+    Asterisk starts it in its own working directory and environment, which hold none of our settings: they
+    come from the settings file (`/etc/urjamitra/env`, or the file URJA_ENV_FILE names), under anything the
+    environment sets. It never creates a database: without URJA_DATABASE_URL, with a SQLite file that is not
+    there (or a relative path, which would mean Asterisk's directory) or a database without the schema, the
+    caller hears the apology and goes to the agents, and the log says why.
+    """
+    from ivr.agi_script import DialogRefused
     from ivr.agi_script import main as agi_script_main
     from urjamitra.telephony import make_dialog
 
-    settings = Settings.from_env()
+    problem: str | None = None
+    try:
+        env = environment(env_file=default_env_file)
+        settings = Settings.from_env(env)
+    except SettingsError as exc:
+        env, settings, problem = {}, Settings(), str(exc)
+    if problem is None and not env.get("URJA_DATABASE_URL"):
+        source = env.get("URJA_ENV_FILE") or default_env_file
+        problem = f"URJA_DATABASE_URL is not set: write it in {source} (or name another file in URJA_ENV_FILE)"
+
+    def build() -> Any:
+        if problem is not None:
+            raise DialogRefused(problem)
+        refusal = _agi_database_problem(settings.database_url)
+        if refusal is not None:
+            raise DialogRefused(refusal)
+        return make_dialog(settings)
+
     return agi_script_main(
         sys.argv[1:],
-        make_dialog=lambda: make_dialog(settings),
+        make_dialog=build,
         sounds_prefix=settings.agi_sounds,
         agent_queue=settings.agent_queue,
+        transfer_target=settings.queue_target,
+        log_to=settings.agi_log,
     )
+
+
+def _agi_database_problem(url: str) -> str | None:
+    """Why the AGI script must not use the database at `url` (None: it may): it never creates one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return f"URJA_DATABASE_URL names no SQLite file ({_masked(url)})"
+        if not Path(path).is_absolute():
+            return f"URJA_DATABASE_URL names a relative SQLite path ({path}): Asterisk runs us in its own directory"
+        if not Path(path).is_file():
+            return f"the SQLite database {path} does not exist (run `urjamitra db upgrade` where the IVR's data lives)"
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        return f"cannot reach the database {_masked(url)}: {type(exc).__name__}"
+    finally:
+        engine.dispose()
+    if revision is None:
+        return f"the database {_masked(url)} has no schema: run `urjamitra db upgrade` first"
+    return None
+
+
+def _masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
@@ -753,6 +849,11 @@ def build_parser() -> argparse.ArgumentParser:
     fastagi = sub.add_parser("fastagi", help="serve the IVR to Asterisk over FastAGI on URJA_FASTAGI_BIND")
     fastagi.add_argument(
         "--processes", type=_positive, default=1, help="server processes sharing the port (one per core)"
+    )
+    fastagi.add_argument(
+        "--require-sounds",
+        action="store_true",
+        help="refuse to start while a catalog prompt has no sound file under URJA_ASTERISK_SOUNDS_DIR",
     )
     fastagi.set_defaults(func=cmd_fastagi)
     phone = sub.add_parser("phone", help="call the IVR from this terminal, as Asterisk would")

@@ -13,6 +13,52 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed."""
 
 
+# Where `urjamitra-agi` finds its settings when Asterisk starts it (Asterisk's environment has none of ours).
+DEFAULT_ENV_FILE = "/etc/urjamitra/env"
+_FILE_PREFIXES = ("URJA_", "TWILIO_")
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """`URJA_*=value` lines of a settings file (a systemd EnvironmentFile works as it is): blank lines and `#`
+    comments are skipped, `export ` is allowed, a value may be quoted; names not starting URJA_ or TWILIO_ are
+    ignored. Raises SettingsError for a line that is not NAME=value, OSError when the file cannot be read."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, eq, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name.replace("_", "").isalnum():
+            raise SettingsError(f"{path}, line {number}: expected NAME=value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if name.startswith(_FILE_PREFIXES):
+            values[name] = value
+    return values
+
+
+def environment(environ: Mapping[str, str] | None = None, *, env_file: str | None = None) -> dict[str, str]:
+    """The settings' source: the settings file under the environment (what the environment sets wins).
+
+    The file is the one `URJA_ENV_FILE` names (it must exist), else `env_file` when given and present.
+    """
+    env = dict(os.environ if environ is None else environ)
+    named = env.get("URJA_ENV_FILE")
+    path = named or env_file
+    if not path:
+        return env
+    try:
+        values = read_env_file(path)
+    except FileNotFoundError:
+        if named:
+            raise SettingsError(f"URJA_ENV_FILE names {named}, which does not exist") from None
+        return env
+    except OSError as exc:
+        raise SettingsError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    return {**values, **env}
+
+
 def _bind(value: str, name: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     # Port 0 asks the system for a free port (the CLI prints the one it got).
@@ -54,13 +100,19 @@ class Settings:
     demo_password: str = "demo1912"  # the seeded demo staff logins only; never seed production
     prompts_dir: str = field(default_factory=lambda: str(Path.cwd() / "var" / "prompts"))
     agi_sounds: str = "urjamitra"  # the folder under Asterisk's sounds directory holding the prompts
+    asterisk_sounds_dir: str = "/var/lib/asterisk/sounds"  # Asterisk's sounds directory, as this machine sees it
     agent_queue: str = "1912"  # the Asterisk queue of the 1912 agents
+    agent_wait: int = 300  # seconds a caller waits in that queue before Asterisk gives up (Queue()'s timeout)
     agent_dial: str | None = None  # what Twilio <Dial>s to reach an agent: +E.164 or a sip: URI; unset: "call 1912"
     ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
     call_limit: int = 10  # concurrent outbound calls the trunk takes
     ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
     ami_context: str = "urjamitra-out"  # the dialplan context outbound AMI calls start in
-    ami_trunk: str = "trunk"  # the PJSIP endpoint of the trunk outbound calls leave by
+    ami_trunk: str = "trunk"  # the trunk outbound calls leave by: `{trunk}` in ami_dial (a PJSIP endpoint, a group)
+    # The channel an alert call dials: {e164} +919876543210, {e164_digits} 919876543210, {national} 9876543210,
+    # {trunk}. An E1/PRI trunk on DAHDI that wants national numbers with the 0 prefix: "DAHDI/g0/0{national}".
+    ami_dial: str = "PJSIP/{e164_digits}@{trunk}"
+    agi_log: str = "stderr"  # where urjamitra-agi logs: stderr (Asterisk's, never stdout), syslog, or a file path
     sms_rate: float = 100.0  # messages per second the SMS provider accepts (a token bucket shared by all workers)
     sms_batch: int = 500  # outbox rows one dispatcher claims and sends at a time
     sms_gateway_url: str | None = None  # the DLT gateway's send endpoint (URJA_SMS_PROVIDER=dlt)
@@ -77,7 +129,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+        """The settings from `environ` (default: the process environment over the file URJA_ENV_FILE names)."""
+        env = environment() if environ is None else environ
         defaults = cls()
         provider = env.get("URJA_SMS_PROVIDER", defaults.sms_provider)
         if provider not in ("console", "twilio", "dlt"):
@@ -96,6 +149,9 @@ class Settings:
             or (agent_dial.startswith("+") and agent_dial[1:].isdigit() and 8 <= len(agent_dial) <= 16)
         ):
             raise SettingsError(f"URJA_AGENT_DIAL must be +<country><number> or a sip: URI, got {agent_dial!r}")
+        agent_wait = env.get("URJA_AGENT_WAIT", str(defaults.agent_wait))
+        if not (agent_wait.isascii() and agent_wait.isdigit() and 10 <= int(agent_wait) <= 3600):
+            raise SettingsError(f"URJA_AGENT_WAIT must be seconds from 10 to 3600, got {agent_wait!r}")
         call_limit = env.get("URJA_CALL_LIMIT", str(defaults.call_limit))
         if not (call_limit.isascii() and call_limit.isdigit() and int(call_limit) > 0):
             raise SettingsError(f"URJA_CALL_LIMIT must be a whole number above 0, got {call_limit!r}")
@@ -127,6 +183,16 @@ class Settings:
             if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
                 raise SettingsError(f"{var} must be a whole number above 0, got {raw!r}")
             outage_numbers[name] = int(raw)
+        ami_dial = env.get("URJA_AMI_DIAL") or defaults.ami_dial
+        sample = {"e164": "+919876543210", "e164_digits": "919876543210", "national": "9876543210", "trunk": "t"}
+        try:
+            dialled = ami_dial.format(number=sample["e164_digits"], **sample)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SettingsError(
+                f"URJA_AMI_DIAL may name {{e164}}, {{e164_digits}}, {{national}} and {{trunk}}, got {ami_dial!r}"
+            ) from exc
+        if "/" not in dialled or any(c.isspace() or c == "," for c in dialled):
+            raise SettingsError(f"URJA_AMI_DIAL must be an Asterisk channel such as TECH/resource, got {ami_dial!r}")
         check_share = env.get("URJA_CHECK_SHARE", str(defaults.check_share))
         try:
             share = float(check_share)
@@ -150,13 +216,17 @@ class Settings:
             demo_password=env.get("URJA_DEMO_PASSWORD") or defaults.demo_password,
             prompts_dir=env.get("URJA_PROMPTS_DIR") or defaults.prompts_dir,
             agi_sounds=env.get("URJA_AGI_SOUNDS") or defaults.agi_sounds,
+            asterisk_sounds_dir=env.get("URJA_ASTERISK_SOUNDS_DIR") or defaults.asterisk_sounds_dir,
             agent_queue=env.get("URJA_AGENT_QUEUE") or defaults.agent_queue,
+            agent_wait=int(agent_wait),
             agent_dial=agent_dial,
             ussd_secret=env.get("URJA_USSD_SECRET") or None,
             call_limit=int(call_limit),
             ivr_number=env.get("URJA_IVR_NUMBER") or defaults.ivr_number,
             ami_context=env.get("URJA_AMI_CONTEXT") or defaults.ami_context,
             ami_trunk=env.get("URJA_AMI_TRUNK") or defaults.ami_trunk,
+            ami_dial=ami_dial,
+            agi_log=env.get("URJA_AGI_LOG") or defaults.agi_log,
             sms_rate=rate,
             sms_batch=int(sms_batch),
             sms_gateway_url=gateway_url,
@@ -185,6 +255,13 @@ class Settings:
     @property
     def web_port(self) -> int:
         return _bind(self.web_bind, "URJA_WEB_BIND")[1]
+
+    @property
+    def queue_target(self) -> str:
+        """What the IVR's `EXEC Queue` is given: the agents' queue and how long a caller waits in it
+        (`Queue(queuename,options,URL,announceoverride,timeout)`); past it Asterisk returns QUEUESTATUS=TIMEOUT
+        and the dialplan says goodbye (asterisk/extensions.conf)."""
+        return f"{{queue}},,,,{self.agent_wait}"
 
     def __repr__(self) -> str:
         return f"Settings({self.masked()!r})"

@@ -40,6 +40,7 @@ def make_dialer(settings: Settings, engine: Engine | None = None) -> Dialer:
             settings.ami_url,
             context=settings.ami_context,
             trunk=settings.ami_trunk,
+            channel=settings.ami_dial,
             caller_id=settings.ivr_number,
             limit=settings.call_limit,
             on_end=call_outcome_recorder(engine, "asterisk") if engine is not None else None,

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from cis import notify
-from cis.db import UnitOfWork
+from cis.db import UnitOfWork, make_session_factory
 from cis.models import Outbox
 from ivr.alert_calls import (
     CallStats,
@@ -141,8 +142,26 @@ def variables(originate: Packet) -> dict[str, str]:
     return dict(v.split("=", 1) for v in originate["Variable"])
 
 
-def answer_and_hang_up(ami: FakeAmi, originate: Packet) -> None:
-    """The consumer answers (Asterisk reports the Originate's success) and later hangs up."""
+def alert_flow_runs(engine: Engine, originate: Packet) -> None:
+    """The answered call runs the alert flow, as the FastAGI server runs it from the dialplan's AGI(): the dialog
+    opens the call record with the attempt's reference (URJA_CALL_REF) and the alert's parameters."""
+    sent = variables(originate)
+    dialog = Dialog(CisBackend(make_session_factory(engine), now=lambda: NOW))
+    dialog.start(
+        channel="asterisk",
+        call_ref=f"10.0.0.5/{originate['ChannelId']}",
+        caller="1912",
+        flow=sent["URJA_FLOW"],
+        params=decode_params(sent["URJA_PARAMS"]),
+        outbound_ref=sent["URJA_CALL_REF"],
+    )
+
+
+def answer_and_hang_up(ami: FakeAmi, originate: Packet, engine: Engine | None = None) -> None:
+    """The consumer answers (Asterisk reports the Originate's success), hears the alert (when `engine` is given,
+    the alert flow runs and records the call), and later hangs up."""
+    if engine is not None:
+        alert_flow_runs(engine, originate)
     channel_id = originate["ChannelId"]
     ami.emit("OriginateResponse", ActionID=channel_id, Response="Success", Uniqueid=channel_id, Reason="4")
     ami.emit("Hangup", Uniqueid=channel_id, Cause="16")
@@ -168,7 +187,7 @@ def test_five_alerts_on_a_two_channel_trunk_are_each_called_once_never_more_than
         while answered < 5:
             originates = ami.originates()
             for originate in originates[answered:]:
-                answer_and_hang_up(ami, originate)
+                answer_and_hang_up(ami, originate, engine)
             answered = len(originates)
             eventually(lambda: dialer.in_flight == 0)
             drains.append(drain_calls(engine, dialer, now=NOW))
@@ -177,7 +196,7 @@ def test_five_alerts_on_a_two_channel_trunk_are_each_called_once_never_more_than
         dialer.close()
     assert all(d.placed <= 2 for d in drains)
     originates = ami.originates()
-    assert sorted(variables(o)["URJA_CALL_REF"] for o in originates) == sorted(f"outbox:{i}" for i in ids)
+    assert sorted(variables(o)["URJA_CALL_REF"] for o in originates) == sorted(f"outbox:{i}:1" for i in ids)
     eventually(lambda: all(r.status == "delivered" for r in rows(engine)))
     done = rows(engine)
     assert {(r.provider, r.attempts) for r in done} == {("asterisk", 1)}
@@ -195,7 +214,7 @@ def test_the_call_carries_the_alert_in_its_channel_variables(engine: Engine, ami
     [originate] = ami.originates()
     assert originate["Channel"] == "PJSIP/919876500000@carrier"
     sent = variables(originate)
-    assert (sent["URJA_FLOW"], sent["URJA_CALL_REF"]) == ("alert", f"outbox:{row_id}")
+    assert (sent["URJA_FLOW"], sent["URJA_CALL_REF"]) == ("alert", f"outbox:{row_id}:1")
     assert decode_params(sent["URJA_PARAMS"]) == {**call_params("outage.breakdown", BREAKDOWN), "to": mobile(0)}
 
 
@@ -221,7 +240,7 @@ def test_a_call_asterisk_refused_is_tried_again_after_five_minutes_and_the_rest_
     finally:
         dialer.close()
     placed = [variables(o)["URJA_CALL_REF"] for o in ami.originates()]
-    assert placed.count(f"outbox:{first}") == 2  # refused once, then placed
+    assert [ref for ref in placed if ref.startswith(f"outbox:{first}:")] == [f"outbox:{first}:1", f"outbox:{first}:2"]
     assert row(engine, first).attempts == 2
 
 
@@ -250,7 +269,7 @@ def test_an_alert_past_its_expiry_is_never_called(engine: Engine, ami: FakeAmi) 
     finally:
         dialer.close()
     assert (stats.expired, stats.placed) == (1, 1)
-    assert [variables(o)["URJA_CALL_REF"] for o in ami.originates()] == [f"outbox:{fresh}"]
+    assert [variables(o)["URJA_CALL_REF"] for o in ami.originates()] == [f"outbox:{fresh}:1"]
     assert (row(engine, stale).status, row(engine, stale).attempts) == ("expired", 0)
 
 
@@ -285,9 +304,90 @@ def test_a_busy_line_is_called_again_ten_minutes_later_three_times_in_all(engine
     assert len(ami.originates()) == 3
 
 
+def test_a_sip_busy_reported_as_reason_0_then_hangup_cause_17_is_recorded_busy(engine: Engine, ami: FakeAmi) -> None:
+    [row_id] = queue_calls(engine, 1)
+    dialer = ami_dialer(ami, engine)
+    try:
+        drain_calls(engine, dialer, now=NOW)
+        channel_id = ami.originates()[0]["ChannelId"]
+        # SIP 486 Busy Here, as Asterisk 22 reports it: the Originate fails without a reason, then the channel
+        # hangs up with the Q.850 cause.
+        ami.emit(
+            "OriginateResponse",
+            ActionID=channel_id,
+            Response="Failure",
+            Channel="PJSIP/carrier-00000007",
+            Reason="0",
+            Uniqueid="<null>",
+        )
+        busy_here = {"Cause": "17", "Cause-txt": "User busy"}
+        ami.emit("Hangup", Channel="PJSIP/carrier-00000007", Uniqueid=channel_id, **busy_here)
+        eventually(lambda: row(engine, row_id).status != "sending")
+        assert dialer.in_flight == 0
+    finally:
+        dialer.close()
+    busy = row(engine, row_id)
+    assert (busy.status, busy.last_error) == ("pending", "call busy")
+
+
+def test_a_failed_originate_that_names_no_reason_and_no_hangup_follows_is_recorded_failed(
+    engine: Engine, ami: FakeAmi
+) -> None:
+    [row_id] = queue_calls(engine, 1)
+    dialer = ami_dialer(ami, engine)
+    dialer.cause_wait_s = 0.2
+    try:
+        drain_calls(engine, dialer, now=NOW)
+        channel_id = ami.originates()[0]["ChannelId"]
+        ami.emit("OriginateResponse", ActionID=channel_id, Response="Failure", Reason="0", Uniqueid="<null>")
+        eventually(lambda: row(engine, row_id).status != "sending")
+    finally:
+        dialer.close()
+    assert (row(engine, row_id).status, row(engine, row_id).last_error) == ("pending", "call failed")
+
+
+def test_an_answered_call_whose_alert_never_played_fails_after_its_three_tries(engine: Engine, ami: FakeAmi) -> None:
+    [row_id] = queue_calls(engine, 1)
+    clock = [NOW]
+    dialer = ami_dialer(ami, engine, clock=lambda: clock[0])
+    try:
+        for attempt in range(1, 4):
+            assert drain_calls(engine, dialer, now=clock[0]).placed == 1
+            answer_and_hang_up(ami, ami.originates()[-1])  # the FastAGI server is down: no call record
+            eventually(lambda: row(engine, row_id).status != "sending")
+            assert row(engine, row_id).attempts == attempt
+            clock[0] += dt.timedelta(minutes=10)
+    finally:
+        dialer.close()
+    failed = row(engine, row_id)
+    assert failed.status == "failed"
+    assert failed.last_error is not None
+    assert "never played" in failed.last_error
+    assert "the last of 3 tries" in failed.last_error
+
+
+def test_an_earlier_attempts_record_does_not_deliver_a_later_call(engine: Engine, ami: FakeAmi) -> None:
+    [row_id] = queue_calls(engine, 1)
+    clock = [NOW]
+    dialer = ami_dialer(ami, engine, clock=lambda: clock[0])
+    try:
+        drain_calls(engine, dialer, now=clock[0])
+        first = ami.originates()[0]
+        alert_flow_runs(engine, first)
+        ami.emit("OriginateResponse", ActionID=first["ChannelId"], Response="Failure", Reason="1", Uniqueid="<null>")
+        eventually(lambda: row(engine, row_id).status == "pending")
+        clock[0] += dt.timedelta(minutes=10)
+        drain_calls(engine, dialer, now=clock[0])
+        answer_and_hang_up(ami, ami.originates()[1])  # answered, but the second call's flow never ran
+        eventually(lambda: row(engine, row_id).status != "sending")
+    finally:
+        dialer.close()
+    assert (row(engine, row_id).status, row(engine, row_id).attempts) == ("pending", 2)
+
+
 def test_an_end_reported_before_the_call_is_recorded_still_settles_its_row(engine: Engine, ami: FakeAmi) -> None:
     ids = queue_calls(engine, 3)
-    ami.on_originate = lambda originate: answer_and_hang_up(ami, originate)  # ends as soon as it is placed
+    ami.on_originate = lambda originate: answer_and_hang_up(ami, originate, engine)  # ends as soon as it is placed
     dialer = ami_dialer(ami, engine, limit=3)
     try:
         drain_calls(engine, dialer, now=NOW)
@@ -307,7 +407,7 @@ def test_a_call_whose_end_never_came_is_left_unknown_and_a_late_end_still_settle
         assert settle_stuck_calls(engine, now=NOW + dt.timedelta(minutes=31)) == 1
         assert row(engine, row_id).status == "unknown"
         assert drain_calls(engine, dialer, now=NOW + dt.timedelta(hours=1)).claimed == 0  # never called on a guess
-        answer_and_hang_up(ami, ami.originates()[0])
+        answer_and_hang_up(ami, ami.originates()[0], engine)
         eventually(lambda: row(engine, row_id).status == "delivered")
     finally:
         dialer.close()
@@ -363,7 +463,7 @@ def test_two_dispatchers_draining_at_once_never_call_a_row_twice(engine: Engine)
         thread.join(30)
     assert errors == []
     placed = [call.call_ref for d in dialers for call, _ in d.placed]
-    assert sorted(placed) == sorted(f"outbox:{i}" for i in ids)  # each exactly once
+    assert sorted(placed) == sorted(f"outbox:{i}:1" for i in ids)  # each exactly once
     assert {r.status for r in rows(engine)} == {"delivered"}
 
 
@@ -411,8 +511,19 @@ def test_twilio_status_callbacks_settle_the_rows_and_free_the_slots(engine: Engi
             assert drain_calls(engine, dialer, now=NOW).placed == 2
             assert drain_calls(engine, dialer, now=NOW).placed == 0
             first = api.requests[0]
-            assert first.form["Url"].startswith(f"{PUBLIC}/voice/incoming?flow=alert&ref=outbox%3A{ids[0]}&params=")
+            assert first.form["Url"].startswith(f"{PUBLIC}/voice/incoming?flow=alert&ref=outbox%3A{ids[0]}%3A1&params=")
             by_row = {r.id: r.provider_id for r in rows(engine) if r.provider_id}
+            # Twilio fetched the answer URL of the first call: the voice webhook ran the alert flow on it.
+            answer = parse_qs(urlsplit(first.form["Url"]).query)
+            Dialog(CisBackend(make_session_factory(engine), now=lambda: NOW)).handle(
+                channel="twilio",
+                call_ref=str(by_row[ids[0]]),
+                caller="+915122000000",
+                digits=None,
+                flow="alert",
+                params=decode_params(answer["params"][0]),
+                outbound_ref=answer["ref"][0],
+            )
             status(by_row[ids[0]], "completed")
             status(by_row[ids[1]], "no-answer")
             assert drain_calls(engine, dialer, now=NOW).placed == 1
@@ -428,6 +539,23 @@ def test_twilio_status_callbacks_settle_the_rows_and_free_the_slots(engine: Engi
     assert (row(engine, ids[2]).status, row(engine, ids[2]).provider) == ("sending", "twilio")
 
 
+def test_a_completed_twilio_call_whose_webhook_never_ran_the_alert_is_called_again(engine: Engine) -> None:
+    [row_id] = queue_calls(engine, 1)
+    with FakeTwilioApi(SID, TOKEN) as api:
+        dialer = TwilioDialer(
+            SID, TOKEN, from_number="+915122000000", public_url=PUBLIC, limit=2, base_url=api.base_url, wait_s=0
+        )
+        try:
+            drain_calls(engine, dialer, now=NOW)
+        finally:
+            dialer.close()
+    sid = row(engine, row_id).provider_id
+    assert sid is not None
+    # Twilio answered but could not fetch the alert (our webhook was down: it played its own error message).
+    call_outcome_recorder(engine, "twilio", clock=lambda: NOW)(sid, "completed")
+    assert row(engine, row_id).status == "pending"
+
+
 # -- no telephony -----------------------------------------------------------------------------------------------
 
 
@@ -437,7 +565,7 @@ def test_the_console_dialer_prints_the_masked_number_and_the_hindi_alert(engine:
     stats = drain_calls(engine, ConsoleDialer(limit=2, out=out), now=NOW)
     assert (stats.placed, stats.delivered) == (1, 1)
     printed = out.getvalue()
-    assert printed.startswith(f"[voice call outbox:{row_id} to +91*******000] ऊर्जा मित्र की ओर से एक सूचना।")
+    assert printed.startswith(f"[voice call outbox:{row_id}:1 to +91*******000] ऊर्जा मित्र की ओर से एक सूचना।")
     assert "आपके क्षेत्र में खराबी के कारण बिजली आपूर्ति बाधित है।" in printed
     assert "दोपहर दो बजकर तीस मिनट से आपूर्ति बंद है।" in printed
     assert "9876500000" not in printed
@@ -527,7 +655,7 @@ def test_two_workers_draining_at_once_keep_the_trunk_within_its_limit(pg_calls_e
             for dialer in dialers:
                 drain_voice(settings, engine, dialer, now=NOW)
         assert len(ami.originates()) == 3  # the trunk's three, though each dialer had ten free
-        answer_and_hang_up(ami, ami.originates()[0])
+        answer_and_hang_up(ami, ami.originates()[0], engine)
         eventually(lambda: sum(r.status == "delivered" for r in rows(engine)) == 1)
         drain_voice(settings, engine, dialers[1], now=NOW)
         assert len(ami.originates()) == 4

@@ -42,6 +42,47 @@ def test_a_days_calls_by_outcome(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert figures["identified_by_caller_id"] == 1
 
 
+def test_the_mis_counts_every_service_a_call_used_and_system_faults_apart_from_abandoned_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'urjamitra.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as s:
+        world = build_world(s)
+        s.commit()
+    at = dt.datetime(2026, 11, 21, 5, 30, tzinfo=dt.UTC)
+    dialog = Dialog(CisBackend(sessions, now=lambda: at))
+    # Bill, back to the menu, a meter complaint, back, then the agent.
+    busy, _ = dialog.start(channel="asterisk", call_ref="b1", caller=world.single_mobile)
+    for keys in ("", "1", "8", "3", "3", "8", "0"):
+        turn = dialog.resume(busy, keys)
+    assert turn.final
+    dialog.finish(busy, hung_up=False)
+    # Asterisk could not play the main menu: the transport apologised and transferred the caller.
+    spoilt, _ = dialog.start(channel="asterisk", call_ref="b2", caller=world.single_mobile)
+    dialog.finish(spoilt, hung_up=False, fault="missing prompt: urjamitra/hi/menu/main", transferred=True)
+    # Asterisk stopped answering before anything was done.
+    silent, _ = dialog.start(channel="asterisk", call_ref="b3", caller="unknown")
+    dialog.finish(silent, hung_up=False, fault="AgiNoReply: Asterisk sent no reply to STREAM FILE within 70 s")
+    gone, _ = dialog.start(channel="asterisk", call_ref="b4", caller="unknown")
+    dialog.finish(gone, hung_up=True)
+    engine.dispose()
+
+    assert main(["calls", "--day", "2026-11-21"], Settings(database_url=url)) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["by_outcome"] == {
+        "bill+complaint+transfer": 1,
+        "transfer": 1,
+        "system_fault": 1,
+        "abandoned": 1,
+    }
+    assert figures["by_service"] == {"bill": 1, "complaint": 1, "transfer": 2}
+    assert figures["system_faults"] == 2
+    assert figures["faults_by_kind"] == {"missing prompt": 1, "AgiNoReply": 1}
+
+
 def test_the_beat_task_closes_calls_whose_end_never_came(tmp_path: Path) -> None:
     from cis.calls import load_call, open_call
     from cis.db import UnitOfWork

@@ -249,3 +249,62 @@ def test_fastagi_in_two_processes_serves_calls_and_stops_whole_on_sigterm(tmp_pa
     assert printed.count("FastAGI serving the IVR") == 2, printed
     with socket.socket() as probe:  # no worker is left holding the port
         probe.bind(("127.0.0.1", port))
+
+
+def _sounds_dir(tmp_path: Path, *, leave_out: set[str], ext: str = "sln") -> Path:
+    """Asterisk's sounds directory holding every catalog prompt under urjamitra/<lang>/ but `leave_out`."""
+    from ivr.agi import AgiConfig
+    from prompts.catalog import catalog
+
+    sounds = tmp_path / "asterisk-sounds"
+    config = AgiConfig(sounds_prefix="urjamitra")
+    for key in catalog():
+        for lang in ("hi", "en"):
+            sound = config.sound(lang, key)  # type: ignore[arg-type]
+            if sound not in leave_out:
+                path = sounds / f"{sound}.{ext}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b"\0" * 3200)  # 0.2 s of 8 kHz signed linear
+    return sounds
+
+
+def test_fastagi_says_at_start_which_prompts_asterisk_would_not_find(tmp_path: Path) -> None:
+    missing = {"urjamitra/hi/menu/main", "urjamitra/en/common/goodbye"}
+    env = _env(tmp_path, URJA_ASTERISK_SOUNDS_DIR=str(_sounds_dir(tmp_path, leave_out=missing)))
+    server = subprocess.Popen(
+        [*URJAMITRA, "fastagi"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        output = _read_until(server, "FastAGI serving the IVR", seconds=60)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+    assert "FastAGI serving the IVR" in output  # it warns, and serves: a partial set still serves most callers
+    warning = next(line for line in stderr.splitlines() if "FastAGI WARNING" in line)
+    assert "2 of" in warning
+    assert all(sound in warning for sound in missing)
+    assert "urjamitra prompts build" in stderr
+
+
+def test_fastagi_with_require_sounds_refuses_to_start_without_them(tmp_path: Path) -> None:
+    env = _env(tmp_path, URJA_ASTERISK_SOUNDS_DIR=str(tmp_path / "nothing-here"))
+    done = subprocess.run(
+        [*URJAMITRA, "fastagi", "--require-sounds"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "no prompt sounds at all" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_fastagi_is_quiet_when_every_prompt_is_there(tmp_path: Path) -> None:
+    env = _env(tmp_path, URJA_ASTERISK_SOUNDS_DIR=str(_sounds_dir(tmp_path, leave_out=set(), ext="wav")))
+    server = subprocess.Popen(
+        [*URJAMITRA, "fastagi"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _read_until(server, "FastAGI serving the IVR", seconds=60)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+    assert "WARNING" not in stderr
+    assert "prompt sounds found under" in stderr

@@ -4,6 +4,7 @@ and the limit on calls in flight, also under threads."""
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from ivr.outbound import (
     PlacedCall,
     TwilioDialer,
     decode_params,
+    dial_string,
     encode_params,
 )
 from ivr.turns import Gather, Say, Turn
@@ -465,3 +467,57 @@ def test_twilio_limit_holds_under_threads(api: FakeTwilioApi) -> None:
     assert len({p.provider_id for p in placed}) == 12
     assert api.most_active <= 3
     assert dialer.in_flight == 0
+
+
+def test_the_channel_dialled_follows_the_dial_template_for_an_e1_trunk_wanting_national_numbers(ami: FakeAmi) -> None:
+    dialer = AmiDialer(
+        ami.url, context="urjamitra-out", trunk="g0", caller_id="1912", limit=1, channel="DAHDI/{trunk}/0{national}"
+    )
+    try:
+        dialer.place(OutboundCall(to=CONSUMER, call_ref="outbox:1:1"))
+    finally:
+        dialer.close()
+    assert ami.originates()[0]["Channel"] == "DAHDI/g0/09876543210"
+
+
+@pytest.mark.parametrize(
+    ("template", "channel"),
+    [
+        ("PJSIP/{e164_digits}@{trunk}", "PJSIP/919876543210@carrier"),
+        ("PJSIP/{e164}@{trunk}", "PJSIP/+919876543210@carrier"),
+        ("SIP/{trunk}/0{national}", "SIP/carrier/09876543210"),
+        ("PJSIP/{number}@{trunk}", "PJSIP/919876543210@carrier"),
+    ],
+)
+def test_dial_templates(template: str, channel: str) -> None:
+    assert dial_string(template, CONSUMER, "carrier") == channel
+
+
+def test_a_dial_template_naming_an_unknown_field_is_refused_at_once() -> None:
+    with pytest.raises(KeyError):
+        AmiDialer("ami://u:s@127.0.0.1:1", context="c", trunk="t", caller_id="1", limit=1, channel="PJSIP/{msisdn}")
+
+
+def test_a_normal_logoff_logs_no_warning(ami: FakeAmi, caplog: pytest.LogCaptureFixture) -> None:
+    for _ in range(5):
+        dialer = ami_dialer(ami)
+        try:
+            dialer.place(alert(1))
+        finally:
+            dialer.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_asterisk_closing_the_link_is_reported(ami: FakeAmi, caplog: pytest.LogCaptureFixture) -> None:
+    dialer = ami_dialer(ami)
+    try:
+        dialer.place(alert(1))
+        ami.close()
+        deadline = time.monotonic() + 5
+        while not any(r.levelno == logging.WARNING for r in caplog.records):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        dialer.close()
+    assert "AMI connection closed by Asterisk" in caplog.text
+    assert "StopIteration" not in caplog.text

@@ -10,16 +10,20 @@ EXEC) takes the next step unless keys pressed earlier are still waiting:
 - a string of keys, `"2"` or `"12345#"`: pressed during this command; the first answers it (when the
   command listens for it, as `result=<ASCII code>`), the rest wait for the following commands, as
   keys typed ahead do. A key offered to a command that does not listen for it is thrown away;
-- `HANGUP`: the caller hangs up during this command: a bare `HANGUP` line, then the command's reply
-  (`200 result=-1 ...`), then `511` to every later command;
+- `HANGUP`: the caller hangs up during this command: its reply (`200 result=-1 ...`), then a bare
+  `HANGUP` line (res_agi's run_agi finds the channel hung up before it reads another command), then
+  `511` to every later command;
 - `GONE`: the caller hangs up just after this command: it is answered normally, every later command
   gets `511` and no `HANGUP` line comes;
-- `MISSING`: this STREAM FILE's sound file does not exist: `200 result=-1 endpos=0`, and Asterisk ends
-  the AGI (closes the connection), as it does.
+- `MISSING`: this STREAM FILE's sound file does not exist: `200 result=-1 endpos=0`, and nothing else:
+  the channel and the AGI live on (handle_streamfile returns RESULT_FAILURE, which only sets AGISTATUS);
+  `missing={"urjamitra/hi/menu/main"}` does the same for a sound whenever it is played;
+- `SILENT`: Asterisk never answers this command (a wedged channel): the connection stays open.
 
-When the script runs out the caller listens (`then=LISTEN`). `replies={"EXEC": "510 ..."}` replaces
-Asterisk's answer to a command by its verb. The returned `AsteriskCall` has the transcript: the
-commands, and `lines` with `> command` and `< reply` in order.
+`CHANNEL STATUS` is answered `200 result=6` (up) on a live channel, `511` on a dead one, and takes no
+step. When the script runs out the caller listens (`then=LISTEN`). `replies={"EXEC": "510 ..."}`
+replaces Asterisk's answer to a command by its verb. The returned `AsteriskCall` has the transcript:
+the commands, and `lines` with `> command` and `< reply` in order.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import shlex
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -38,11 +42,22 @@ LISTEN = "-"
 HANGUP = "<hangup>"
 GONE = "<gone>"
 MISSING = "<missing>"
+SILENT = "<silent>"
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 INVALID = "510 Invalid or unknown command"
 USAGE = "520-Invalid command syntax.  Proper usage follows:\nUsage: {usage}\n520 End of proper usage."
 MEDIA = ("STREAM FILE", "WAIT FOR DIGIT", "GET DATA", "EXEC")
-VERBS = ("ANSWER", "HANGUP", "NOOP", "EXEC", "STREAM FILE", "WAIT FOR DIGIT", "GET DATA", "SET VARIABLE")
+VERBS = (
+    "ANSWER",
+    "HANGUP",
+    "NOOP",
+    "EXEC",
+    "STREAM FILE",
+    "WAIT FOR DIGIT",
+    "GET DATA",
+    "SET VARIABLE",
+    "CHANNEL STATUS",
+)
 
 
 def agi_env(
@@ -89,7 +104,6 @@ class AsteriskCall:
     commands: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     hung_up: bool = False  # the caller hung up (HANGUP or GONE)
-    ended_by_asterisk: bool = False  # Asterisk closed the connection (after MISSING)
 
     @property
     def sounds(self) -> list[str]:
@@ -108,10 +122,18 @@ class AsteriskCall:
 class ScriptedCaller:
     """Answers commands as Asterisk would for a caller following a script (see the module docstring)."""
 
-    def __init__(self, script: Sequence[str], *, then: str = LISTEN, replies: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        script: Sequence[str],
+        *,
+        then: str = LISTEN,
+        replies: Mapping[str, str] | None = None,
+        missing: Collection[str] = (),
+    ) -> None:
         self.steps = deque(script)
         self.then = then
         self.replies = dict(replies or {})
+        self.missing = set(missing)
         self.pending: deque[str] = deque()
         self.dead = False
         self.call = AsteriskCall()
@@ -143,6 +165,8 @@ class ScriptedCaller:
             return ["200 result=1", "HANGUP"], False
         if verb == "SET VARIABLE":
             return (["200 result=1"] if len(args) == 2 else _usage("SET VARIABLE <variablename> <value>")), False
+        if verb == "CHANNEL STATUS":
+            return ["200 result=6"], False
         return ["200 result=0"], False
 
     def _media(self, verb: str, args: list[str]) -> tuple[list[str], bool]:
@@ -153,14 +177,17 @@ class ScriptedCaller:
         listens = {"STREAM FILE": args[1] if len(args) > 1 else "", "WAIT FOR DIGIT": "0123456789*#"}.get(
             verb, "0123456789*#" if verb == "GET DATA" else ""
         )
+        if verb == "STREAM FILE" and args[0] in self.missing:
+            return ["200 result=-1 endpos=0"], False
         if not self.pending:
             step = self.steps.popleft() if self.steps else self.then
             if step == HANGUP:
                 self.dead = self.call.hung_up = True
-                return ["HANGUP", "200 result=-1 endpos=4000" if verb == "STREAM FILE" else "200 result=-1"], False
+                return ["200 result=-1 endpos=4000" if verb == "STREAM FILE" else "200 result=-1", "HANGUP"], False
             if step == MISSING:
-                self.call.ended_by_asterisk = True
-                return ["200 result=-1 endpos=0"], True
+                return ["200 result=-1 endpos=0"], False
+            if step == SILENT:
+                return [], False
             if step == GONE:
                 self.dead = self.call.hung_up = True
             elif step != LISTEN:
@@ -211,9 +238,10 @@ class FakeAsterisk:
         then: str = LISTEN,
         replies: Mapping[str, str] | None = None,
         args: Sequence[str] = (),
+        missing: Collection[str] = (),
     ) -> AsteriskCall:
         """Run one call to its end (the server closes the connection, or Asterisk ends the AGI)."""
-        caller = ScriptedCaller(script, then=then, replies=replies)
+        caller = ScriptedCaller(script, then=then, replies=replies, missing=missing)
         env = agi_env(request=f"agi://{self.host}:{self.port}/{path}", callerid=callerid, uniqueid=uniqueid, args=args)
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -267,6 +295,8 @@ class Finished:
     hung_up: bool
     entries: list[str]
     duration_s: int | None
+    fault: str | None = None
+    transferred: bool = False
 
 
 class MenuDialog:
@@ -328,10 +358,18 @@ class MenuDialog:
             raise RuntimeError("the database went away")
         return AGAIN
 
-    def finish(self, call: FakeCall, *, hung_up: bool, duration_s: int | None = None) -> None:
+    def finish(
+        self,
+        call: FakeCall,
+        *,
+        hung_up: bool,
+        duration_s: int | None = None,
+        fault: str | None = None,
+        transferred: bool = False,
+    ) -> None:
         with self._changed:
             self.finish_calls += 1
-            self.finished[call.call_ref] = Finished(hung_up, list(call.entries), duration_s)
+            self.finished[call.call_ref] = Finished(hung_up, list(call.entries), duration_s, fault, transferred)
             self._changed.notify_all()
 
     def wait_finished(self, call_ref: str, timeout: float = 10.0) -> Finished:

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.fastagi import FastAgiThread, start_in_thread
 from ivr.outbound import encode_params
-from tests.protocol.fake_asterisk import DEAD, GONE, HANGUP, LISTEN, MISSING, FakeAsterisk, MenuDialog
+from tests.protocol.fake_asterisk import DEAD, GONE, HANGUP, LISTEN, MISSING, SILENT, FakeAsterisk, MenuDialog
 
 ANY = '"0123456789*#"'
 GREETING = f"STREAM FILE urjamitra/hi/welcome/greeting {ANY}"
@@ -115,8 +115,10 @@ def test_a_hang_up_mid_prompt_finishes_the_call_as_hung_up_and_sends_nothing_mor
     asterisk: FakeAsterisk, dialog: MenuDialog
 ) -> None:
     call = asterisk.call([LISTEN, HANGUP])
-    assert call.lines[-3:] == [f"> {MENU}", "< HANGUP", "< 200 result=-1 endpos=4000"]
-    assert dialog.wait_finished("1767000000.1").hung_up is True
+    # result=-1 alone does not say why; the HANGUP line that follows does (the probe gets 511 on the dead channel).
+    assert call.lines[-5:] == [f"> {MENU}", "< 200 result=-1 endpos=4000", "< HANGUP", "> CHANNEL STATUS", f"< {DEAD}"]
+    finished = dialog.wait_finished("1767000000.1")
+    assert (finished.hung_up, finished.fault) == (True, None)
 
 
 def test_commands_to_a_dead_channel_get_511_and_the_call_is_finished_as_hung_up(
@@ -127,11 +129,63 @@ def test_commands_to_a_dead_channel_get_511_and_the_call_is_finished_as_hung_up(
     assert dialog.wait_finished("1767000000.1").hung_up is True
 
 
-def test_a_missing_sound_file_ends_the_call_as_a_failed_channel(asterisk: FakeAsterisk, dialog: MenuDialog) -> None:
+def test_a_missing_sound_file_is_no_hang_up_the_caller_hears_the_apology_and_reaches_the_agents(
+    asterisk: FakeAsterisk, dialog: MenuDialog, caplog: pytest.LogCaptureFixture
+) -> None:
     call = asterisk.call([MISSING])
-    assert call.lines == ["> ANSWER", "< 200 result=0", f"> {GREETING}", "< 200 result=-1 endpos=0"]
-    assert call.ended_by_asterisk
-    assert dialog.wait_finished("1767000000.1").hung_up is True
+    assert call.lines == [
+        "> ANSWER",
+        "< 200 result=0",
+        f"> {GREETING}",
+        "< 200 result=-1 endpos=0",
+        "> CHANNEL STATUS",
+        "< 200 result=6",  # the channel is up: the file could not be played, nobody hung up
+        '> STREAM FILE urjamitra/hi/common/sorry_error ""',
+        f"< {PLAYED}",
+        "> EXEC Queue 1912",
+        "< 200 result=0",
+    ]
+    finished = dialog.wait_finished("1767000000.1")
+    assert (finished.hung_up, finished.transferred) == (False, True)
+    assert finished.fault == "missing prompt: urjamitra/hi/welcome/greeting"
+    assert any(r.levelname == "ERROR" and "urjamitra/hi/welcome/greeting" in r.getMessage() for r in caplog.records), (
+        caplog.text
+    )
+
+
+def test_a_missing_prompt_of_a_last_turn_is_skipped(asterisk: FakeAsterisk, dialog: MenuDialog) -> None:
+    call = asterisk.call(["1"], missing={"urjamitra/hi/common/goodbye"})
+    assert call.lines[-7:] == [
+        '> STREAM FILE urjamitra/hi/common/goodbye ""',
+        "< 200 result=-1 endpos=0",
+        "> CHANNEL STATUS",
+        "< 200 result=6",
+        "> HANGUP",
+        "< 200 result=1",
+        "< HANGUP",
+    ]
+    finished = dialog.wait_finished("1767000000.1")
+    assert (finished.hung_up, finished.fault) == (False, "missing prompt: urjamitra/hi/common/goodbye")
+
+
+def test_a_missing_apology_still_reaches_the_agents(asterisk: FakeAsterisk, dialog: MenuDialog) -> None:
+    call = asterisk.call([], missing={"urjamitra/hi/menu/main", "urjamitra/hi/common/sorry_error"})
+    assert call.commands[-3:] == ['STREAM FILE urjamitra/hi/common/sorry_error ""', "CHANNEL STATUS", "EXEC Queue 1912"]
+    finished = dialog.wait_finished("1767000000.1")
+    assert finished.fault == "missing prompt: urjamitra/hi/menu/main, urjamitra/hi/common/sorry_error"
+
+
+def test_a_command_asterisk_never_answers_ends_the_call_after_its_time_and_is_recorded() -> None:
+    dialog = MenuDialog()
+    with start_in_thread(dialog, "127.0.0.1", 0, max_prompt_s=0.2, reply_margin_s=0.3) as server:
+        call = FakeAsterisk(server.host, server.port).call([SILENT])
+        assert server.server.live_calls == 0
+    # No reply to the greeting within its length and the margin: the server closes the line; no apology is tried
+    # on a line that does not answer.
+    assert call.lines == ["> ANSWER", "< 200 result=0", f"> {GREETING}"]
+    finished = dialog.wait_finished("1767000000.1")
+    assert (finished.hung_up, finished.transferred) == (False, False)
+    assert finished.fault == "AgiNoReply: Asterisk sent no reply to STREAM FILE within 0.5 s"
 
 
 def test_a_transfer_plays_the_notice_then_runs_the_queue(asterisk: FakeAsterisk, dialog: MenuDialog) -> None:

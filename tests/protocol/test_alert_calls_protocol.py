@@ -4,6 +4,7 @@ FastAGI, and Twilio fetching it from the voice webhook; both speak the Hindi pro
 from __future__ import annotations
 
 import datetime as dt
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from cis import notify
 from cis.db import make_session_factory
-from cis.models import IvrCall, Outbox
-from ivr.alert_calls import drain_calls
+from cis.models import Account, IvrCall, Outbox
+from ivr.alert_calls import call_outcome_recorder, drain_calls
 from ivr.alerts import alert_items, call_params
 from ivr.dialog import Dialog
 from ivr.fastagi import FastAgiThread, start_in_thread
@@ -29,7 +30,8 @@ from ivr.turns import Say
 from ivr.twilio_voice import voice_blueprint
 from prompts.build import AudioLibrary
 from prompts.catalog import catalog
-from tests.protocol.fake_ami import FakeAmi
+from tests import factories
+from tests.protocol.fake_ami import FakeAmi, Packet
 from tests.protocol.fake_asterisk import LISTEN, FakeAsterisk
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -103,7 +105,7 @@ def test_the_alert_asterisk_originates_plays_the_hindi_breakdown_prompts(
         record = session.scalars(select(IvrCall)).one()
     assert (record.direction, record.outcome) == ("outbound", "alert")
     assert record.caller == CONSUMER
-    assert sent["URJA_CALL_REF"] == f"outbox:{row_id}"
+    assert sent["URJA_CALL_REF"] == f"outbox:{row_id}:1"  # the row and its attempt
 
 
 def test_every_prompt_of_the_breakdown_alert_is_a_catalog_prompt_with_hindi_text() -> None:
@@ -139,3 +141,126 @@ def test_twilio_fetching_the_alert_gets_the_hindi_prompt_audio(dialog: Dialog, t
     played = [el.text for el in root.iter("Play")]
     assert played == [f"{PUBLIC}/prompts/hi/{stem}.mp3" for stem in BREAKDOWN_SOUNDS]
     assert root.find("Gather") is not None
+
+
+# --- answered is not heard: delivered only when the alert flow ran ---------------------------------------------
+
+
+def queue_alert(engine: Engine) -> tuple[int, str]:
+    """One breakdown alert for an account's registered mobile; (outbox row id, account number)."""
+    with Session(engine) as session:
+        account = factories.account(session, mobiles=(CONSUMER,))
+        notify.enqueue(
+            session,
+            channel="voice",
+            template="outage.breakdown",
+            recipient=CONSUMER,
+            dedupe_key="outage:9:1:1:voice",
+            payload=BREAKDOWN,
+            at=NOW,
+            account_id=account.id,
+            priority=0,
+        )
+        session.commit()
+        return session.scalars(select(Outbox.id)).one(), account.account_no
+
+
+def originate_alert(engine: Engine, ami: FakeAmi) -> tuple[AmiDialer, Packet]:
+    dialer = AmiDialer(
+        ami.url,
+        context="urjamitra-out",
+        trunk="carrier",
+        caller_id="1912",
+        limit=2,
+        wait_s=0,
+        on_end=call_outcome_recorder(engine, "asterisk", clock=lambda: NOW),
+    )
+    assert drain_calls(engine, dialer, now=NOW).placed == 1
+    [originate] = ami.originates()
+    return dialer, originate
+
+
+def answered_then_hung_up(ami: FakeAmi, originate: Packet) -> None:
+    """What AMI says of a call the consumer answered: OriginateResponse Success, then the channel's Hangup (16)."""
+    channel_id = originate["ChannelId"]
+    ami.emit("OriginateResponse", ActionID=channel_id, Response="Success", Uniqueid=channel_id, Reason="4")
+    ami.emit("Hangup", Uniqueid=channel_id, Cause="16", **{"Cause-txt": "Normal Clearing"})
+
+
+def outbox_row(engine: Engine, row_id: int) -> Outbox:
+    with Session(engine) as session:
+        row = session.get(Outbox, row_id)
+        assert row is not None
+        return row
+
+
+def settled(engine: Engine, row_id: int) -> Outbox:
+    deadline = time.monotonic() + 5
+    while (row := outbox_row(engine, row_id)).status == "sending":
+        assert time.monotonic() < deadline, "the call's end never settled its row"
+        time.sleep(0.02)
+    return row
+
+
+def test_an_answered_alert_whose_fastagi_was_unreachable_is_not_delivered_but_called_again(
+    sqlite_engine: Engine,
+) -> None:
+    row_id, _ = queue_alert(sqlite_engine)
+    with FakeAmi() as ami:
+        dialer, originate = originate_alert(sqlite_engine, ami)
+        try:
+            # The consumer answers; Asterisk logs "FastAGI failed", hangs up (cause 16): nothing was played.
+            answered_then_hung_up(ami, originate)
+            row = settled(sqlite_engine, row_id)
+        finally:
+            dialer.close()
+    assert (row.status, row.attempts, row.delivered_at) == ("pending", 1, None)
+    assert row.not_before == NOW + dt.timedelta(minutes=10)
+    assert row.last_error is not None
+    assert "never played" in row.last_error
+    with Session(sqlite_engine) as session:
+        assert session.scalars(select(IvrCall)).all() == []
+
+
+def test_an_answered_alert_whose_flow_ran_is_delivered_and_its_record_names_the_account(
+    sqlite_engine: Engine, fastagi: FastAgiThread
+) -> None:
+    row_id, account_no = queue_alert(sqlite_engine)
+    with FakeAmi() as ami:
+        dialer, originate = originate_alert(sqlite_engine, ami)
+        try:
+            sent = dict(v.split("=", 1) for v in originate["Variable"])
+            path = f"{sent['URJA_FLOW']}?ref={sent['URJA_CALL_REF']}&params={sent['URJA_PARAMS']}"
+            call = FakeAsterisk(fastagi.host, fastagi.port).call([], path=path, callerid="1912", uniqueid="u7")
+            assert call.commands[-1] == "HANGUP"
+            answered_then_hung_up(ami, originate)
+            row = settled(sqlite_engine, row_id)
+        finally:
+            dialer.close()
+    assert (row.status, row.delivered_at, row.last_error) == ("delivered", NOW, None)
+    with Session(sqlite_engine) as session:
+        record = session.scalars(select(IvrCall)).one()
+        account = session.get(Account, record.account_id) if record.account_id else None
+    assert (record.direction, record.outbound_ref, record.fault) == ("outbound", f"outbox:{row_id}:1", None)
+    assert account is not None
+    assert account.account_no == account_no
+
+
+def test_an_alert_whose_prompts_would_not_play_is_called_again(sqlite_engine: Engine, fastagi: FastAgiThread) -> None:
+    row_id, _ = queue_alert(sqlite_engine)
+    with FakeAmi() as ami:
+        dialer, originate = originate_alert(sqlite_engine, ami)
+        try:
+            sent = dict(v.split("=", 1) for v in originate["Variable"])
+            path = f"{sent['URJA_FLOW']}?ref={sent['URJA_CALL_REF']}&params={sent['URJA_PARAMS']}"
+            FakeAsterisk(fastagi.host, fastagi.port).call(
+                [], path=path, callerid="1912", uniqueid="u8", missing={"urjamitra/hi/alert/outage/breakdown"}
+            )
+            answered_then_hung_up(ami, originate)
+            row = settled(sqlite_engine, row_id)
+        finally:
+            dialer.close()
+    assert row.status == "pending"
+    with Session(sqlite_engine) as session:
+        record = session.scalars(select(IvrCall)).one()
+    assert record.fault == "missing prompt: urjamitra/hi/alert/outage/breakdown"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +35,8 @@ from tests.protocol.fake_asterisk import (
     agi_env,
     converse_over_pipes,
 )
+from urjamitra.cli import main
+from urjamitra.settings import Settings
 
 ROOT = Path(__file__).parents[2]
 
@@ -211,6 +215,30 @@ def test_the_desk_phone_through_the_real_dialog_and_database(sqlite_engine: Engi
     assert (record.channel, record.caller, record.outcome) == ("asterisk", world.single_mobile, "bill")
     assert record.ended_at is not None
     assert record.duration_s is not None
+
+
+def test_a_desk_phone_call_logs_nothing_alarming(
+    server: FastAgiThread, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What `urjamitra phone` does: look for a server on the port, then call it; the caller presses 0.
+    monkeypatch.setattr("sys.stdin", io.StringIO("0\n"))
+    settings = Settings(fastagi_bind=f"{server.host}:{server.port}")
+    with caplog.at_level(logging.DEBUG):
+        assert main(["phone", "--caller", "+919876543210"], settings) == 0
+        assert server.server.calls == 1
+    alarming = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    assert alarming == []
+
+
+def test_a_connection_that_sends_part_of_its_agi_block_is_still_reported(
+    server: FastAgiThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.create_connection((server.host, server.port)) as half:
+        half.sendall(b"agi_network: yes\n")
+    deadline = time.monotonic() + 5
+    while not any("dropped before the call began" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, caplog.text
+        time.sleep(0.02)
 
 
 # --- the AGI script form ----------------------------------------------------------------------------

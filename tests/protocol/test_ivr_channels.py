@@ -462,7 +462,32 @@ def test_each_call_leaves_a_record(caller: Caller, world: World, sessions: sessi
     record = calls[-1]
     assert record.caller == world.single_mobile
     assert "bill" in record.path
-    assert record.outcome == "transfer"
+    assert record.outcome == "bill+transfer"
+
+
+def test_a_call_keeps_every_service_it_used_before_the_agent(
+    caller: Caller, world: World, sessions: sessionmaker[Session]
+) -> None:
+    caller.dial(world.single_mobile)
+    assert text(caller, "bill.amount_due") in caller.press("1")
+    caller.press("8")
+    caller.press("3")
+    caller.press("3")  # a meter complaint
+    number = latest_complaint(sessions, world.single).number
+    caller.press("8")
+    caller.press("4")
+    assert text(caller, "status.open") in caller.press(number + "#")
+    caller.press("8")
+    caller.press("5")
+    assert text(caller, "reading.saved") in caller.press(f"{world.last_kwh + 250}#")
+    caller.press("0")
+    if isinstance(caller, PhoneCaller):
+        caller.hang_up()
+    with sessions() as s:
+        record = s.scalars(select(IvrCall).order_by(IvrCall.id.desc())).first()
+    assert record is not None
+    assert record.outcome == "bill+complaint+status+reading+transfer"
+    assert record.fault is None
 
 
 def test_no_prompt_is_missing_from_the_catalog(world: World, fastagi: tuple[str, int]) -> None:

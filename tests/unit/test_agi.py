@@ -343,11 +343,47 @@ def test_a_hang_up_mid_prompt_finishes_the_call_as_hung_up() -> None:
     assert outcome.how == "hung up"
 
 
-def test_a_missing_sound_file_ends_the_call_as_a_failed_channel() -> None:
+def test_a_missing_sound_file_is_told_from_a_hang_up_by_asking_for_the_channel_status() -> None:
     dialog = MenuDialog()
-    asterisk, _ = call(dialog, ["200 result=0", "200 result=-1 endpos=0"])
-    assert asterisk.commands == ["ANSWER", f"STREAM FILE urjamitra/hi/welcome/greeting {ANY}"]
-    assert dialog.finished["c1"].hung_up is True
+    missing = "200 result=-1 endpos=0"
+    asterisk, outcome = call(dialog, ["200 result=0", missing, "200 result=6", PLAYED, "200 result=0"])
+    assert asterisk.commands == [
+        "ANSWER",
+        f"STREAM FILE urjamitra/hi/welcome/greeting {ANY}",
+        "CHANNEL STATUS",
+        'STREAM FILE urjamitra/hi/common/sorry_error ""',
+        "EXEC Queue 1912",
+    ]
+    finished = dialog.finished["c1"]
+    assert (finished.hung_up, finished.transferred) == (False, True)
+    assert finished.fault == "missing prompt: urjamitra/hi/welcome/greeting"
+    assert outcome.missing_sounds == ["urjamitra/hi/welcome/greeting"]
+
+
+def test_a_failed_prompt_followed_by_the_hangup_line_is_a_hang_up() -> None:
+    dialog = MenuDialog()
+    # Asterisk 22 replies to the prompt, then finds the channel hung up and says HANGUP before reading the probe.
+    asterisk, outcome = call(dialog, ["200 result=0", "200 result=-1 endpos=1600", "HANGUP\n511 Command Not Permitted"])
+    assert asterisk.commands[-1] == "CHANNEL STATUS"
+    assert (dialog.finished["c1"].hung_up, dialog.finished["c1"].fault) == (True, None)
+    assert outcome.how == "hung up"
+
+
+@pytest.mark.parametrize(
+    ("command", "seconds"),
+    [
+        ("WAIT FOR DIGIT 5000", 15.0),
+        ('STREAM FILE urjamitra/hi/menu/main "0123456789*#"', 70.0),
+        ('STREAM FILE urjamitra/hi/num/5 ""', 10.8),
+        ("GET DATA urjamitra/hi/account/enter 7000 10", 60 + 77 + 10),
+        ("EXEC Queue 1912", 4 * 3600 + 10),
+        ("ANSWER", 10.0),
+        ("CHANNEL STATUS", 10.0),
+    ],
+)
+def test_every_command_waits_for_its_reply_for_its_own_time_and_a_margin(command: str, seconds: float) -> None:
+    config = AgiConfig(prompt_seconds={"urjamitra/hi/num/5": 0.8})
+    assert config.reply_timeout(command) == pytest.approx(seconds)
 
 
 def test_a_dialog_failure_apologises_and_transfers_to_the_agents() -> None:

@@ -247,3 +247,38 @@ def test_an_agent_line_twilio_cannot_dial_is_refused() -> None:
         Settings.from_env({"URJA_AGENT_DIAL": "1912"})
     assert Settings.from_env({"URJA_AGENT_DIAL": "sip:1912@pbx.example.in"}).agent_dial == "sip:1912@pbx.example.in"
     assert Settings.from_env({}).agent_dial is None
+
+
+def test_the_outbound_dial_string_is_a_template_checked_at_start() -> None:
+    assert Settings.from_env({}).ami_dial == "PJSIP/{e164_digits}@{trunk}"
+    assert Settings.from_env({"URJA_AMI_DIAL": "DAHDI/g0/0{national}"}).ami_dial == "DAHDI/g0/0{national}"
+    with pytest.raises(SettingsError, match="URJA_AMI_DIAL"):
+        Settings.from_env({"URJA_AMI_DIAL": "PJSIP/{msisdn}@trunk"})
+    with pytest.raises(SettingsError, match="URJA_AMI_DIAL"):
+        Settings.from_env({"URJA_AMI_DIAL": "9876543210"})
+
+
+def test_the_settings_file_is_read_under_the_environment(tmp_path: Path) -> None:
+    from urjamitra.settings import environment, read_env_file
+
+    env_file = tmp_path / "env"
+    env_file.write_text(
+        "# Urja Mitra on this box\n\nexport URJA_DATABASE_URL='postgresql+psycopg://urja@db/urja'\n"
+        'URJA_AGENT_QUEUE="1912"\nTWILIO_AUTH_TOKEN=t0k3n\nPATH=/evil\nURJA_WEB_BIND=0.0.0.0:8080\n'
+    )
+    assert read_env_file(env_file) == {
+        "URJA_DATABASE_URL": "postgresql+psycopg://urja@db/urja",
+        "URJA_AGENT_QUEUE": "1912",
+        "TWILIO_AUTH_TOKEN": "t0k3n",
+        "URJA_WEB_BIND": "0.0.0.0:8080",
+    }
+    merged = environment({"URJA_ENV_FILE": str(env_file), "URJA_WEB_BIND": "127.0.0.1:9000", "PATH": "/usr/bin"})
+    assert merged["URJA_DATABASE_URL"] == "postgresql+psycopg://urja@db/urja"
+    assert (merged["URJA_WEB_BIND"], merged["PATH"]) == ("127.0.0.1:9000", "/usr/bin")  # the environment wins
+    assert environment({}, env_file=str(env_file))["URJA_AGENT_QUEUE"] == "1912"  # a default file, when present
+    assert environment({}, env_file=str(tmp_path / "absent")) == {}
+    with pytest.raises(SettingsError, match="does not exist"):
+        environment({"URJA_ENV_FILE": str(tmp_path / "absent")})
+    env_file.write_text("URJA_DATABASE_URL\n")
+    with pytest.raises(SettingsError, match="line 1"):
+        read_env_file(env_file)
