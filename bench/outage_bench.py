@@ -31,6 +31,7 @@ import redis
 from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, delete, func, select, text, update
 
 from bench._database import scratch_database
+from bench._summary import record
 from bench.ivr_bench import postmaster_of
 from bench.sms_bench import DEFAULT_REDIS, DEFAULT_SERVER, GATEWAY_KEY, Gateway, Meter, Worker, cleanup
 from cis.db import UnitOfWork, make_engine, make_session_factory
@@ -229,6 +230,15 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
         print(
             f"check: {accounts:,} accounts told, one row each; every SMS sent once (max attempts {attempts}); "
             f"worker errors: {len(phase.errors)} -> {'OK' if ok else 'FAILED'}"
+        )
+        record(
+            "outage fan-out",
+            {
+                "click": f"{committed:.2f} s",
+                "rows written": f"{revision:,} in {written_at:.2f} s ({revision / written_at:,.0f}/s)",
+                "SMS handed over": f"{sms:,} in {handed:.1f} s ({sms / handed:,.0f}/s)",
+            },
+            ok=ok,
         )
         control.close()
         if not ok:
