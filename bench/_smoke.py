@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--redis", required=True, help="a Redis database the benchmarks may flush")
     parser.add_argument("--consumers", type=int, default=100_000, help="consumers seeded, SMS messages sent")
     parser.add_argument("--calls", type=int, default=100, help="concurrent IVR calls")
-    parser.add_argument("--baseline", type=int, default=2_000, help="SMS sent one task each, for the ratio")
+    parser.add_argument("--baseline", type=int, default=500, help="SMS sent one task each, for the ratio")
     parser.add_argument("--only", action="append", help="run only these steps (by name; seed always runs)")
     args = parser.parse_args()
 
