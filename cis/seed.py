@@ -920,7 +920,9 @@ def seed(
             report.staff = _staff(conn, demo_password_hash)
             report.complaints = _complaints(conn, plan)
             _requests(conn, plan)
+            mark = lap("staff, complaints, requests", mark)
             _alert_reach(conn, plan)
+            mark = lap("alert reach (voice, landlines, rosters)", mark)
             for name, model in (("readings", Reading), ("bills", Bill), ("payments", Payment)):
                 setattr(report, name, int(conn.scalar(select(func.count()).select_from(model)) or 0))
             conn.execute(
@@ -933,7 +935,7 @@ def seed(
                     detail={"consumers": consumers, "as_of": as_of.isoformat()},
                 )
             )
-        mark = lap("staff, complaints, requests, alert reach", mark)
+        mark = lap("row counts", mark)
         if postgres:
             # The history tables were analysed after their load and not written since.
             _analyze(engine, [t.name for t in Base.metadata.sorted_tables if t.name not in HISTORY_TABLES])

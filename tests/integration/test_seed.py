@@ -167,6 +167,16 @@ def test_seed_restores_every_key_and_index(seeded: Engine) -> None:
     assert next_id == 3001
 
 
+def test_seed_analyses_each_loaded_table_before_the_last_phase_queries_it(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        analysed = dict(conn.execute(text("SELECT relname, last_analyze FROM pg_stat_user_tables")).all())
+        subscribed_at = conn.scalar(select(func.min(RosterSubscription.created_at)))
+    assert subscribed_at is not None
+    assert all(analysed[t] is not None for t in analysed if t != "alembic_version"), analysed
+    for table in ("consumer", "account_mobile", "meter", "reading", "bill", "payment"):
+        assert analysed[table] < subscribed_at, table  # the roster subscriptions were planned with statistics
+
+
 def test_seed_refuses_a_database_that_has_accounts(seeded: Engine) -> None:
     with pytest.raises(SeedError, match="reset"):
         seed(seeded, 10, seed=7, as_of=AS_OF)
