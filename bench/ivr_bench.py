@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from bench._database import scratch_database
+from bench._summary import record
 from cis.db import make_engine
 from cis.seed import seed
 from ivr.fastagi import FastAgiServer
@@ -635,7 +636,7 @@ async def hold(
 # --- the report ------------------------------------------------------------------------------------------
 
 
-def report_latencies(stats: Stats) -> None:
+def report_latencies(stats: Stats) -> list[float]:
     print(
         f"\n{'step (reply carrying the key > next AGI command)':<66} {'count':>7} {'p50':>8} {'p90':>8} "
         f"{'p99':>8} {'max':>8}   (ms)"
@@ -650,6 +651,7 @@ def report_latencies(stats: Stats) -> None:
     every_key.sort()
     if every_key:
         print(_row("every key press (all of the above but start, prompt, hang-up)", every_key))
+    return every_key
 
 
 def _row(name: str, values: list[float]) -> str:
@@ -766,9 +768,21 @@ def run(engine: Engine, url: str, settings: dict[str, str], args: argparse.Names
     tables1, db1 = table_stats(engine), database_stats(engine)
 
     print(f"warm-up: {sum(warm.values())} calls: " + ", ".join(f"{k} {v}" for k, v in warm.most_common()))
-    report_latencies(stats)
+    every_key = report_latencies(stats) or [0.0]
     handled = sum(stats.outcomes.values())
     errors = sum(v for k, v in stats.outcomes.items() if k.startswith(("error", "failed")))
+    record(
+        "IVR",
+        {
+            "calls held": f"{args.calls:,}",
+            "calls/s": f"{stats.ended_in_window / max(window.seconds, 1e-9):.1f}",
+            "every key p50": f"{percentile(every_key, 0.5) * 1000:.1f} ms",
+            "p99": f"{percentile(every_key, 0.99) * 1000:.1f} ms",
+            "failed calls": f"{errors}",
+            "complaint numbers asked about": f"{len(complaints):,}",
+        },
+        ok=errors == 0 and handled > 0 and bool(complaints),
+    )
     print(
         f"\ncalls: {stats.started:,} placed, {handled:,} handled ({stats.ended_in_window:,} ended in the "
         f"{window.seconds:.0f} s window, {stats.ended_in_window / max(window.seconds, 1e-9):.1f} calls/s); "

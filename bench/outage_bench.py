@@ -5,8 +5,10 @@ Usage: .venv/bin/python -m bench.outage_bench [--database postgresql+psycopg://.
        [--consumers 1000000] [--workers 2] [--batch 1000] [--redis redis://...] [--keep]
 
 Without --database it makes a scratch database and seeds --consumers into it first (about 4 minutes for a
-million; timed apart). With --database it uses that seeded database as it is, after emptying its outbox and
-outage tables. Then, as production runs it:
+million; timed apart). With --database it uses that seeded database as it is: before and after the run it
+removes the outage events it published (an interrupted run's too) and what they made (their interruptions,
+revisions, fan-out markers, outbox rows); complaints linked to them are kept and unlinked, and nothing else
+is touched, so `bench.ivr_bench --url` can follow on the same database. Then, as production runs it:
 - the fake DLT gateway (tests/protocol/fake_sms_gateway.py, counting only) in a process of its own, and a
   Celery worker (`celery -A urjamitra.worker worker -P prefork -c <workers>`) on the benchmark's Redis;
 - the click: `outage.events.publish_breakdown` on every feeder (one event), then the `outage.fan_out` task sent
@@ -26,54 +28,90 @@ import os
 import time
 
 import redis
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, delete, func, select, text, update
 
 from bench._database import scratch_database
+from bench._summary import record
 from bench.ivr_bench import postmaster_of
 from bench.sms_bench import DEFAULT_REDIS, DEFAULT_SERVER, GATEWAY_KEY, Gateway, Meter, Worker, cleanup
 from cis.db import UnitOfWork, make_engine, make_session_factory
-from cis.models import Account, Feeder, OutageRevision, Outbox
+from cis.models import Account, Base, Feeder, OutageRevision, Outbox
 from cis.seed import seed
 from outage.events import Actor, Breakdown, publish_breakdown
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
 
 QUEUE = "urja_outage_bench"
-OUTAGE_TABLES = (
-    "outage_check",
-    "outage_fanout",
-    "outage_revision",
-    "outage_event_feeder",
-    "feeder_interruption",
-)
+ACTOR = Actor("bench:control-room")
+# Rows that point at an outage without having been made by it: kept, with the link cleared.
+LINKED_ONLY = {"complaint"}
 
 
-def empty_outages(engine: Engine) -> None:
+def _outbox_rows_of(event_id: int) -> ColumnElement[bool]:
+    """The outbox rows an outage event's fan-out wrote (their dedupe keys start `outage:<event>:`)."""
+    prefix = f"outage:{event_id}:"
+    return and_(Outbox.dedupe_key >= prefix, Outbox.dedupe_key < prefix + "~")
+
+
+def _remove(conn: Connection, table: Table, rows: ColumnElement[bool], seen: frozenset[str] = frozenset()) -> None:
+    """Delete `rows` of `table` and, first, every row that references them (found through the models' foreign
+    keys, so a table added later is covered too); LINKED_ONLY rows are kept and unlinked instead."""
+    seen = seen | {table.name}
+    for child in Base.metadata.sorted_tables:
+        for fk in child.foreign_keys:
+            if fk.column.table is not table or child.name in seen:
+                continue
+            referencing = fk.parent.in_(select(fk.column).where(rows))
+            if child.name in LINKED_ONLY:
+                conn.execute(update(child).where(referencing).values({fk.parent.name: None}))
+            else:
+                _remove(conn, child, referencing, seen)
+    conn.execute(delete(table).where(rows))
+
+
+def remove_bench_outages(engine: Engine) -> int:
+    """Remove the outage events this benchmark published, with what they made; returns how many.
+
+    Only the benchmark's own: its events (by their author) and every row that depends on them (interruptions,
+    feeders, revisions, fan-out markers, checks) and their outbox rows. A complaint linked to one of them
+    stays, unlinked. Other events, complaints and outbox rows are left as they are.
+    """
+    events = Base.metadata.tables["outage_event"]
     with engine.begin() as conn:
-        conn.execute(text("UPDATE complaint SET outage_event_id = NULL WHERE outage_event_id IS NOT NULL"))
-        conn.execute(text(f"TRUNCATE outbox, {', '.join(OUTAGE_TABLES)}, outage_event RESTART IDENTITY CASCADE"))
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE outbox")
+        ids = list(conn.scalars(select(events.c.id).where(events.c.created_by == ACTOR.name)))
+        for event_id in ids:
+            _remove(conn, Base.metadata.tables["outbox"], _outbox_rows_of(event_id))
+        if ids:
+            _remove(conn, events, events.c.id.in_(ids))
+    if ids and engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE outbox")
+    return len(ids)
 
 
-def sms_open(engine: Engine) -> bool:
-    """Any SMS row still pending or sending: two probes of the partial indexes, cheap enough to poll (a count by
-    status scans the whole outbox, and polled four times a second it took a core from the dispatchers)."""
+def sms_open(engine: Engine, above: int) -> bool:
+    """Any SMS row written after id `above` still pending or sending: two probes of the partial indexes, cheap
+    enough to poll (a count by status scans the whole outbox, and polled four times a second it took a core
+    from the dispatchers)."""
     with engine.connect() as conn:
         return bool(
             conn.scalar(
                 text(
-                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND channel = 'sms') "
-                    "OR EXISTS (SELECT 1 FROM outbox WHERE status IN ('sending', 'unknown') AND channel = 'sms')"
-                )
+                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND channel = 'sms' AND id > :above) "
+                    "OR EXISTS (SELECT 1 FROM outbox WHERE status IN ('sending', 'unknown') AND channel = 'sms' "
+                    "AND id > :above)"
+                ),
+                {"above": above},
             )
         )
 
 
-def sms_left(engine: Engine) -> dict[str, int]:
+def sms_left(engine: Engine, event_id: int) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Outbox.status, func.count()).where(Outbox.channel == "sms").group_by(Outbox.status)
+            select(Outbox.status, func.count())
+            .where(_outbox_rows_of(event_id), Outbox.channel == "sms")
+            .group_by(Outbox.status)
         ).all()
     return {str(status): int(count) for status, count in rows}
 
@@ -109,6 +147,13 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
         meter = Meter(engine, worker, gateway, postmaster_of(engine))
         uow = UnitOfWork(make_session_factory(engine))
 
+        with engine.connect() as conn:
+            floor = int(conn.scalar(select(func.coalesce(func.max(Outbox.id), 0))) or 0)
+            others = conn.scalar(
+                select(func.count()).where(Outbox.status == "pending", Outbox.channel == "sms", Outbox.id <= floor)
+            )
+        if others:
+            print(f"{others:,} SMS rows of others are pending in the outbox: the workers send them too", flush=True)
         meter.start()
         clicked = time.perf_counter()
         now = dt.datetime.now(dt.UTC)
@@ -120,7 +165,7 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
                 feeder_ids=tuple(feeders),
                 expected_restore_at=now + dt.timedelta(hours=2),
             ),
-            actor=Actor("bench:control-room"),
+            actor=ACTOR,
             now=now,
         )
         committed = time.perf_counter() - clicked
@@ -139,7 +184,7 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
                 if done is not None:
                     written_at = time.perf_counter() - clicked
                     print(f"  all outbox rows written {written_at:.2f} s after the click", flush=True)
-            elif not sms_open(engine):
+            elif not sms_open(engine, floor):
                 break
             if time.perf_counter() - last_report > 30:
                 print(f"  ... {elapsed:.0f} s", flush=True)
@@ -156,10 +201,13 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
             revision = conn.execute(
                 select(OutageRevision.messages).where(OutageRevision.id == ref.revision_id)
             ).scalar_one()
-            by_channel = dict(conn.execute(select(Outbox.channel, func.count()).group_by(Outbox.channel)).all())
-            accounts = conn.scalar(select(func.count(func.distinct(Outbox.account_id))))
-            attempts = conn.scalar(select(func.max(Outbox.attempts)).where(Outbox.channel == "sms"))
-        statuses = sms_left(engine)
+            ours = _outbox_rows_of(ref.event_id)
+            by_channel = dict(
+                conn.execute(select(Outbox.channel, func.count()).where(ours).group_by(Outbox.channel)).all()
+            )
+            accounts = conn.scalar(select(func.count(func.distinct(Outbox.account_id))).where(ours))
+            attempts = conn.scalar(select(func.max(Outbox.attempts)).where(ours, Outbox.channel == "sms"))
+        statuses = sms_left(engine, ref.event_id)
         sms = int(by_channel.get("sms", 0))
         print()
         print(f"click (publish_breakdown committed)        {committed:8.2f} s")
@@ -183,6 +231,15 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
             f"check: {accounts:,} accounts told, one row each; every SMS sent once (max attempts {attempts}); "
             f"worker errors: {len(phase.errors)} -> {'OK' if ok else 'FAILED'}"
         )
+        record(
+            "outage fan-out",
+            {
+                "click": f"{committed:.2f} s",
+                "rows written": f"{revision:,} in {written_at:.2f} s ({revision / written_at:,.0f}/s)",
+                "SMS handed over": f"{sms:,} in {handed:.1f} s ({sms / handed:,.0f}/s)",
+            },
+            ok=ok,
+        )
         control.close()
         if not ok:
             raise SystemExit(1)
@@ -190,7 +247,9 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="an already seeded database to use (its outbox and outages are emptied)")
+    parser.add_argument(
+        "--database", help="an already seeded database to use (the benchmark removes its own outage afterwards)"
+    )
     parser.add_argument("--consumers", type=int, default=1_000_000, help="to seed a scratch database with")
     parser.add_argument("--url", default=os.environ.get("URJA_BENCH_POSTGRES_URL", DEFAULT_SERVER))
     parser.add_argument("--workers", type=int, default=2, help="worker processes (celery -c)")
@@ -201,9 +260,11 @@ def main() -> None:
     if args.database:
         engine = make_engine(args.database)
         try:
-            empty_outages(engine)
+            if removed := remove_bench_outages(engine):
+                print(f"removed {removed} outage(s) an earlier run of this benchmark left behind", flush=True)
             run(engine, args.database, args)
         finally:
+            remove_bench_outages(engine)
             engine.dispose()
         return
     with scratch_database(args.url, "urja_outagebench", keep=args.keep) as (engine, server):

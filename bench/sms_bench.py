@@ -43,6 +43,7 @@ from celery import Celery
 from sqlalchemy import Engine, text
 
 from bench._database import scratch_database
+from bench._summary import record
 from bench.ivr_bench import (
     children_of,
     client_cpu,
@@ -544,6 +545,16 @@ def main() -> None:
             )
             print(f"  batched / baseline: {batched.rate / baseline.rate:.1f} times")
         print(f"  PostgreSQL settings: {pg}")
+        figures = {
+            "messages": f"{args.messages:,}",
+            "batched drain": f"{batched.seconds:.1f} s ({batched.rate:,.0f}/s)",
+        }
+        if baseline is not None:
+            figures["one task each"] = f"{baseline.count:,} at {baseline.rate:,.0f}/s"
+            figures["batched / baseline"] = f"{batched.rate / baseline.rate:.0f} times"
+        record(
+            "SMS dispatch", figures, ok=verdict.ok(batched.count) and (baseline is None or b_verdict.ok(baseline.count))
+        )
         for phase, name in ((batched, "batched"), (baseline, "baseline")):
             if phase is not None and phase.errors:
                 print(f"  {name} worker log has {len(phase.errors)} error lines, the first: {phase.errors[0]}")
