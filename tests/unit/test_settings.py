@@ -247,3 +247,41 @@ def test_an_agent_line_twilio_cannot_dial_is_refused() -> None:
         Settings.from_env({"URJA_AGENT_DIAL": "1912"})
     assert Settings.from_env({"URJA_AGENT_DIAL": "sip:1912@pbx.example.in"}).agent_dial == "sip:1912@pbx.example.in"
     assert Settings.from_env({}).agent_dial is None
+
+
+def test_abuse_limits_have_defaults_and_are_read_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.trusted_proxies == 0  # no proxy is believed unless one is configured
+    assert defaults.limit_accounts == "30 per minute; 600 per hour"
+    assert defaults.limit_sms == "10 per 10 minutes"
+    assert defaults.rate_limit_prefix == "urja"
+    given = Settings.from_env(
+        {
+            "URJA_TRUSTED_PROXIES": "1",
+            "URJA_LIMIT_ACCOUNTS": "5/minute",
+            "URJA_LIMIT_USSD": "100 per hour; 10 per minute",
+            "URJA_RATE_LIMIT_PREFIX": "kesco",
+        }
+    )
+    assert (given.trusted_proxies, given.limit_accounts, given.limit_ussd) == (
+        1,
+        "5/minute",
+        "100 per hour; 10 per minute",
+    )
+    assert given.rate_limit_prefix == "kesco"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"URJA_TRUSTED_PROXIES": "-1"}, "URJA_TRUSTED_PROXIES"),
+        ({"URJA_TRUSTED_PROXIES": "many"}, "URJA_TRUSTED_PROXIES"),
+        ({"URJA_TRUSTED_PROXIES": "9"}, "URJA_TRUSTED_PROXIES"),
+        ({"URJA_LIMIT_ACCOUNTS": "lots"}, "URJA_LIMIT_ACCOUNTS"),
+        ({"URJA_LIMIT_SMS": "0 per minute"}, "URJA_LIMIT_SMS"),
+        ({"URJA_LIMIT_LOGIN": "10 per fortnight"}, "URJA_LIMIT_LOGIN"),
+    ],
+)
+def test_abuse_limit_settings_that_cannot_work_are_refused_at_start(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ)
