@@ -324,6 +324,9 @@ def test_the_real_app_serves_login_with_a_httponly_lax_cookie(tmp_path: Path, re
     finally:
         app.extensions["urja.engine"].dispose()
         app.extensions["urja.celery"].close()
+        from tests.web_support import forget_counts  # it imports this module's helpers
+
+        forget_counts(settings)
 
     assert page.status_code == 200
     assert "HttpOnly" in cookie
