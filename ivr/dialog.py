@@ -72,6 +72,8 @@ class WebhookDialog(Protocol):
 
     def hangup(self, channel: str, call_ref: str, *, duration_s: int | None = None) -> None: ...
 
+    def language(self, channel: str, call_ref: str) -> Lang | None: ...
+
 
 @dataclass
 class Call:
@@ -232,6 +234,14 @@ class Dialog:
         state = state or {"served": [], "outcome": None}
         outcome = "" if ended else self._outcome(state, hung_up=True)
         self.backend.close_call(record_id, state, outcome=outcome, duration_s=duration_s, fault=state.get("fault"))
+
+    def language(self, channel: str, call_ref: str) -> Lang | None:
+        """The language a webhook call or session is in now, or None when there is no such call."""
+        found = self.backend.load_call(channel, call_ref)
+        if found is None or not found[1]:
+            return None
+        lang = found[1].get("lang")
+        return "hi" if lang == "hi" else "en" if lang == "en" else None
 
     # --- inside ---------------------------------------------------------------------------------------------
 

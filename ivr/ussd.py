@@ -22,6 +22,9 @@ a voice call.
 Trust. The gateway proves itself with a shared secret, in the `X-USSD-Secret` header or as the password of
 HTTP basic auth (for gateways that only take a URL with credentials); compared in constant time. A request
 without it gets 403 and changes nothing; with no secret configured, every request is refused.
+
+Limits. A mobile over its limit (`throttle`, asked once the request is authenticated) gets an END screen saying
+so, in the session's language, and the dialog does not run.
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, Response, request
 
 from ivr import speech
 from ivr.dialog import WebhookDialog
 from ivr.logs import get_logger
-from ivr.turns import Gather, Lang, Say, Transfer, Turn
+from ivr.turns import Gather, Hangup, Lang, Say, Transfer, Turn
 from prompts.catalog import Catalog
 from prompts.catalog import catalog as packaged_catalog
 
@@ -52,6 +55,7 @@ GSM7_BASIC = frozenset(
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 TRANSFER_KEY = "common.transfer"
 APOLOGY_KEY = "common.sorry_error"
+SLOW_DOWN_KEY = "common.slow_down"
 SECRET_HEADER = "X-USSD-Secret"
 MAX_INPUT = 64
 PLAIN = "text/plain"
@@ -103,6 +107,11 @@ def apology_ussd(catalog: Catalog) -> str:
         return render_ussd(Turn("en", (Say(APOLOGY_KEY),), Transfer()), catalog)
     except Exception:
         return "END"
+
+
+def slow_down_ussd(catalog: Catalog, lang: Lang) -> str:
+    """The END screen for a mobile over its limit, in `lang` (Hindi when the session chose Hindi)."""
+    return render_ussd(Turn(lang, (Say(SLOW_DOWN_KEY),), Hangup()), catalog)
 
 
 def newest_input(text: str) -> str | None:
@@ -190,8 +199,12 @@ def ussd_blueprint(
     secret_header: str = SECRET_HEADER,
     replay_size: int = 10_000,
     name: str = "ussd",
+    throttle: Callable[[str], int | None] | None = None,
 ) -> Blueprint:
-    """POST /ussd (a screen request) and POST /ussd/end (the gateway's end-of-session notification)."""
+    """POST /ussd (a screen request) and POST /ussd/end (the gateway's end-of-session notification).
+
+    `throttle(mobile)` is None while the mobile is within its limit, else the seconds until it is again.
+    """
     bp = Blueprint(name, __name__)
     cat = catalog if catalog is not None else packaged_catalog()
     replay = _Replay(replay_size)
@@ -223,6 +236,9 @@ def ussd_blueprint(
         again = replay.get(session, text)
         if again is not None:
             return plain(again)
+        if throttle is not None and throttle(form.get("phoneNumber", "")) is not None:
+            log.info("USSD session %s: the mobile is over its limit", session)
+            return plain(slow_down_ussd(cat, _session_lang(dialog, session)))
         try:
             turn = dialog.handle(
                 channel=CHANNEL,
@@ -258,3 +274,12 @@ def ussd_blueprint(
         return plain("OK")
 
     return bp
+
+
+def _session_lang(dialog: WebhookDialog, session: str) -> Lang:
+    """The language the session is in (Hindi once the consumer chose it); English for a new or unknown one."""
+    try:
+        return dialog.language(CHANNEL, session) or "en"
+    except Exception:
+        log.exception("USSD session %s: its language could not be read", session)
+        return "en"

@@ -153,7 +153,14 @@ def desk_blueprint(
 ) -> Blueprint:
     """The /desk pages; `on_revision(revision_id)` is called after each committed revision consumers are to hear
     about (the composition root wires it to the fan-out), `etr_margin` is the ETR change worth telling."""
-    bp = Blueprint("desk", __name__, url_prefix="/desk", template_folder="templates")
+    bp = Blueprint(
+        "desk",
+        __name__,
+        url_prefix="/desk",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static",
+    )
     margin_minutes = int(etr_margin.total_seconds() // 60)
 
     @bp.before_request

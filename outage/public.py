@@ -47,7 +47,13 @@ def _row(item: queries.PublicInterruption) -> dict[str, Any]:
 
 def public_outages_blueprint(session_factory: Callable[[], Session], clock: Callable[[], dt.datetime]) -> Blueprint:
     """/outages and /outages.json: what is off now and what is planned, read from `feeder_interruption`."""
-    bp = Blueprint("public_outages", __name__, template_folder="templates")
+    bp = Blueprint(
+        "public_outages",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static/outages",
+    )
 
     def found() -> tuple[dt.datetime, list[dict[str, Any]], list[dict[str, Any]]]:
         now = clock()

@@ -24,7 +24,13 @@ from outage.reliability import Report, current_month, division_id_of, reliabilit
 
 def reliability_blueprint(session_factory: Callable[[], Session], clock: Callable[[], dt.datetime]) -> Blueprint:
     """The /reliability page and /reliability.json; `clock` gives the current month when none is asked for."""
-    bp = Blueprint("reliability", __name__, template_folder="templates")
+    bp = Blueprint(
+        "reliability",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static/reliability",
+    )
 
     def build(session: Session) -> tuple[str, str | None, Report]:
         month = (request.args.get("month") or "").strip() or current_month(clock())

@@ -3,8 +3,9 @@
 GET /sms/console        an HTML page, 100 messages a page, `?to=<mobile>` to filter, `?before=<id>` for older
 GET /sms/console.json   the same as JSON, for scripts and tests
 
-It shows consumers' messages (OTPs among them), so it exists only while the console provider is the one
-configured: with a real provider both routes answer 404.
+It shows consumers' messages and numbers, so only a signed-in admin sees it, and only while the console
+provider is the one configured (with a real provider both routes answer 404). OTP codes are blanked even
+for the admin: an OTP proves a handset, and whoever reads this page is not that handset.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from cis.models import ConsoleSms
 from cis.phones import mobile_or_none
+from cis.web.auth import guard
+from sms.templates import SmsTemplate, blank_secrets, load_templates
 
 IST = ZoneInfo("Asia/Kolkata")
 PAGE = 100
@@ -43,7 +46,7 @@ def ist_text(moment: dt.datetime) -> str:
     return f"{local.day} {local:%b %Y, %H:%M:%S} IST"
 
 
-def _shown(m: ConsoleSms) -> dict[str, Any]:
+def _shown(m: ConsoleSms, templates: dict[str, SmsTemplate]) -> dict[str, Any]:
     return {
         "id": m.id,
         "outbox_id": m.outbox_id,
@@ -54,18 +57,27 @@ def _shown(m: ConsoleSms) -> dict[str, Any]:
         "template": m.template,
         "dlt_template_id": m.dlt_template_id,
         "segments": m.segments,
-        "text": m.text,
+        "text": blank_secrets(templates.get(m.template), m.text),
     }
 
 
 def console_blueprint(session_factory: Callable[[], Session], *, enabled: bool) -> Blueprint:
-    """The /sms/console page and its JSON; both 404 unless `enabled` (the console provider is configured)."""
-    bp = Blueprint("sms_console", __name__, template_folder="console_templates")
+    """The /sms/console page and its JSON, for signed-in admins; both 404 unless `enabled` (the console
+    provider is configured). Registering it needs the auth blueprint (cis.web.auth) on the app."""
+    bp = Blueprint(
+        "sms_console",
+        __name__,
+        template_folder="console_templates",
+        static_folder="console_static",
+        static_url_path="/static/sms-console",
+    )
+    templates = load_templates()
 
     @bp.before_request
-    def _only_with_the_console_provider() -> None:
+    def _only_with_the_console_provider_and_for_admins() -> Response | None:
         if not enabled:
             abort(404)
+        return guard("admin")
 
     def page() -> _Page:
         raw_to = (request.args.get("to") or "").strip()
@@ -109,7 +121,7 @@ def console_blueprint(session_factory: Callable[[], Session], *, enabled: bool) 
         html = render_template(
             "sms_console/messages.html",
             error=None,
-            rows=[_shown(m) for m in found.messages],
+            rows=[_shown(m, templates) for m in found.messages],
             to=found.to,
             raw_to=found.to or "",
             older=older_url(found, "sms_console.messages"),
@@ -124,7 +136,7 @@ def console_blueprint(session_factory: Callable[[], Session], *, enabled: bool) 
             return private(make_response(jsonify(error=str(exc)), 400))
         body = {
             "to": found.to,
-            "messages": [_shown(m) for m in found.messages],
+            "messages": [_shown(m, templates) for m in found.messages],
             "older": older_url(found, "sms_console.messages_json"),
         }
         return private(make_response(jsonify(body)))

@@ -24,7 +24,7 @@ from twilio.rest import Client
 
 from cis.models import ConsoleSms
 from cis.phones import mask_mobile
-from sms.templates import RenderedSms, SmsError
+from sms.templates import RenderedSms, SmsError, SmsTemplate, blank_secrets, load_templates
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,10 @@ class SmsProvider(Protocol):
 
 
 class ConsoleProvider:
-    """The embedded default: prints each message and stores it in `sms_console_message` (shown on /sms/console)."""
+    """The embedded default: prints each message and stores it in `sms_console_message` (shown on /sms/console).
+
+    The stored row is what the handset got; the printed line is a log, so its number is masked and its OTP blanked.
+    """
 
     name = "console"
     max_batch = 1000
@@ -108,6 +111,12 @@ class ConsoleProvider:
         self._session_factory = session_factory
         self._stream = stream
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._templates: dict[str, SmsTemplate] | None = None
+
+    def _printable(self, m: OutgoingSms) -> str:
+        if self._templates is None:
+            self._templates = load_templates()
+        return blank_secrets(self._templates.get(m.template_key), m.text)
 
     def send_batch(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         if not messages:
@@ -131,7 +140,7 @@ class ConsoleProvider:
             session.commit()
         stream = self._stream if self._stream is not None else sys.stdout
         for m in messages:
-            print(f"[sms {m.sender} -> {m.to}] {m.text}", file=stream)
+            print(f"[sms {m.sender} -> {mask_mobile(m.to)}] {self._printable(m)}", file=stream)
         stream.flush()
         return [SendResult(m.ref, "delivered", f"console-{m.ref}") for m in messages]
 

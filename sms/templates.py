@@ -381,3 +381,38 @@ def _number_key(number: str) -> str:
     if len(digits) > 10 and digits.startswith("91"):
         digits = digits[2:]
     return digits.lstrip("0") if len(digits) > 10 else digits
+
+
+# --- secrets in sent messages ----------------------------------------------------------------------------
+
+SECRET_VARIABLES = frozenset({"otp"})  # values only the handset may show: never a page, a log or a report
+BLANK = "******"
+_SECRET_FALLBACK = re.compile(r"\d{4,}")
+
+
+def blank_secrets(template: SmsTemplate | None, text: str) -> str:
+    """`text` as sent with `template`, its secret values (OTPs) replaced by `******`, for anyone but the handset.
+
+    The template's fixed text finds the values. A text that does not match its template (the template changed
+    since it was sent, or it is unknown) loses every run of four or more digits: blanking too much is safe.
+    """
+    if template is None:
+        return _SECRET_FALLBACK.sub(BLANK, text)
+    if not template.variables & SECRET_VARIABLES:
+        return text
+    pieces = []
+    for n, piece in enumerate(_VARIABLE.split(template.text)):  # fixed text, variable, fixed text, ...
+        if n % 2 == 0:
+            pieces.append(re.escape(piece))
+        else:
+            pieces.append(f"(?P<secret{n}>.+?)" if piece in SECRET_VARIABLES else "(?:.+?)")
+    match = re.fullmatch("".join(pieces), text, re.DOTALL)
+    if match is None:
+        return _SECRET_FALLBACK.sub(BLANK, text)
+    shown: list[str] = []
+    end = 0
+    for name in match.groupdict():
+        start, stop = match.span(name)
+        shown += [text[end:start], BLANK]
+        end = stop
+    return "".join([*shown, text[end:]])

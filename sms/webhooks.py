@@ -10,6 +10,11 @@ Every request is authenticated before anything is read: Twilio's X-Twilio-Signat
 all form fields; the gateway's `X-Urja-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` with its
 `X-Urja-Timestamp` no more than five minutes off. A reply to a command goes through the outbox like every
 other SMS, keyed by the inbound message's id, so a webhook retried by the provider is answered once.
+
+A mobile that sends more than its limit (`throttle`, counted once the request is authenticated) is not
+answered; the first message over the limit in a window gets one SMS saying when to try again. A STOP over
+the limit is still carried out (an opt-out is never ignored), without a reply. The provider still gets its
+usual 200, so it does not retry.
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from cis import notify
 from cis.phones import mask_mobile, mobile_or_none
+from sms import commands
 from sms.dispatch import Receipt, record_receipts
 from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
 from sms.service import Reply, handle_inbound
+from sms.templates import load_templates, render
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,9 @@ MAX_SKEW_S = 300
 MAX_REQUEST_ID = 80
 MAX_TEXT = 2000  # longer than any concatenated SMS; anything beyond is not a message
 XML = "application/xml"
+SLOW_DOWN = "reply.slow_down"
+# (mobile, kind) -> None to answer, else (tell the sender once, seconds to wait); kind "otp" for a REG.
+Throttle = Callable[[str, str], tuple[bool, int] | None]
 
 
 def receive(
@@ -56,11 +66,11 @@ def receive(
     portal_url: str,
     allowed_urls: Collection[str] | None = None,
     allowed_numbers: Collection[str] = (),
+    send_reply: bool = True,
 ) -> Reply:
-    """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id)."""
-    request_id = f"{provider}:{message_id}"
-    if len(request_id) > MAX_REQUEST_ID:  # the CIS keeps 80 characters of a request id
-        request_id = f"{provider}:{hashlib.sha256(message_id.encode()).hexdigest()[:40]}"
+    """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id);
+    with `send_reply` False the command is carried out and the reply only returned."""
+    request_id = _request_id(provider, message_id)
     reply = handle_inbound(
         session_factory,
         mobile=mobile,
@@ -72,7 +82,7 @@ def receive(
         allowed_numbers=allowed_numbers,
     )
     recipient = mobile_or_none(mobile)
-    if reply.already_queued or recipient is None:
+    if reply.already_queued or recipient is None or not send_reply:
         return reply
     with session_factory() as session:
         notify.enqueue(
@@ -93,6 +103,55 @@ def receive(
     return reply
 
 
+def _request_id(provider: str, message_id: str) -> str:
+    request_id = f"{provider}:{message_id}"
+    if len(request_id) > MAX_REQUEST_ID:  # the CIS keeps 80 characters of a request id
+        request_id = f"{provider}:{hashlib.sha256(message_id.encode()).hexdigest()[:40]}"
+    return request_id
+
+
+def tell_to_slow_down(
+    session_factory: Callable[[], Session],
+    *,
+    provider: str,
+    mobile: str,
+    message_id: str,
+    wait_s: int,
+    now: dt.datetime,
+) -> None:
+    """Queue the one SMS a mobile over its limit gets: how many minutes until its messages are answered again."""
+    recipient = mobile_or_none(mobile)
+    if recipient is None:
+        return
+    variables = {"minutes": max(1, round(wait_s / 60))}
+    rendered = render(load_templates()[SLOW_DOWN], variables, allowed_urls=(), allowed_numbers=(), now=now)
+    with session_factory() as session:
+        notify.enqueue(
+            session,
+            channel="sms",
+            template=SLOW_DOWN,
+            recipient=recipient,
+            dedupe_key=f"sms.reply:{_request_id(provider, message_id)}",
+            payload=variables,
+            at=now,
+            priority=0,
+            expires_at=rendered.valid_until,
+        )
+        try:
+            session.commit()
+        except IntegrityError:  # the provider's retry of this message got there first
+            session.rollback()
+
+
+def _kind(text: str) -> str:
+    """What a message asks for, as the limits see it: "otp" (REG asks for an OTP), "stop", else "sms"."""
+    try:
+        command = commands.parse(text[:MAX_TEXT])
+    except Exception:  # the parser answers HELP for anything; a crash here must not cost the consumer a reply
+        return "sms"
+    return "otp" if isinstance(command, commands.Register) else "stop" if isinstance(command, commands.Stop) else "sms"
+
+
 def sms_blueprint(
     session_factory: Callable[[], Session],
     engine: Engine,
@@ -104,6 +163,7 @@ def sms_blueprint(
     allowed_numbers: Collection[str] = (),
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     name: str = "sms",
+    throttle: Throttle | None = None,
 ) -> Blueprint:
     bp = Blueprint(name, __name__)
     validator = RequestValidator(twilio_auth_token) if twilio_auth_token else None
@@ -150,7 +210,25 @@ def sms_blueprint(
 
         return wrapper
 
-    def answer(provider: str, mobile: str, text: str, message_id: str) -> Reply:
+    def over_limit(provider: str, mobile: str, text: str, message_id: str) -> str | None:
+        """None to answer the message; else `mobile` is over its limit and the message is not answered:
+        "told" (the first such message in the window: the sender is sent SLOW_DOWN) or "quiet"."""
+        kind = _kind(text)
+        refused = throttle(mobile, kind) if throttle is not None else None
+        if refused is None:
+            return None
+        tell, wait_s = refused
+        log.info("sms %s from %s over its limit%s", message_id[:40], mask_mobile(mobile[:20]), ", told" if tell else "")
+        if kind == "stop":  # an opt-out is carried out whatever the count
+            answer(provider, mobile, text, message_id, send_reply=False)
+        if not tell:
+            return "quiet"
+        tell_to_slow_down(
+            session_factory, provider=provider, mobile=mobile, message_id=message_id, wait_s=wait_s, now=clock()
+        )
+        return "told"
+
+    def answer(provider: str, mobile: str, text: str, message_id: str, *, send_reply: bool = True) -> Reply:
         return receive(
             session_factory,
             provider=provider,
@@ -161,14 +239,16 @@ def sms_blueprint(
             portal_url=portal_url,
             allowed_urls=(portal_url,),
             allowed_numbers=allowed_numbers,
+            send_reply=send_reply,
         )
 
     @bp.post("/sms/twilio/inbound")
     @twilio_signed
     def twilio_inbound() -> Response:
         sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
-        if sid and sender:
-            reply = answer("twilio", sender, request.form.get("Body", ""), sid)
+        body = request.form.get("Body", "")
+        if sid and sender and over_limit("twilio", sender, body, sid) is None:
+            reply = answer("twilio", sender, body, sid)
             log.info("sms %s from %s answered with %s", sid, mask_mobile(sender), reply.template_key)
         # The reply leaves through the outbox (DLT-checked, rate-limited, receipted), not in this TwiML.
         return Response(str(MessagingResponse()), mimetype=XML)
@@ -198,6 +278,9 @@ def sms_blueprint(
             return _json({"error": "id and from are required"}, 400)
         if not isinstance(text, str):
             return _json({"error": "text is required"}, 400)
+        refused = over_limit("dlt", sender, text, message_id.strip())
+        if refused is not None:
+            return _json({"status": "ok", "reply_template": SLOW_DOWN if refused == "told" else None})
         reply = answer("dlt", sender, text, message_id.strip())
         return _json({"status": "ok", "reply_template": reply.template_key})
 

@@ -125,10 +125,14 @@ def _bind(settings: Settings) -> BaseWSGIServer:
     """Bind the web port first, so that nothing is announced before it answers."""
     from werkzeug.serving import make_server
 
+    from urjamitra.security import QuietRequestHandler
     from urjamitra.web import create_app
 
+    app = create_app(settings)
     try:
-        return make_server(settings.web_host, settings.web_port, create_app(settings), threaded=True)
+        return make_server(
+            settings.web_host, settings.web_port, app, threaded=True, request_handler=QuietRequestHandler
+        )
     except OSError as exc:
         raise CliError(f"cannot listen on {settings.web_bind} ({exc.strerror}): set URJA_WEB_BIND") from exc
     except SystemExit as exc:  # Werkzeug exits on a port in use, after printing its own advice
@@ -173,7 +177,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         f"{'SQLite' if settings.database_url.startswith('sqlite') else 'server database'}, "
         f"{'Celery on Redis' if settings.redis_url else 'in-process tasks'}, {settings.sms_provider} SMS)"
     )
-    print(f"  home page        {url}/")
+    print(f"  home page        {url}/   (public: outages, calculator, complaint status, how to pay)")
+    print(f"  system page      {url}/admin/system   (sign in as admin)")
     print(f"  health           {url}/healthz")
     if demo:
         print(f"  an account       {url}/api/accounts/{demo[0][0]}")
@@ -200,7 +205,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     if server is not None:
         drained = "by Celery workers and beat" if settings.redis_url else "every 3 s by this process"
         if settings.sms_provider == "console":
-            print(f"  SMS sent         {url}/sms/console   (console provider; outbox drained {drained})")
+            print(f"  SMS sent         {url}/sms/console   (admin; console provider; outbox drained {drained})")
         else:
             print(f"  SMS              {settings.sms_provider} provider; outbox drained {drained}")
         print("Press Ctrl+C to stop.")

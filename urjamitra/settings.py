@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from limits import parse_many
+
 
 class SettingsError(ValueError):
     """A setting in the environment is malformed."""
@@ -79,6 +81,30 @@ def _mask_url(url: str) -> str:
     return scheme + sep + base + qsep + query
 
 
+def _limit(value: str, name: str) -> str:
+    """A rate limit as Flask-Limiter reads it: "30 per minute", "30/minute; 300/hour", "10 per 15 minutes"."""
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed or any(item.amount <= 0 for item in parsed):
+        raise SettingsError(f"{name} must be a rate limit like '30 per minute' or '10/minute; 100/hour', got {value!r}")
+    return value
+
+
+# Rate limits: the setting's field, its variable, and what it counts (README lists them).
+LIMITS = {
+    "limit_accounts": "URJA_LIMIT_ACCOUNTS",
+    "limit_complaint_status": "URJA_LIMIT_COMPLAINT_STATUS",
+    "limit_complaints": "URJA_LIMIT_COMPLAINTS",
+    "limit_otp": "URJA_LIMIT_OTP",
+    "limit_login": "URJA_LIMIT_LOGIN",
+    "limit_calculator": "URJA_LIMIT_CALCULATOR",
+    "limit_reports": "URJA_LIMIT_REPORTS",
+    "limit_sms": "URJA_LIMIT_SMS",
+    "limit_ussd": "URJA_LIMIT_USSD",
+}
+
 _SECRETS = ("secret_key", "twilio_auth_token", "demo_password", "ussd_secret", "sms_gateway_key", "sms_gateway_secret")
 
 
@@ -126,6 +152,20 @@ class Settings:
     suspect_complaints: int = 3  # this many no-supply complaints from one feeder ...
     suspect_minutes: int = 15  # ... within this many minutes raise a suspected breakdown on the desk
     check_share: float = 0.02  # the share of consumers asked "is your power back?" after a restoration
+    # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto/-Host are believed (0: none, so a
+    # client cannot choose the address its rate limits are counted against).
+    trusted_proxies: int = 0
+    rate_limit_prefix: str = "urja"  # the rate limits' key prefix in Redis (several deployments on one Redis)
+    # Rate limits, counted per client address (web) or per mobile (SMS, USSD); Redis with URJA_REDIS_URL.
+    limit_accounts: str = "30 per minute; 600 per hour"  # GET /api/accounts/<no>
+    limit_complaint_status: str = "30 per minute; 600 per hour"  # complaint status by number (API and page)
+    limit_complaints: str = "10 per minute; 50 per hour"  # complaint registration (POST /api/complaints)
+    limit_otp: str = "5 per hour"  # OTP sends asked for by one mobile (SMS REG), beside cis.otp's own limits
+    limit_login: str = "10 per minute; 100 per hour"  # staff sign-in attempts (POST /login)
+    limit_calculator: str = "60 per minute"  # the bill calculator page and /api/calc
+    limit_reports: str = "20 per minute"  # the public reliability report (it counts every account per feeder)
+    limit_sms: str = "10 per 10 minutes"  # inbound SMS commands per mobile (Twilio and the DLT gateway)
+    limit_ussd: str = "60 per 10 minutes"  # USSD screens per mobile
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +240,10 @@ class Settings:
             share = -1.0
         if not 0 <= share <= 1:
             raise SettingsError(f"URJA_CHECK_SHARE must be a share from 0 to 1, got {check_share!r}")
+        proxies = env.get("URJA_TRUSTED_PROXIES", str(defaults.trusted_proxies))
+        if not (proxies.isascii() and proxies.isdigit() and int(proxies) <= 5):
+            raise SettingsError(f"URJA_TRUSTED_PROXIES must be a whole number from 0 to 5, got {proxies!r}")
+        limits = {name: _limit(env.get(var) or getattr(defaults, name), var) for name, var in LIMITS.items()}
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
@@ -237,7 +281,10 @@ class Settings:
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
             twilio_api_url=env.get("URJA_TWILIO_API_URL") or None,
             check_share=share,
+            trusted_proxies=int(proxies),
+            rate_limit_prefix=env.get("URJA_RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
             **outage_numbers,
+            **limits,
         )
 
     @property

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, make_response, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,8 +15,9 @@ from cis.db import make_engine, make_session_factory
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
 from cis.web.api import bp as api_bp
-from cis.web.auth import auth_blueprint
+from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
+from cis.web.landing import landing_blueprint
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
@@ -25,7 +26,9 @@ from outage.public import public_outages_blueprint
 from outage.reliability_web import reliability_blueprint
 from sms.console_web import console_blueprint
 from sms.webhooks import sms_blueprint
+from urjamitra.limits import MobileLimits, install_limits, limit_routes
 from urjamitra.outages import revision_hook
+from urjamitra.security import install_security
 from urjamitra.settings import Settings
 from urjamitra.tasks import celery_for
 from urjamitra.telephony import audio_library, make_dialer, make_dialog
@@ -36,6 +39,11 @@ PARTS: tuple[dict[str, Any], ...] = (
         "name": "CIS JSON API",
         "what": "account summary, complaint registration and status",
         "links": ["/api/accounts/<account no>", "/api/complaints/<number>", "/api/complaint-categories"],
+    },
+    {
+        "name": "Consumer pages",
+        "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay",
+        "links": ["/", "/complaints/status"],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
@@ -58,7 +66,7 @@ PARTS: tuple[dict[str, Any], ...] = (
         "name": "SMS",
         "what": "English keyword commands (BILL, PAY, COMP, STATUS, OUTAGE, REG, CALC, READ, STOP, START, HELP) by "
         "Twilio or a DLT gateway (signed webhooks) or urjamitra sms; DLT templates; the outbox drained in batches by "
-        "Celery (urjamitra outbox drain without Redis); the console provider's messages on a page",
+        "Celery (urjamitra outbox drain without Redis); the console provider's messages on a page (admin only)",
         "links": [
             "/sms/console",
             'urjamitra sms --from +919876543210 "BILL"',
@@ -93,6 +101,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["urja.engine"] = engine
     app.extensions["urja.session_factory"] = make_session_factory(engine)
     app.extensions["urja.celery"] = celery_for(settings)
+    install_security(app, settings)
+    limiter = install_limits(app, settings)
+    per_mobile = MobileLimits(limiter, settings)
+    app.register_blueprint(landing_blueprint(app.extensions["urja.session_factory"], helpline="1912"))
     app.register_blueprint(api_bp)
     app.register_blueprint(calculator_bp)
     dialog = make_dialog(settings, app.extensions["urja.session_factory"])
@@ -111,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             on_call_status=call_outcome_recorder(engine, "twilio", clock=_utc_now),
         )
     )
-    app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret))
+    app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret, throttle=per_mobile.ussd))
     app.register_blueprint(
         sms_blueprint(
             app.extensions["urja.session_factory"],
@@ -120,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             gateway_secret=settings.sms_gateway_secret,
             public_url=settings.public_url,
             portal_url=settings.public_url,
+            throttle=per_mobile.sms,
         )
     )
     app.register_blueprint(
@@ -127,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     sessions = app.extensions["urja.session_factory"]
     app.register_blueprint(
-        auth_blueprint(sessions, clock=_utc_now, landing={"outage_desk": "/desk/", "admin": "/desk/"})
+        auth_blueprint(sessions, clock=_utc_now, landing={"outage_desk": "/desk/", "admin": "/admin/system"})
     )
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
@@ -143,8 +156,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public_outages_blueprint(sessions, _utc_now))
     app.register_blueprint(reliability_blueprint(sessions, _utc_now))
 
-    @app.get("/")
-    def home() -> ResponseReturnValue:
+    @app.get("/admin/system")
+    @login_required("admin")
+    def system() -> ResponseReturnValue:
         counts: dict[str, int | None] = {}
         try:
             with engine.connect() as conn:
@@ -152,7 +166,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                     counts[label] = conn.scalar(select(func.count()).select_from(model))
         except SQLAlchemyError:
             counts = {}
-        return render_template("home.html", parts=PARTS, counts=counts, settings=settings.masked())
+        html = render_template("admin/system.html", parts=PARTS, counts=counts, settings=settings.masked())
+        page = make_response(html)
+        page.headers["Cache-Control"] = "no-store"  # the configuration: never kept by a browser or proxy
+        return page
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -176,4 +193,5 @@ def create_app(settings: Settings | None = None) -> Flask:
             report["database"] = "no schema: run `urjamitra db upgrade`"
         return jsonify(report), 200 if report["status"] == "ok" else 503
 
+    limit_routes(app, limiter, settings)
     return app

@@ -11,8 +11,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from cis.accounts import account_summary
-from cis.complaints import CATEGORIES, RegisterComplaint, complaint_status, register_complaint
+from cis.accounts import AccountSummary, account_summary
+from cis.complaints import CATEGORIES, ComplaintStatus, RegisterComplaint, complaint_status, register_complaint
 from cis.db import UnitOfWork
 from cis.errors import CisError, MalformedAccountNumber, MalformedMobile, UnknownAccount, UnknownComplaint
 
@@ -44,18 +44,59 @@ def _cis_error(error: CisError) -> ResponseReturnValue:
     return jsonify(error=type(error).__name__, message=str(error)), status
 
 
+def public_summary(summary: AccountSummary) -> dict[str, Any]:
+    """What anyone who knows an account number may see: what its bill shows of the account and the amount
+    due, never who the consumer is (name, mobile, address, language) nor their payments (amounts, dates and
+    channels say when and how someone pays). Fields are listed, not removed, so a new one stays private.
+    """
+    account = summary.account
+    bill = summary.latest_bill
+    return {
+        "account": {
+            "account_no": account.account_no,
+            "category": account.category,
+            "status": account.status,
+            "feeder_name": account.feeder_name,  # printed on the bill; the outage page is by feeder
+        },
+        "sanctioned_load_kw": str(summary.sanctioned_load_kw),
+        "latest_bill": None
+        if bill is None
+        else {
+            "cycle": bill.cycle,
+            "units": bill.units,
+            "basis": bill.basis,
+            "amount_paise": bill.amount_paise,
+            "due_date": bill.due_date.isoformat(),
+            "status": bill.status,
+        },
+        "amount_due_paise": summary.amount_due_paise,
+    }
+
+
+def public_status(status: ComplaintStatus) -> dict[str, Any]:
+    """Where a complaint stands, for anyone who has its number: complaint numbers run in sequence (with a
+    check digit), so they are guessable. No account number, and no resolution note (free text staff write,
+    which may name people or places)."""
+    return {
+        "number": status.number,
+        "category": status.category,
+        "status": status.status,
+        "registered_at": status.registered_at.isoformat(),
+        "sla_due_at": status.sla_due_at.isoformat(),
+        "escalation_level": status.escalation_level,
+        "resolved_at": status.resolved_at.isoformat() if status.resolved_at is not None else None,
+    }
+
+
 @bp.get("/accounts/<account_no>")
 def summary(account_no: str) -> ResponseReturnValue:
-    """The bill summary UPPCL's quick view gives for an account number: no contact details."""
-    result = asdict(account_summary(_uow(), account_no))
-    for internal in ("feeder_id", "id"):  # row ids are not for the public
-        result["account"].pop(internal, None)
-    return jsonify(_plain(result))
+    """The bill summary for an account number: what the bill shows, nothing about the consumer."""
+    return jsonify(public_summary(account_summary(_uow(), account_no)))
 
 
 @bp.get("/complaints/<number>")
 def complaint(number: str) -> ResponseReturnValue:
-    return jsonify(_plain(asdict(complaint_status(_uow(), number))))
+    return jsonify(public_status(complaint_status(_uow(), number)))
 
 
 @bp.get("/complaint-categories")

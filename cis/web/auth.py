@@ -140,7 +140,9 @@ def auth_blueprint(
     """GET/POST /login and POST /logout. After signing in staff go to `next` (a local path) or to the page
     `landing` names for their role, else "/". Registering it sets the session cookie's flags for the app.
     """
-    bp = Blueprint("auth", __name__, template_folder="templates")
+    bp = Blueprint(
+        "auth", __name__, template_folder="templates", static_folder="static", static_url_path="/static/staff"
+    )
     landings = dict(landing or {})
 
     @bp.record_once

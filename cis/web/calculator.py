@@ -10,7 +10,9 @@ from flask.typing import ResponseReturnValue
 from cis.calculator import categories, quote
 from cis.errors import CisError
 
-bp = Blueprint("calculator", __name__, template_folder="templates")
+bp = Blueprint(
+    "calculator", __name__, template_folder="templates", static_folder="static", static_url_path="/static/calculator"
+)
 
 
 def _int(name: str) -> int | None:

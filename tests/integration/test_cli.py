@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import queue
@@ -14,13 +15,14 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from cis.accounts import find_accounts_by_mobile
 from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import head_revision
 
 URJAMITRA = [sys.executable, "-m", "urjamitra.cli"]
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 HEAD = head_revision()
 
@@ -50,6 +52,25 @@ def _get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+class Browser:
+    """A cookie-keeping HTTP client posting forms with their CSRF token, as a browser does."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return str(response.read().decode())
+
+    def post(self, path: str, form_page: str, fields: list[tuple[str, str]]) -> str:
+        token = TOKEN.search(self.get(form_page))
+        assert token is not None, f"no form token on {form_page}"
+        body = urlencode([*fields, ("csrf_token", token.group(1))]).encode()
+        with self.opener.open(self.base + path, data=body, timeout=60) as response:
+            return str(response.read().decode())
 
 
 def _read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> str:
@@ -94,9 +115,14 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         assert output.rstrip().endswith("Press Ctrl+C to stop."), shown
         status, home = _get(f"http://127.0.0.1:{port}/")
         assert status == 200, shown
-        assert "Parts of the system" in home
-        assert "Hindi IVR" in home
-        assert "300</strong> accounts" in home
+        assert 'href="/outages"' in home  # the public landing page
+        assert "Parts of the system" not in home
+        assert re.search(r"system page\s+http://127\.0\.0\.1:\d+/admin/system", output), shown
+        admin = Browser(f"http://127.0.0.1:{port}")
+        system = admin.post("/login", "/login", [("username", "admin"), ("password", "demo1912")])
+        assert "Parts of the system" in system  # the admin lands on the system page
+        assert "Hindi IVR" in system
+        assert "300</strong> accounts" in system
         status, health = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200, health
         assert json.loads(health)["schema"] == HEAD
@@ -135,17 +161,18 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         assert "/sms/console" in output, shown
         deadline = time.monotonic() + 30
         while True:
-            status, body = _get(f"http://127.0.0.1:{port}/sms/console.json?to={quote(mobile)}")
-            assert status == 200, body
+            body = admin.get(f"/sms/console.json?to={quote(mobile)}")
             sent = [m for m in json.loads(body)["messages"] if m["template"] == "complaint.ack"]
             if sent or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         assert sent, body
         assert sent[0]["text"].startswith("Dear consumer, complaint ")
-        status, page = _get(f"http://127.0.0.1:{port}/sms/console")
-        assert status == 200
+        page = admin.get("/sms/console")
         assert "complaint.ack" in page
+        status, _ = _get(f"http://127.0.0.1:{port}/sms/console")  # urllib follows the redirect to the login form
+        assert status == 200
+        assert _get(f"http://127.0.0.1:{port}/sms/console.json")[1].count("complaint.ack") == 0
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)

@@ -8,7 +8,6 @@ the IVR (`urjamitra phone`) and hears it in Hindi; SMS OUTAGE answers it; the re
 from __future__ import annotations
 
 import datetime as dt
-import http.cookiejar
 import json
 import re
 import signal
@@ -24,36 +23,15 @@ from sqlalchemy import select
 
 from cis.db import make_engine
 from cis.models import Account, AccountMobile, DistributionTransformer, Division, Feeder, SubDivision, Substation
-from tests.integration.test_cli import URJAMITRA, _env, _read_until
+from tests.integration.test_cli import URJAMITRA, Browser, _env, _read_until
 
 IST = ZoneInfo("Asia/Kolkata")
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-class Browser:
-    """A cookie-keeping HTTP client posting forms with their CSRF token, as a browser does."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path, timeout=30) as response:
-            return str(response.read().decode())
-
-    def post(self, path: str, form_page: str, fields: list[tuple[str, str]]) -> str:
-        token = TOKEN.search(self.get(form_page))
-        assert token is not None, f"no form token on {form_page}"
-        body = urllib.parse.urlencode([*fields, ("csrf_token", token.group(1))]).encode()
-        with self.opener.open(self.base + path, data=body, timeout=60) as response:
-            return str(response.read().decode())
-
-
-def _console(base: str, to: str) -> list[dict[str, str]]:
-    """The console provider's messages to one mobile, as its page shows them."""
+def _console(admin: Browser, to: str) -> list[dict[str, str]]:
+    """The console provider's messages to one mobile, as its page shows them to the admin."""
     query = urllib.parse.urlencode({"to": to})
-    with urllib.request.urlopen(f"{base}/sms/console.json?{query}", timeout=10) as response:
-        return list(json.loads(response.read())["messages"])
+    return list(json.loads(admin.get(f"/sms/console.json?{query}"))["messages"])
 
 
 def _wait_for(what: str, check, seconds: float = 60.0):  # type: ignore[no-untyped-def]
@@ -116,8 +94,12 @@ def test_the_desk_publishes_a_breakdown_everyone_hears_it_and_the_restoration_on
         # The console provider shows the alert SMS to the affected consumers (up drains the outbox itself).
         mobiles = sorted({m for _, m in on_feeder})
 
+        admin = Browser(base)  # the SMS console is the admin's
+        signed_in_admin = admin.post("/login", "/login", [("username", "admin"), ("password", "demo1912")])
+        assert "Parts of the system" in signed_in_admin
+
         def alerts(template_text: str) -> list[dict[str, str]]:
-            return [m for to in mobiles for m in _console(base, to) if template_text in m["text"]]
+            return [m for to in mobiles for m in _console(admin, to) if template_text in m["text"]]
 
         told = _wait_for(
             "the breakdown SMS", lambda: [m for m in alerts("is off due to a fault") if m["recipient"] == mobile]

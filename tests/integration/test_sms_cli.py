@@ -8,6 +8,7 @@ import pytest
 
 from cis.db import make_engine, make_session_factory
 from cis.migrate import upgrade
+from cis.phones import mask_mobile
 from tests.ivr_support import build_world
 from urjamitra.cli import main
 from urjamitra.settings import Settings
@@ -73,7 +74,7 @@ def test_outbox_drain_sends_what_the_commands_queued_through_the_console_provide
     assert "complaint.ack" in capsys.readouterr().out
     assert main(["outbox", "drain"], settings) == 0
     out = capsys.readouterr().out
-    assert f"[sms URJAMT -> {mobile}] Dear consumer, complaint " in out
+    assert f"[sms URJAMT -> {mask_mobile(mobile)}] Dear consumer, complaint " in out  # a log: the number masked
     assert f"for A/c {account} is registered" in out
     assert "delivered 1" in out
     main(["outbox", "status"], settings)

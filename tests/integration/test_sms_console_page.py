@@ -1,4 +1,6 @@
-"""/sms/console: what the console provider sent, newest first, filtered by mobile, gone with a real provider."""
+"""/sms/console: what the console provider sent, newest first, filtered by mobile, gone with a real provider.
+
+Only a signed-in admin sees it (tests/integration/test_privacy.py asks it as a stranger and as the desk)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from cis.models import ConsoleSms
+from cis.web.auth import auth_blueprint
 from sms.console_web import console_blueprint
+from tests.integration.test_staff_login import add_staff, sign_in
 
 SENT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)  # 15:30 IST
 MOBILE = "+919876543210"
@@ -21,14 +25,20 @@ OTHER = "+919812345678"
 
 def _app(session_factory: Callable[[], Session], *, enabled: bool = True) -> Flask:
     app = Flask(__name__)
-    app.config.update(TESTING=True)
+    app.config.update(TESTING=True, SECRET_KEY="test")
+    app.register_blueprint(auth_blueprint(session_factory))
     app.register_blueprint(console_blueprint(session_factory, enabled=enabled))
     return app
 
 
 @pytest.fixture
 def client(session_factory: Callable[[], Session]) -> FlaskClient:
-    return _app(session_factory).test_client()
+    with session_factory() as session:
+        add_staff(session, "admin", role="admin")
+        session.commit()
+    client = _app(session_factory).test_client()
+    assert sign_in(client, "admin")[0] == 302
+    return client
 
 
 def _sms(session: Session, *, to: str = MOBILE, text: str = "Hello", minutes: int = 0, **extra: object) -> None:

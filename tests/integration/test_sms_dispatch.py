@@ -316,7 +316,7 @@ def test_the_console_provider_prints_stores_and_delivers(engine: Engine) -> None
     assert (
         out.getvalue()
         .splitlines()[0]
-        .startswith("[sms URJAMT -> +919876500000] Dear consumer, bill for A/c 4100000000")
+        .startswith("[sms URJAMT -> +91*******000] Dear consumer, bill for A/c 4100000000")
     )
     with Session(engine) as session:
         stored = session.scalars(select(ConsoleSms).order_by(ConsoleSms.id)).all()

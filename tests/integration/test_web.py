@@ -1,10 +1,11 @@
-"""The Flask app on a migrated SQLite file and the real Redis: home page, health and the JSON API."""
+"""The Flask app on a migrated SQLite file and the real Redis: the system page, health and the JSON API."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,8 @@ from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import head_revision, upgrade
 from cis.models import Complaint
 from tests import factories
+from tests.integration.test_staff_login import add_staff, sign_in
+from tests.web_support import forget_counts
 from urjamitra.settings import Settings
 from urjamitra.web import PARTS, create_app
 
@@ -45,6 +48,7 @@ def database_url(tmp_path: Path) -> str:
                 session, billed, amount_paise=72_700, paid_at=NOW - dt.timedelta(days=5), ref="web-part-1"
             )
             factories.account(session, account_no=NO_BILL)
+            add_staff(session, "admin", role="admin")
             session.commit()
         voltage = RegisterComplaint(channel="console", category="voltage", account_no=NO_BILL)
         register_complaint(UnitOfWork(factory), voltage, now=NOW)
@@ -55,12 +59,16 @@ def database_url(tmp_path: Path) -> str:
 
 @contextmanager
 def _running_app(database_url: str, redis_url: str) -> Iterator[Flask]:
-    app = create_app(Settings(database_url=database_url, redis_url=redis_url, secret_key="test"))
+    settings = Settings(
+        database_url=database_url, redis_url=redis_url, secret_key="test", rate_limit_prefix=f"test-{uuid.uuid4().hex}"
+    )
+    app = create_app(settings)
     try:
         yield app
     finally:
         app.extensions["urja.engine"].dispose()
         app.extensions["urja.celery"].close()
+        forget_counts(settings)
 
 
 @pytest.fixture
@@ -85,11 +93,12 @@ def _complaints_with_key(database_url: str, key: str) -> int:
         engine.dispose()
 
 
-# --- home and health ----------------------------------------------------------------------------
+# --- the system page and health ----------------------------------------------------------------
 
 
-def test_home_page_lists_every_part_of_the_system_and_what_is_on_record(client: FlaskClient) -> None:
-    response = client.get("/")
+def test_the_system_page_lists_every_part_of_the_system_and_what_is_on_record(client: FlaskClient) -> None:
+    sign_in(client, "admin")
+    response = client.get("/admin/system")
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -124,7 +133,7 @@ def test_healthz_answers_503_when_redis_cannot_be_reached(database_url: str) -> 
 # --- accounts -----------------------------------------------------------------------------------
 
 
-def test_account_summary_gives_the_amount_due_and_no_mobile_numbers(client: FlaskClient) -> None:
+def test_account_summary_gives_the_amount_due_and_nothing_about_the_consumer(client: FlaskClient) -> None:
     response = client.get(f"/api/accounts/{BILLED}")
 
     assert response.status_code == 200
@@ -133,10 +142,11 @@ def test_account_summary_gives_the_amount_due_and_no_mobile_numbers(client: Flas
     assert body["latest_bill"]["amount_paise"] == 172_700
     assert body["latest_bill"]["cycle"] == "2026-10"
     assert body["amount_due_paise"] == 100_000
-    assert body["last_payment"]["amount_paise"] == 72_700
+    assert "last_payment" not in body  # issue 12: payments say when and how someone pays
     text = response.get_data(as_text=True)
     assert "9876543210" not in text
     assert "mobile" not in text
+    assert "Ramesh" not in text
 
 
 def test_an_unknown_account_answers_404_with_a_message(client: FlaskClient) -> None:
@@ -224,8 +234,9 @@ def test_a_lodged_complaint_can_be_looked_up_by_its_number(client: FlaskClient) 
     assert body["number"] == number
     assert body["status"] == "open"
     assert body["category"] == "no_supply"
-    assert body["account_no"] == BILLED
     assert body["escalation_level"] == "je"
+    assert "account_no" not in body  # issue 12: complaint numbers are guessable, so no account behind them
+    assert BILLED not in response.get_data(as_text=True)
 
 
 def test_a_mistyped_complaint_number_answers_404(client: FlaskClient) -> None:

@@ -282,3 +282,41 @@ def test_the_settings_file_is_read_under_the_environment(tmp_path: Path) -> None
     env_file.write_text("URJA_DATABASE_URL\n")
     with pytest.raises(SettingsError, match="line 1"):
         read_env_file(env_file)
+
+
+def test_abuse_limits_have_defaults_and_are_read_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.trusted_proxies == 0  # no proxy is believed unless one is configured
+    assert defaults.limit_accounts == "30 per minute; 600 per hour"
+    assert defaults.limit_sms == "10 per 10 minutes"
+    assert defaults.rate_limit_prefix == "urja"
+    given = Settings.from_env(
+        {
+            "URJA_TRUSTED_PROXIES": "1",
+            "URJA_LIMIT_ACCOUNTS": "5/minute",
+            "URJA_LIMIT_USSD": "100 per hour; 10 per minute",
+            "URJA_RATE_LIMIT_PREFIX": "kesco",
+        }
+    )
+    assert (given.trusted_proxies, given.limit_accounts, given.limit_ussd) == (
+        1,
+        "5/minute",
+        "100 per hour; 10 per minute",
+    )
+    assert given.rate_limit_prefix == "kesco"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"URJA_TRUSTED_PROXIES": "-1"}, "URJA_TRUSTED_PROXIES"),
+        ({"URJA_TRUSTED_PROXIES": "many"}, "URJA_TRUSTED_PROXIES"),
+        ({"URJA_TRUSTED_PROXIES": "9"}, "URJA_TRUSTED_PROXIES"),
+        ({"URJA_LIMIT_ACCOUNTS": "lots"}, "URJA_LIMIT_ACCOUNTS"),
+        ({"URJA_LIMIT_SMS": "0 per minute"}, "URJA_LIMIT_SMS"),
+        ({"URJA_LIMIT_LOGIN": "10 per fortnight"}, "URJA_LIMIT_LOGIN"),
+    ],
+)
+def test_abuse_limit_settings_that_cannot_work_are_refused_at_start(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ)
