@@ -74,6 +74,7 @@ class Settings:
     suspect_complaints: int = 3  # this many no-supply complaints from one feeder ...
     suspect_minutes: int = 15  # ... within this many minutes raise a suspected breakdown on the desk
     check_share: float = 0.02  # the share of consumers asked "is your power back?" after a restoration
+    staff_idle_minutes: int = 30  # a staff session unused this long ends (and every one 12 hours after sign-in)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +128,9 @@ class Settings:
             if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
                 raise SettingsError(f"{var} must be a whole number above 0, got {raw!r}")
             outage_numbers[name] = int(raw)
+        idle = env.get("URJA_STAFF_IDLE_MINUTES", str(defaults.staff_idle_minutes))
+        if not (idle.isascii() and idle.isdigit() and 1 <= int(idle) <= 720):
+            raise SettingsError(f"URJA_STAFF_IDLE_MINUTES must be a whole number from 1 to 720, got {idle!r}")
         check_share = env.get("URJA_CHECK_SHARE", str(defaults.check_share))
         try:
             share = float(check_share)
@@ -167,6 +171,7 @@ class Settings:
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
             twilio_api_url=env.get("URJA_TWILIO_API_URL") or None,
             check_share=share,
+            staff_idle_minutes=int(idle),
             **outage_numbers,
         )
 
