@@ -6,7 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, false, update
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -77,3 +77,18 @@ def insert_ignore(dialect: str, table: Any, index_elements: list[str] | None = N
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def write_lock(session: Session, table: Any) -> None:
+    """On SQLite, take the database's write lock now, for the rest of the session's transaction.
+
+    SQLite ignores SELECT ... FOR UPDATE, and its reads run outside the transaction that a later write
+    opens, so a read-check-write there can act on what another writer has just changed. After this no
+    one else writes until this transaction ends, and what it reads is the newest. Call it before the
+    reads the writes depend on; on PostgreSQL it does nothing (lock the rows with FOR UPDATE there).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    key = next(iter(table.primary_key.columns))
+    # An UPDATE that matches no row still opens a write transaction, which is all that is wanted here.
+    session.execute(update(table).where(false()).values({key.name: key}))
