@@ -19,7 +19,6 @@ import functools
 import hashlib
 import hmac
 import json
-import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -31,12 +30,13 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cis import notify
+from cis.logs import get_logger
 from cis.phones import mask_mobile, mobile_or_none
 from sms.dispatch import Receipt, record_receipts
 from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
 from sms.service import Reply, handle_inbound
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TWILIO_SIGNATURE = "X-Twilio-Signature"
 MAX_SKEW_S = 300

@@ -234,9 +234,8 @@ class _OutboxPump:
         self._thread.start()
 
     def _run(self) -> None:
-        import logging
-
         from cis.db import make_session_factory
+        from cis.logs import get_logger
         from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
         from urjamitra.outages import drain_voice, roster_days_due, sweep
@@ -260,7 +259,7 @@ class _OutboxPump:
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                     drain_voice(self._settings, engine, dialer)
                 except Exception:  # a bad moment (database locked...) must not end the pump
-                    logging.getLogger(__name__).exception("draining the outbox failed; trying again")
+                    get_logger(__name__).exception("draining the outbox failed; trying again")
         finally:
             provider.close()
             dialer.close()
@@ -397,11 +396,10 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     With `--processes N` (N > 1) N server processes share the port (SO_REUSEPORT) and the kernel spreads
     the calls across them: one Python process holds one core at most.
     """
-    import logging
     import multiprocessing
     import signal
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     if args.processes == 1:
         _serve_fastagi(settings, reuse_port=False)
         return 0
@@ -428,13 +426,18 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if all(w.exitcode in (0, -signal.SIGTERM) for w in workers) else 1
 
 
-def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
-    import logging
+def _configure_logging() -> None:
+    """INFO and above to stderr, outside values written safely (cis.logs), whichever library logs them."""
+    from cis.logs import configure_logging
 
+    configure_logging(fmt="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+
+
+def _serve_fastagi(settings: Settings, *, reuse_port: bool) -> None:
     from ivr.fastagi import run_fastagi
     from urjamitra.telephony import make_dialog
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    _configure_logging()
 
     def ready(server: object) -> None:
         print(f"FastAGI serving the IVR on {settings.fastagi_host}:{server.port}", flush=True)  # type: ignore[attr-defined]
