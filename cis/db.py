@@ -6,7 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, false, update
+from sqlalchemy import Connection, Engine, Join, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,8 +23,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        event.listen(engine, "before_execute", _for_update_takes_the_write_lock)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _for_update_takes_the_write_lock(conn: Connection, statement: Any, *_args: Any) -> None:
+    """SELECT ... FOR UPDATE on SQLite: take the database's write lock first, for the rest of the transaction.
+
+    SQLite drops FOR UPDATE, and Python's sqlite3 runs a SELECT outside the transaction that a later write
+    opens, so a read-check-write there could act on what another writer had just changed (two OTP tries
+    counted as one, two requests both under a rate limit). Holding the write lock from the locking read on,
+    no one else writes until this transaction ends and what it reads is the newest, as FOR UPDATE promises.
+    """
+    if getattr(statement, "_for_update_arg", None) is None:
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None or dbapi.in_transaction:  # a write of this transaction holds the lock already
+        return
+    table = next((t for t in map(_leftmost_table, statement.get_final_froms()) if t is not None), None)
+    if table is not None:
+        # A write that matches no row still opens a write transaction, which is all that is wanted here.
+        dbapi.execute(f'DELETE FROM "{table.name}" WHERE 0')
+
+
+def _leftmost_table(clause: Any) -> Table | None:
+    while isinstance(clause, Join):
+        clause = clause.left
+    return clause if isinstance(clause, Table) else None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -77,18 +103,3 @@ def insert_ignore(dialect: str, table: Any, index_elements: list[str] | None = N
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
-
-def write_lock(session: Session, table: Any) -> None:
-    """On SQLite, take the database's write lock now, for the rest of the session's transaction.
-
-    SQLite ignores SELECT ... FOR UPDATE, and its reads run outside the transaction that a later write
-    opens, so a read-check-write there can act on what another writer has just changed. After this no
-    one else writes until this transaction ends, and what it reads is the newest. Call it before the
-    reads the writes depend on; on PostgreSQL it does nothing (lock the rows with FOR UPDATE there).
-    """
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    key = next(iter(table.primary_key.columns))
-    # An UPDATE that matches no row still opens a write transaction, which is all that is wanted here.
-    session.execute(update(table).where(false()).values({key.name: key}))

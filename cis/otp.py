@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cis import accounts, notify
-from cis.db import UnitOfWork, write_lock
+from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
     NoMobileForAccount,
@@ -85,8 +85,7 @@ def request_link_otp(
     with uow:
         session = uow.session
         # Concurrent requests for one account, or from one mobile, take turns, so neither rate limit can be
-        # raced past: SQLite's write lock, or on PostgreSQL the account's row and then the mobile's lock.
-        write_lock(session, OtpChallenge.__table__)
+        # raced past: the account's row locked (on SQLite the database's write lock), then the mobile's lock.
         account = session.execute(
             select(Account.id, Account.status).where(Account.account_no == number).with_for_update()
         ).first()
