@@ -44,7 +44,7 @@ def _for_update_takes_the_write_lock(conn: Connection, statement: Any, *_args: A
     table = next((t for t in map(_leftmost_table, statement.get_final_froms()) if t is not None), None)
     if table is not None:
         # A write that matches no row still opens a write transaction, which is all that is wanted here.
-        dbapi.execute(f'DELETE FROM "{table.name}" WHERE 0')
+        conn.exec_driver_sql(f'DELETE FROM "{table.name}" WHERE 0')
 
 
 def _leftmost_table(clause: Any) -> Table | None:
