@@ -6,7 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Join, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,8 +23,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        event.listen(engine, "before_execute", _for_update_takes_the_write_lock)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _for_update_takes_the_write_lock(conn: Connection, statement: Any, *_args: Any) -> None:
+    """SELECT ... FOR UPDATE on SQLite: take the database's write lock first, for the rest of the transaction.
+
+    SQLite drops FOR UPDATE, and Python's sqlite3 runs a SELECT outside the transaction that a later write
+    opens, so a read-check-write there could act on what another writer had just changed (two OTP tries
+    counted as one, two requests both under a rate limit). Holding the write lock from the locking read on,
+    no one else writes until this transaction ends and what it reads is the newest, as FOR UPDATE promises.
+    """
+    if getattr(statement, "_for_update_arg", None) is None:
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None or dbapi.in_transaction:  # a write of this transaction holds the lock already
+        return
+    table = next((t for t in map(_leftmost_table, statement.get_final_froms()) if t is not None), None)
+    if table is not None:
+        # A write that matches no row still opens a write transaction, which is all that is wanted here.
+        conn.exec_driver_sql(f'DELETE FROM "{table.name}" WHERE 0')
+
+
+def _leftmost_table(clause: Any) -> Table | None:
+    while isinstance(clause, Join):
+        clause = clause.left
+    return clause if isinstance(clause, Table) else None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

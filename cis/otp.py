@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from types import TracebackType
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,12 +84,15 @@ def request_link_otp(
     raced = False
     with uow:
         session = uow.session
-        # Locking the account serialises concurrent requests for it, so its rate limit cannot be raced past.
+        # Concurrent requests for one account, or from one mobile, take turns, so neither rate limit can be
+        # raced past: the account's row locked (on SQLite the database's write lock), then the mobile's lock.
         account = session.execute(
             select(Account.id, Account.status).where(Account.account_no == number).with_for_update()
         ).first()
         if account is None:
             raise UnknownAccount(number)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"otp:{mobile}", 0))))
         if account.status == "perm_disconnected":
             raise AccountClosed(number)
         on_record = notify.account_mobiles(session, account.id)
@@ -147,50 +150,103 @@ def request_link_otp(
 def confirm_link_otp(
     uow: UnitOfWork, requested_by: str, code: str, *, via: str, now: dt.datetime, request_id: str | None = None
 ) -> str:
-    """Check `code` against the latest live challenge `requested_by` started; link that mobile when it matches.
+    """Check `code` against the newest challenge `requested_by` started; link that mobile when it matches.
 
+    Each try is counted (one conditional UPDATE, committed) before the code is compared, so however many
+    arrive at once no more than 5 codes are ever compared per challenge, on PostgreSQL as on SQLite.
     Right code: the challenge is used and the mobile registered (verified, audited) in one transaction;
-    returns the account number. Wrong code: the attempt is counted and committed, then WrongOtp says how
-    many are left (none after the fifth: the challenge is dead). NoPendingOtp when no challenge from this
-    mobile is unused, unexpired and alive. AccountClosed or TooManyMobiles from the registration leave
-    the challenge unused. A wrong code arriving again under the same `request_id` (a provider's retry of
-    one SMS) is not counted twice.
+    returns the account number. Wrong code: WrongOtp says how many tries are left (none after the fifth:
+    the challenge is dead). NoPendingOtp when the newest challenge from this mobile is used, expired or
+    dead (an older one does not come back to life). AccountClosed or TooManyMobiles from the registration
+    leave the challenge unused. A code arriving again under the same `request_id` (a provider's retry of
+    one SMS) is compared again but not counted twice.
     """
     mobile = normalise_mobile(requested_by)
     given = code.strip()
+    counted = _count_try(uow, mobile, request_id[:100] if request_id else None, now)
+    if not hmac.compare_digest(_digest(counted.salt, given), counted.code_hash):
+        raise WrongOtp(MAX_ATTEMPTS - counted.attempts)
     with uow:
         session = uow.session
-        challenge = session.scalar(
-            select(OtpChallenge)
-            .where(
-                OtpChallenge.requested_by == mobile,
-                OtpChallenge.purpose == PURPOSE,
-                OtpChallenge.used_at.is_(None),
-                OtpChallenge.expires_at > now,
-                OtpChallenge.attempts < MAX_ATTEMPTS,
-            )
-            .order_by(OtpChallenge.created_at.desc(), OtpChallenge.id.desc())
-            .limit(1)
-            .with_for_update()
+        used = session.execute(
+            update(OtpChallenge.__table__)
+            .where(OtpChallenge.id == counted.id, OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now)
+            .values(used_at=now)
         )
-        if challenge is None:
+        if used.rowcount != 1:  # type: ignore[attr-defined]  # the same code, sent twice at once, links once
             raise NoPendingOtp()
-        if not hmac.compare_digest(_digest(challenge.salt, given), challenge.code_hash):
-            if request_id is None or challenge.last_attempt_ref != request_id[:100]:
-                challenge.attempts += 1
-                challenge.last_attempt_ref = request_id[:100] if request_id else None
-            left = MAX_ATTEMPTS - challenge.attempts
-            uow.commit()
-            raise WrongOtp(left)
-        account_no = session.scalar(select(Account.account_no).where(Account.id == challenge.account_id))
+        account_no = session.scalar(select(Account.account_no).where(Account.id == counted.account_id))
         if account_no is None:  # the foreign key makes this impossible; say so rather than link nothing
-            raise RuntimeError(f"OTP challenge {challenge.id} names no account")
-        challenge.used_at = now
+            raise RuntimeError(f"OTP challenge {counted.id} names no account")
         accounts.register_mobile(
             _Enclosed(session), account_no, mobile, via=via, actor=f"channel:{via}", verified=True, now=now
         )
         uow.commit()
     return account_no
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """A challenge after a try was counted against it: what comparing the code needs."""
+
+    id: int
+    account_id: int
+    salt: str
+    code_hash: str
+    attempts: int
+
+
+def _count_try(uow: UnitOfWork, mobile: str, ref: str | None, now: dt.datetime) -> _Counted:
+    """Count one try against the newest live challenge of `mobile` and commit it; NoPendingOtp when none.
+
+    The count is one UPDATE whose condition (unused, unexpired, under 5 tries, not this `ref` already) the
+    database checks against the row as it is when the update runs, so concurrent tries cannot both take the
+    last place. An update that finds the row changed under it looks again: the challenge has died, or the
+    same ref was counted meanwhile (then it is that provider retry, compared without counting).
+    """
+    table = OtpChallenge.__table__
+    for _ in range(3):
+        with uow:
+            session = uow.session
+            newest = session.execute(
+                select(
+                    OtpChallenge.id,
+                    OtpChallenge.account_id,
+                    OtpChallenge.salt,
+                    OtpChallenge.code_hash,
+                    OtpChallenge.attempts,
+                    OtpChallenge.last_attempt_ref,
+                    OtpChallenge.used_at,
+                )
+                .where(
+                    OtpChallenge.requested_by == mobile,
+                    OtpChallenge.purpose == PURPOSE,
+                    OtpChallenge.expires_at > now,
+                )
+                .order_by(OtpChallenge.created_at.desc(), OtpChallenge.id.desc())
+                .limit(1)
+            ).first()
+            if newest is None or newest.used_at is not None or newest.attempts >= MAX_ATTEMPTS:
+                raise NoPendingOtp()
+            if ref is not None and newest.last_attempt_ref == ref:
+                return _Counted(newest.id, newest.account_id, newest.salt, newest.code_hash, newest.attempts)
+            not_yet = or_(table.c.last_attempt_ref.is_(None), table.c.last_attempt_ref != ref) if ref else true()
+            attempts = session.execute(
+                update(table)
+                .where(
+                    table.c.id == newest.id,
+                    table.c.used_at.is_(None),
+                    table.c.expires_at > now,
+                    table.c.attempts < MAX_ATTEMPTS,
+                    not_yet,
+                )
+                .values(attempts=table.c.attempts + 1, last_attempt_ref=ref)
+                .returning(table.c.attempts)
+            ).scalar()
+            uow.commit()
+            if attempts is not None:
+                return _Counted(newest.id, newest.account_id, newest.salt, newest.code_hash, int(attempts))
+    raise NoPendingOtp()
 
 
 def _digest(salt: str, code: str) -> str:

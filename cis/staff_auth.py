@@ -1,27 +1,74 @@
-"""Staff sign-in: a username and password checked against the staff table, with repeated failures locked out."""
+"""Staff sign-in: passwords checked against the staff table with tries counted atomically, and revocable sessions."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from cis.db import UnitOfWork
+from cis import audit
+from cis.db import UnitOfWork, insert_ignore
 from cis.errors import CisError
-from cis.models import LoginAttempt, Staff
+from cis.models import LoginAttempt, LoginThrottle, Staff, StaffSession
 
-# Failures in this window count towards a lock-out; the lock lifts as the oldest of them leave it.
+# Tries counted in this window lock the username (or the address) until it ends: at most the limit of
+# passwords is checked per window, however many tries arrive at once.
 WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
 NO_PASSWORD = "!"  # a staff row with this hash exists but cannot sign in
-# Checked when the username is unknown, so that a wrong username costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+SESSION_LIFETIME = dt.timedelta(hours=12)  # a shift: a session ends 12 hours after sign-in whatever its use
+DEFAULT_IDLE = dt.timedelta(minutes=30)  # ... and after this long unused (URJA_STAFF_IDLE_MINUTES)
+_TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is written at most this often per session
 _USERNAME_LEN = 40
 _ADDRESS_LEN = 45
+_TOKEN_MAX = 200  # a cookie's token longer than this is not ours
+
+
+class PasswordHasher(Protocol):
+    """Makes and checks password hashes. Every sign-in checks exactly one, whatever the outcome."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def dummy_hash(self) -> str:
+        """A hash of no one's password, made the way `hash` makes them, so checking it costs the same."""
+        ...
+
+
+class WerkzeugHasher:
+    """Werkzeug's hashes (scrypt by default), as `generate_password_hash` writes them."""
+
+    def __init__(self, method: str = "scrypt") -> None:
+        self.method = method
+        self._dummy: str | None = None
+
+    def hash(self, password: str) -> str:
+        return generate_password_hash(password, method=self.method)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return check_password_hash(password_hash, password)
+
+    def dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self.hash(secrets.token_urlsafe(16))
+        return self._dummy
+
+
+HASHER = WerkzeugHasher()
+
+
+def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
+    """The hash to store in `staff.password_hash` for `password`."""
+    return hasher.hash(password)
 
 
 @dataclass(frozen=True)
@@ -55,72 +102,235 @@ class TooManyFailedLogins(CisError):
         self.window = window
 
 
+class UnknownStaff(CisError):
+    """No staff member has this username."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"No staff member is called {username!r}.")
+
+
 def _staff_ref(staff: Staff) -> StaffRef:
     return StaffRef(staff.id, staff.username, staff.name, staff.role, staff.scope_level, staff.scope_id)
 
 
-def _locked(session: Session, username: str, remote_addr: str, now: dt.datetime) -> bool:
-    since = now - WINDOW
-    # A successful sign-in clears the username's earlier failures (not the address's).
-    last_ok = session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.ok.is_(True), LoginAttempt.at > since
-        )
-    )
-    user_failures = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at > (last_ok or since))
-    )
-    if (user_failures or 0) >= MAX_FAILURES_PER_USERNAME:
-        return True
-    address_failures = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.remote_addr == remote_addr, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
-    )
-    return (address_failures or 0) >= MAX_FAILURES_PER_ADDRESS
+def normalise_username(username: str) -> str:
+    """Usernames are compared without regard to case or runs of spaces."""
+    return " ".join(username.split()).lower()[:_USERNAME_LEN]
 
 
-def _matches(password_hash: str | None, password: str) -> bool:
-    if not password_hash or password_hash == NO_PASSWORD or not password:
-        return False
-    return check_password_hash(password_hash, password)
+def _keys(name: str, address: str) -> tuple[tuple[str, int], tuple[str, int]]:
+    return (f"user:{name}", MAX_FAILURES_PER_USERNAME), (f"addr:{address}", MAX_FAILURES_PER_ADDRESS)
 
 
-def authenticate(uow: UnitOfWork, username: str, password: str, remote_addr: str, *, now: dt.datetime) -> StaffRef:
-    """The active staff member whose username and password these are; every try is recorded in `login_attempt`.
+def _claim(uow: UnitOfWork, name: str, address: str, now: dt.datetime) -> bool:
+    """Count one try against the username and the address, committed before any password is checked.
 
-    Raises TooManyFailedLogins when the username has failed 5 times, or the address 20 times, in the last
-    15 minutes (then even the right password is refused, so guessing stops), and WrongCredentials for an
-    unknown or inactive username or a wrong password. Usernames are matched without regard to case.
+    Each count is one conditional UPDATE (the row locked on PostgreSQL, the database on SQLite), so two
+    tries cannot both take the last place. False, counting nothing, when either is at its limit.
     """
-    name = " ".join(username.split()).lower()[:_USERNAME_LEN]
-    address = (remote_addr or "unknown")[:_ADDRESS_LEN]
+    since = now - WINDOW
+    table = LoginThrottle.__table__
+    col = table.c
+    expired = col.window_start <= since
+    keys = _keys(name, address)
     with uow:
         session = uow.session
-        if _locked(session, name, address, now):
-            # Not counted as another failure: the lock lifts 15 minutes after the last real one, so tries made
-            # while it holds cannot keep a desk locked out for ever.
-            raise TooManyFailedLogins(WINDOW)
-        staff = session.scalars(select(Staff).where(func.lower(Staff.username) == name)).first() if name else None
-        if staff is None:
-            check_password_hash(_DUMMY_HASH, password or "-")
-        ref = (
-            _staff_ref(staff)
-            if staff is not None and staff.active and _matches(staff.password_hash, password)
-            else None
+        dialect = session.get_bind().dialect.name
+        session.execute(
+            insert_ignore(dialect, table, ["key"]), [{"key": k, "tries": 0, "window_start": now} for k, _ in keys]
         )
-        session.add(LoginAttempt(username=name, remote_addr=address, ok=ref is not None, at=now))
+        for key, limit in keys:
+            claimed = session.execute(
+                update(table)
+                .where(col.key == key, or_(col.tries < limit, expired))
+                .values(
+                    tries=case((expired, 1), else_=col.tries + 1),
+                    window_start=case((expired, now), else_=col.window_start),
+                )
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return False  # leaving the unit of work rolls back the other count
         uow.commit()
-    if ref is None:
+    return True
+
+
+def _settle(uow: UnitOfWork, name: str, address: str, ok: bool, now: dt.datetime) -> None:
+    """Record a checked try; a success gives back its count: the username starts afresh, the address keeps
+    only its failures (an office behind one address is not locked out by its own sign-ins)."""
+    table = LoginThrottle.__table__
+    (user_key, _), (addr_key, _) = _keys(name, address)
+    with uow:
+        session = uow.session
+        session.add(LoginAttempt(username=name, remote_addr=address, ok=ok, at=now))
+        if ok:
+            session.execute(update(table).where(table.c.key == user_key).values(tries=0, window_start=now))
+            session.execute(
+                update(table).where(table.c.key == addr_key, table.c.tries > 0).values(tries=table.c.tries - 1)
+            )
+        uow.commit()
+
+
+def authenticate(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    remote_addr: str,
+    *,
+    now: dt.datetime,
+    hasher: PasswordHasher = HASHER,
+) -> StaffRef:
+    """The active staff member whose username and password these are; every checked try is recorded in
+    `login_attempt`.
+
+    Raises TooManyFailedLogins when 5 tries for the username, or 20 from the address, were checked in the
+    current 15-minute window (then even the right password is refused, so guessing stops; a success starts
+    the username's count afresh), and WrongCredentials for an unknown or inactive username, a staff member
+    without a password, an empty or a wrong password. Every one of these paths checks exactly one password
+    hash, so how long the answer takes does not tell which it was. Usernames are matched without regard to
+    case.
+    """
+    name = normalise_username(username)
+    address = (remote_addr or "unknown")[:_ADDRESS_LEN]
+    claimed = _claim(uow, name, address, now)
+    with uow:
+        staff = uow.session.scalars(select(Staff).where(func.lower(Staff.username) == name)).first() if name else None
+        ref = _staff_ref(staff) if staff is not None and staff.active else None
+        stored = staff.password_hash if staff is not None else None
+    usable = bool(stored) and stored != NO_PASSWORD
+    matched = hasher.verify(stored if usable and stored else hasher.dummy_hash(), password)
+    if not claimed:
+        raise TooManyFailedLogins(WINDOW)
+    ok = ref is not None and usable and bool(password) and matched
+    _settle(uow, name, address, ok, now)
+    if not ok or ref is None:
         raise WrongCredentials()
     return ref
 
 
-def staff_by_id(session: Session, staff_id: int) -> StaffRef | None:
-    """The active staff member with this id, or None (gone or deactivated since they signed in)."""
-    staff = session.get(Staff, staff_id)
-    if staff is None or not staff.active:
+# --- sessions ----------------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _revoke_all(session: Session, staff_id: int, now: dt.datetime) -> int:
+    result = session.execute(
+        update(StaffSession.__table__)
+        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def start_session(uow: UnitOfWork, staff: StaffRef, *, remote_addr: str, now: dt.datetime) -> str:
+    """A new session for `staff`: the random token for the cookie (only its hash is stored).
+
+    The staff member's sessions past their 12 hours are deleted on the way, so the table holds no more
+    than a shift's sign-ins.
+    """
+    token = secrets.token_urlsafe(32)
+    with uow:
+        session = uow.session
+        session.execute(
+            delete(StaffSession).where(
+                StaffSession.staff_id == staff.id, StaffSession.created_at <= now - SESSION_LIFETIME
+            )
+        )
+        session.add(
+            StaffSession(
+                token_hash=_token_hash(token),
+                staff_id=staff.id,
+                remote_addr=(remote_addr or "unknown")[:_ADDRESS_LEN],
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+        uow.commit()
+    return token
+
+
+def session_staff(
+    session_factory: Callable[[], Session], token: str, *, now: dt.datetime, idle: dt.timedelta = DEFAULT_IDLE
+) -> StaffRef | None:
+    """The staff member a session token belongs to, or None: unknown, ended by sign-out or revoked, unused for
+    `idle`, older than 12 hours, or the member deactivated. Using it keeps it alive (to the minute)."""
+    if not token or len(token) > _TOKEN_MAX:
         return None
-    return _staff_ref(staff)
+    with session_factory() as session:
+        row = session.execute(
+            select(StaffSession, Staff)
+            .join(Staff, Staff.id == StaffSession.staff_id)
+            .where(StaffSession.token_hash == _token_hash(token))
+        ).first()
+        if row is None:
+            return None
+        live, staff = row
+        if (
+            live.revoked_at is not None
+            or not staff.active
+            or live.created_at <= now - SESSION_LIFETIME
+            or live.last_seen_at <= now - idle
+        ):
+            return None
+        if now - live.last_seen_at >= _TOUCH_EVERY:
+            session.execute(
+                update(StaffSession.__table__)
+                .where(StaffSession.id == live.id, StaffSession.revoked_at.is_(None))
+                .values(last_seen_at=now)
+            )
+            session.commit()
+        return _staff_ref(staff)
+
+
+def end_session(uow: UnitOfWork, token: str, *, now: dt.datetime) -> None:
+    """Sign-out: the session of this token is revoked (a copy of its cookie opens nothing any more)."""
+    if not token or len(token) > _TOKEN_MAX:
+        return
+    with uow:
+        uow.session.execute(
+            update(StaffSession.__table__)
+            .where(StaffSession.token_hash == _token_hash(token), StaffSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        uow.commit()
+
+
+def _staff_named(session: Session, username: str) -> Staff:
+    name = normalise_username(username)
+    staff = session.scalars(select(Staff).where(func.lower(Staff.username) == name)).first() if name else None
+    if staff is None:
+        raise UnknownStaff(username)
+    return staff
+
+
+def set_password(
+    uow: UnitOfWork, username: str, password: str, *, actor: str, now: dt.datetime, hasher: PasswordHasher = HASHER
+) -> int:
+    """Give `username` a new password (empty: none, so they cannot sign in) and end every session they hold.
+
+    Audited; returns how many sessions were ended. Raises UnknownStaff.
+    """
+    hashed = hasher.hash(password) if password else NO_PASSWORD
+    with uow:
+        session = uow.session
+        staff = _staff_named(session, username)
+        staff.password_hash = hashed
+        ended = _revoke_all(session, staff.id, now)
+        audit.record(session, actor=actor, action="staff.password", entity="staff", entity_id=staff.id, at=now)
+        uow.commit()
+    return ended
+
+
+def set_active(uow: UnitOfWork, username: str, active: bool, *, actor: str, now: dt.datetime) -> int:
+    """Activate or deactivate `username`; deactivating ends every session they hold. Audited; returns how many
+    sessions were ended. Raises UnknownStaff."""
+    with uow:
+        session = uow.session
+        staff = _staff_named(session, username)
+        staff.active = active
+        ended = 0 if active else _revoke_all(session, staff.id, now)
+        action = "staff.activate" if active else "staff.deactivate"
+        audit.record(session, actor=actor, action=action, entity="staff", entity_id=staff.id, at=now)
+        uow.commit()
+    return ended

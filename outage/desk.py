@@ -19,7 +19,6 @@ shown in IST and stored in UTC. Views parse, call one use case of `outage.events
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from cis.db import UnitOfWork
+from cis.logs import get_logger
 from cis.staff_auth import StaffRef
 from cis.web.auth import current_staff, guard
 from outage import events, queries
@@ -62,7 +62,7 @@ IST = ZoneInfo("Asia/Kolkata")
 DESK_ROLES = ("outage_desk", "admin")
 REFRESH_SECONDS = 30
 _CHOSEN_DIVISION = "desk_division"
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class _FormError(ValueError):

@@ -9,7 +9,6 @@ them. Nothing is ever sent a second time on a guess.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, select, text, tuple_, update
 
+from cis.logs import get_logger
 from cis.models import Account, Outbox, SmsOptOut
 from sms.providers import (
     OutgoingSms,
@@ -37,7 +37,7 @@ DAY_STARTS = dt.time(8, 0)  # TRAI: no non-urgent messages outside 08:00-21:00 I
 DAY_ENDS = dt.time(21, 0)
 REWIND_S = 5.0  # how often a long drain looks at the head of the queue again, for urgent rows queued since
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -22,11 +21,12 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from cis.logs import get_logger
 from cis.models import ConsoleSms
 from cis.phones import mask_mobile
 from sms.templates import RenderedSms, SmsError, SmsTemplate, blank_secrets, load_templates
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # accepted: the provider took it (a receipt comes later); delivered: it is on the handset already (console);
 # rejected: refused for good (bad number, template); retry: refused for now, nothing sent, try again later;

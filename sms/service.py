@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +27,7 @@ from cis.errors import (
     UnknownComplaint,
     WrongOtp,
 )
+from cis.logs import get_logger
 from cis.phones import mobile_or_none
 from outage import feedback, roster
 from sms import commands
@@ -42,7 +42,7 @@ CALC_DAYS = 30
 _OUTAGE_REASONS = {"breakdown": "a fault", "shutdown": "planned maintenance", "roster": "scheduled load shedding"}
 UNKNOWN_ETR = "the earliest possible"  # an ETR not given, or already past, is not promised again
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

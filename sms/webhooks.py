@@ -24,7 +24,6 @@ import functools
 import hashlib
 import hmac
 import json
-import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -36,6 +35,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cis import notify
+from cis.logs import get_logger
 from cis.phones import mask_mobile, mobile_or_none
 from sms import commands
 from sms.dispatch import Receipt, record_receipts
@@ -43,7 +43,7 @@ from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
 from sms.service import Reply, handle_inbound
 from sms.templates import load_templates, render
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TWILIO_SIGNATURE = "X-Twilio-Signature"
 MAX_SKEW_S = 300

@@ -239,9 +239,8 @@ class _OutboxPump:
         self._thread.start()
 
     def _run(self) -> None:
-        import logging
-
         from cis.db import make_session_factory
+        from cis.logs import get_logger
         from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
         from urjamitra.outages import drain_voice, roster_days_due, sweep
@@ -265,7 +264,7 @@ class _OutboxPump:
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                     drain_voice(self._settings, engine, dialer)
                 except Exception:  # a bad moment (database locked...) must not end the pump
-                    logging.getLogger(__name__).exception("draining the outbox failed; trying again")
+                    get_logger(__name__).exception("draining the outbox failed; trying again")
         finally:
             provider.close()
             dialer.close()
@@ -411,11 +410,10 @@ def cmd_fastagi(settings: Settings, args: argparse.Namespace) -> int:
     With `--processes N` (N > 1) N server processes share the port (SO_REUSEPORT) and the kernel spreads
     the calls across them: one Python process holds one core at most.
     """
-    import logging
     import multiprocessing
     import signal
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     lengths = _check_sounds(settings, require=args.require_sounds)
     if args.processes == 1:
         _serve_fastagi(settings, reuse_port=False, prompt_seconds=lengths)
@@ -468,13 +466,18 @@ def _check_sounds(settings: Settings, *, require: bool) -> dict[str, float]:
     return report.seconds
 
 
-def _serve_fastagi(settings: Settings, *, reuse_port: bool, prompt_seconds: dict[str, float] | None = None) -> None:
-    import logging
+def _configure_logging() -> None:
+    """INFO and above to stderr, outside values written safely (cis.logs), whichever library logs them."""
+    from cis.logs import configure_logging
 
+    configure_logging(fmt="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+
+
+def _serve_fastagi(settings: Settings, *, reuse_port: bool, prompt_seconds: dict[str, float] | None = None) -> None:
     from ivr.fastagi import run_fastagi
     from urjamitra.telephony import make_dialog
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    _configure_logging()
 
     def ready(server: object) -> None:
         print(f"FastAGI serving the IVR on {settings.fastagi_host}:{server.port}", flush=True)  # type: ignore[attr-defined]
@@ -777,6 +780,65 @@ def cmd_prompts_build(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+MIN_PASSWORD = 8
+
+
+def _new_password(stdin: TextIO) -> str:
+    """The new password: typed twice at a terminal (not echoed), or the first line of what is piped in."""
+    if stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != first:
+            raise CliError("the two passwords differ; nothing was changed")
+        return first
+    return stdin.readline().rstrip("\r\n")
+
+
+def cmd_staff_password(settings: Settings, args: argparse.Namespace) -> int:
+    """Set a staff member's password; every session they hold ends (they sign in again with the new one)."""
+    from cis.db import UnitOfWork, make_session_factory
+    from cis.staff_auth import set_password
+
+    password = _new_password(sys.stdin)
+    if len(password) < MIN_PASSWORD:
+        raise CliError(f"a password has at least {MIN_PASSWORD} characters; nothing was changed")
+    engine = _engine(settings)
+    try:
+        ended = set_password(
+            UnitOfWork(make_session_factory(engine)),
+            args.username,
+            password,
+            actor="cli:staff",
+            now=dt.datetime.now(dt.UTC),
+        )
+    finally:
+        engine.dispose()
+    print(f"{args.username}: password set; {ended} session(s) ended")
+    return 0
+
+
+def cmd_staff_active(settings: Settings, args: argparse.Namespace) -> int:
+    """Deactivate a staff member (every session they hold ends, and they cannot sign in) or activate them again."""
+    from cis.db import UnitOfWork, make_session_factory
+    from cis.staff_auth import set_active
+
+    active = args.staff_command == "activate"
+    engine = _engine(settings)
+    try:
+        ended = set_active(
+            UnitOfWork(make_session_factory(engine)),
+            args.username,
+            active,
+            actor="cli:staff",
+            now=dt.datetime.now(dt.UTC),
+        )
+    finally:
+        engine.dispose()
+    print(f"{args.username}: {'activated' if active else f'deactivated; {ended} session(s) ended'}")
+    return 0
+
+
 def cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
     """The IVR's figures for one day (MIS): calls, outcomes, duration, callers known by caller ID."""
     from cis.calls import call_summary, close_stale_calls
@@ -914,6 +976,17 @@ def build_parser() -> argparse.ArgumentParser:
     roster = outage_sub.add_parser("roster-day", help="a day's roster slots and schedule SMS")
     roster.add_argument("--date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today in India)")
     roster.set_defaults(func=cmd_outage_roster_day)
+    staff = sub.add_parser("staff", help="staff logins: set a password, deactivate, activate")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    password = staff_sub.add_parser(
+        "password", help="set a member's password (typed twice, or one line on stdin); ends their sessions"
+    )
+    password.add_argument("username")
+    password.set_defaults(func=cmd_staff_password)
+    for action, says in (("deactivate", "no more sign-ins; ends their sessions"), ("activate", "sign-ins again")):
+        activity = staff_sub.add_parser(action, help=f"{action} a member: {says}")
+        activity.add_argument("username")
+        activity.set_defaults(func=cmd_staff_active)
     return parser
 
 

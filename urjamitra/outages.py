@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from celery import Celery
 from sqlalchemy import Engine, text
 
 from cis.db import UnitOfWork, make_session_factory
+from cis.logs import get_logger
 from ivr.alert_calls import CallStats, calls_in_flight, drain_calls
 from ivr.outbound import Dialer
 from outage.fanout import FanOut, fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
@@ -18,7 +18,7 @@ from outage.roster import close_roster_slots
 from outage.suspects import detect_suspected
 from urjamitra.settings import Settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 VOICE_DRAIN_LOCK = 0x75726A61  # "urja": the advisory lock one voice drain holds at a time
 # With Redis the task fans a revision out at once; the sweep only finishes what a lost task left.
 SWEEP_GRACE = dt.timedelta(minutes=2)

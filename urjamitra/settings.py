@@ -166,6 +166,7 @@ class Settings:
     limit_reports: str = "20 per minute"  # the public reliability report (it counts every account per feeder)
     limit_sms: str = "10 per 10 minutes"  # inbound SMS commands per mobile (Twilio and the DLT gateway)
     limit_ussd: str = "60 per 10 minutes"  # USSD screens per mobile
+    staff_idle_minutes: int = 30  # a staff session unused this long ends (and every one 12 hours after sign-in)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -233,6 +234,9 @@ class Settings:
             ) from exc
         if "/" not in dialled or any(c.isspace() or c == "," for c in dialled):
             raise SettingsError(f"URJA_AMI_DIAL must be an Asterisk channel such as TECH/resource, got {ami_dial!r}")
+        idle = env.get("URJA_STAFF_IDLE_MINUTES", str(defaults.staff_idle_minutes))
+        if not (idle.isascii() and idle.isdigit() and 1 <= int(idle) <= 720):
+            raise SettingsError(f"URJA_STAFF_IDLE_MINUTES must be a whole number from 1 to 720, got {idle!r}")
         check_share = env.get("URJA_CHECK_SHARE", str(defaults.check_share))
         try:
             share = float(check_share)
@@ -283,6 +287,7 @@ class Settings:
             check_share=share,
             trusted_proxies=int(proxies),
             rate_limit_prefix=env.get("URJA_RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
+            staff_idle_minutes=int(idle),
             **outage_numbers,
             **limits,
         )

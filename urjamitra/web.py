@@ -140,7 +140,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     sessions = app.extensions["urja.session_factory"]
     app.register_blueprint(
-        auth_blueprint(sessions, clock=_utc_now, landing={"outage_desk": "/desk/", "admin": "/admin/system"})
+        auth_blueprint(
+            sessions,
+            clock=_utc_now,
+            landing={"outage_desk": "/desk/", "admin": "/admin/system"},
+            idle=dt.timedelta(minutes=settings.staff_idle_minutes),
+        )
     )
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.

@@ -30,7 +30,7 @@ from cis.models.outages import (
     RosterSubscription,
 )
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
-from cis.models.staff import LoginAttempt, Staff
+from cis.models.staff import LoginAttempt, LoginThrottle, Staff, StaffSession
 
 __all__ = [
     "Account",
@@ -48,6 +48,7 @@ __all__ = [
     "FeederInterruption",
     "IvrCall",
     "LoginAttempt",
+    "LoginThrottle",
     "Meter",
     "OtpChallenge",
     "OutageCheck",
@@ -65,6 +66,7 @@ __all__ = [
     "ServiceRequestEvent",
     "SmsOptOut",
     "Staff",
+    "StaffSession",
     "SubDivision",
     "Substation",
     "TariffSchedule",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, UtcDateTime
@@ -43,3 +43,31 @@ class LoginAttempt(Base):
     remote_addr: Mapped[str] = mapped_column(String(45))
     ok: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LoginThrottle(Base):
+    """Sign-in tries counted per username (`user:<name>`) or address (`addr:<address>`) in a window.
+
+    A try claims its place with one conditional UPDATE before any password is checked, so however many
+    arrive at once no more than the limit are checked in a window.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    tries: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie carries a random token, this row only its SHA-256, so it can be ended here."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(BigId, ForeignKey("staff.id"), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(45))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

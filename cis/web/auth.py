@@ -1,8 +1,11 @@
 """Staff sign-in on the web: the /login and /logout pages, the `login_required` guard and CSRF tokens for forms.
 
-The Flask session cookie (signed with SECRET_KEY, HttpOnly, SameSite=Lax, 12 hours idle) holds only the staff
-id and the form token; who the staff member is, and whether they are still active, is read from the database
-on each request that asks. Every POST form carries `csrf_token()` in a hidden field named `csrf_token`.
+The Flask session cookie (signed with SECRET_KEY, HttpOnly, SameSite=Lax) holds only a random session token and
+the form token. The token names a `staff_session` row (by its hash), which signing out revokes, as do changing
+the member's password or deactivating them; a session also ends after `idle` unused (URJA_STAFF_IDLE_MINUTES,
+30 by default) and 12 hours after sign-in. Who the staff member is, and whether they are still active, is read
+from the database on each request that asks. Every POST form carries `csrf_token()` in a hidden field named
+`csrf_token`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -32,16 +36,36 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from cis.db import UnitOfWork
-from cis.staff_auth import StaffRef, TooManyFailedLogins, WrongCredentials, authenticate, staff_by_id
+from cis.staff_auth import (
+    DEFAULT_IDLE,
+    HASHER,
+    SESSION_LIFETIME,
+    PasswordHasher,
+    StaffRef,
+    TooManyFailedLogins,
+    WrongCredentials,
+    authenticate,
+    end_session,
+    session_staff,
+    start_session,
+)
 
-STAFF_KEY = "staff_id"
+TOKEN_KEY = "staff_session"
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_IDLE = dt.timedelta(hours=12)  # a shift: the cookie dies 12 hours after its last use
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SESSIONS = "urja.staff_sessions"
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+
+@dataclass(frozen=True)
+class _SessionStore:
+    """What `current_staff` needs to find the session behind a cookie: the database, the clock, the idle limit."""
+
+    factory: Callable[[], Session]
+    clock: Callable[[], dt.datetime]
+    idle: dt.timedelta
 
 
 def csrf_token() -> str:
@@ -78,12 +102,13 @@ def current_staff() -> StaffRef | None:
     """The staff member signed in on this request, or None (also when deactivated since they signed in)."""
     if "urja_staff" in g:
         return cast(StaffRef | None, g.urja_staff)
-    staff_id = session.get(STAFF_KEY)
+    token = session.get(TOKEN_KEY)
     found: StaffRef | None = None
-    if isinstance(staff_id, int) and not isinstance(staff_id, bool):
-        sessions: Callable[[], Session] = current_app.extensions[_SESSIONS]
-        with sessions() as db:
-            found = staff_by_id(db, staff_id)
+    if isinstance(token, str):
+        store: _SessionStore = current_app.extensions[_SESSIONS]
+        found = session_staff(store.factory, token, now=store.clock(), idle=store.idle)
+        if found is None:
+            session.pop(TOKEN_KEY, None)  # ended: the browser need not keep sending it
     g.urja_staff = found
     return found
 
@@ -136,9 +161,12 @@ def auth_blueprint(
     *,
     clock: Callable[[], dt.datetime] = _utc_now,
     landing: Mapping[str, str] | None = None,
+    idle: dt.timedelta = DEFAULT_IDLE,
+    hasher: PasswordHasher = HASHER,
 ) -> Blueprint:
     """GET/POST /login and POST /logout. After signing in staff go to `next` (a local path) or to the page
-    `landing` names for their role, else "/". Registering it sets the session cookie's flags for the app.
+    `landing` names for their role, else "/". A session ends when signed out, after `idle` unused, or 12 hours
+    after sign-in. Registering it sets the session cookie's flags for the app.
     """
     bp = Blueprint(
         "auth", __name__, template_folder="templates", static_folder="static", static_url_path="/static/staff"
@@ -148,11 +176,11 @@ def auth_blueprint(
     @bp.record_once
     def _configure(state: BlueprintSetupState) -> None:
         app = state.app
-        app.extensions[_SESSIONS] = session_factory
+        app.extensions[_SESSIONS] = _SessionStore(session_factory, clock, idle)
         app.config.update(
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
-            PERMANENT_SESSION_LIFETIME=SESSION_IDLE,
+            PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         )
 
     @bp.app_context_processor
@@ -176,13 +204,15 @@ def auth_blueprint(
         username = (request.form.get("username") or "").strip()
         if not csrf_valid():
             return form(error="The form had expired. Please sign in again.", username=username, status=400)
+        address = request.remote_addr or "unknown"
         try:
             staff = authenticate(
                 UnitOfWork(session_factory),
                 username,
                 request.form.get("password") or "",
-                request.remote_addr or "unknown",
+                address,
                 now=clock(),
+                hasher=hasher,
             )
         except TooManyFailedLogins as exc:
             return form(error=str(exc), username=username, status=429)
@@ -191,7 +221,7 @@ def auth_blueprint(
         # A fresh session on sign-in: a session id or token planted before it is worth nothing after.
         session.clear()
         session.permanent = True
-        session[STAFF_KEY] = staff.id
+        session[TOKEN_KEY] = start_session(UnitOfWork(session_factory), staff, remote_addr=address, now=clock())
         csrf_token()
         target = safe_next(request.form.get("next")) or landings.get(staff.role) or "/"
         return redirect(target)
@@ -200,7 +230,11 @@ def auth_blueprint(
     def logout() -> ResponseReturnValue:
         if not csrf_valid():
             return _csrf_refused()
+        token = session.get(TOKEN_KEY)
+        if isinstance(token, str):
+            end_session(UnitOfWork(session_factory), token, now=clock())
         session.clear()
+        g.pop("urja_staff", None)
         return redirect(url_for("auth.login"))
 
     return bp

@@ -191,6 +191,23 @@ def test_only_the_latest_code_asked_for_counts(
     assert confirm_link_otp(uow, NEW, latest, via="sms", now=NOW + dt.timedelta(minutes=2)) == ACCOUNT
 
 
+def test_an_older_code_does_not_come_back_when_the_newest_dies(
+    account: str, uow: UnitOfWork, session_factory: Callable[[], Session]
+) -> None:
+    _request(uow, request_id="SM1")
+    first = _last_code(session_factory)
+    _request(uow, request_id="SM2", now=NOW + dt.timedelta(minutes=1))
+    latest = _last_code(session_factory)
+    guesses = [g for g in (f"{n:06d}" for n in range(7)) if g not in (first, latest)][:5]
+    for guess in guesses:
+        with pytest.raises(WrongOtp):
+            confirm_link_otp(uow, NEW, guess, via="sms", now=NOW + dt.timedelta(minutes=2))
+
+    with pytest.raises(NoPendingOtp):
+        confirm_link_otp(uow, NEW, first, via="sms", now=NOW + dt.timedelta(minutes=3))
+    assert _linked(session_factory, NEW) == []
+
+
 def test_no_code_asked_for_is_no_pending_otp(account: str, uow: UnitOfWork) -> None:
     with pytest.raises(NoPendingOtp):
         confirm_link_otp(uow, NEW, "123456", via="sms", now=NOW)

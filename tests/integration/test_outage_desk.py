@@ -75,7 +75,8 @@ def _division(session: Session) -> Division:
 def desk_app(session_factory: Callable[[], Session], clock: Clock, on_revision: Callable[[int], None]) -> Flask:
     app = Flask(__name__)
     app.config.update(TESTING=True, SECRET_KEY="test-secret")
-    app.register_blueprint(auth_blueprint(session_factory, clock=clock))
+    # A whole shift without the idle time-out: these tests move the clock by hours between clicks.
+    app.register_blueprint(auth_blueprint(session_factory, clock=clock, idle=dt.timedelta(hours=12)))
     app.register_blueprint(desk_blueprint(session_factory, on_revision=on_revision, etr_margin=MARGIN, clock=clock))
     return app
 

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +18,14 @@ from werkzeug.security import generate_password_hash
 from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import upgrade
 from cis.models import LoginAttempt, Staff
-from cis.staff_auth import TooManyFailedLogins, WrongCredentials, authenticate
+from cis.staff_auth import (
+    TooManyFailedLogins,
+    WerkzeugHasher,
+    WrongCredentials,
+    authenticate,
+    set_active,
+    set_password,
+)
 from cis.web.auth import auth_blueprint, login_required, safe_next
 from tests import factories
 from urjamitra.settings import Settings
@@ -27,6 +35,7 @@ NOW = factories.NOW
 PASSWORD = "demo1912"
 # Cheap hashes: a test signs in many times, and the hash method is not what is tested.
 _HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+CHEAP_HASHER = WerkzeugHasher("pbkdf2:sha256:1000")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -79,11 +88,12 @@ def sign_in(client: FlaskClient, username: str, password: str = PASSWORD, **extr
     return response.status_code, response.headers.get("Location", ""), response.get_data(as_text=True)
 
 
-def staff_app(session_factory: Callable[[], Session], clock: Clock) -> Flask:
+def staff_app(session_factory: Callable[[], Session], clock: Clock, **options: Any) -> Flask:
     """An app with the auth blueprint and two guarded pages: one for the desk role, one for any staff."""
     app = Flask(__name__)
     app.config.update(TESTING=True, SECRET_KEY="test-secret")
-    app.register_blueprint(auth_blueprint(session_factory, clock=clock, landing={"outage_desk": "/work"}))
+    options.setdefault("hasher", CHEAP_HASHER)
+    app.register_blueprint(auth_blueprint(session_factory, clock=clock, landing={"outage_desk": "/work"}, **options))
 
     @app.route("/work", methods=["GET", "POST"])
     @login_required("outage_desk")
@@ -294,6 +304,168 @@ def test_logout_ends_the_session_and_needs_the_token(client: FlaskClient) -> Non
     assert client.get("/work").status_code == 200
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/work").status_code == 302
+
+
+def _copy_cookie(source: FlaskClient) -> FlaskClient:
+    """Another browser holding a copy of `source`'s session cookie, as a thief or a shared PC would."""
+    cookie = source.get_cookie("session")
+    assert cookie is not None
+    other = source.application.test_client()
+    other.set_cookie("session", cookie.value)
+    return other
+
+
+def test_a_cookie_copied_before_logout_opens_nothing_after_it(client: FlaskClient) -> None:
+    sign_in(client, "desk.kn1")
+    copy = _copy_cookie(client)
+    assert copy.get("/work").get_data(as_text=True) == "desk work"
+
+    client.post("/logout", data={"csrf_token": form_token(client)})
+
+    response = copy.get("/work")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert copy.get("/anyone").status_code == 302
+
+
+def test_logging_out_ends_only_that_session(client: FlaskClient) -> None:
+    sign_in(client, "desk.kn1")
+    elsewhere = client.application.test_client()
+    sign_in(elsewhere, "desk.kn1")
+
+    client.post("/logout", data={"csrf_token": form_token(client)})
+
+    assert client.get("/work").status_code == 302
+    assert elsewhere.get("/work").status_code == 200
+
+
+def test_a_session_unused_for_thirty_minutes_ends(client: FlaskClient, clock: Clock) -> None:
+    sign_in(client, "desk.kn1")
+    copy = _copy_cookie(client)
+    clock.now = NOW + dt.timedelta(minutes=29)
+    assert client.get("/work").status_code == 200  # used: it lives on
+    clock.now = NOW + dt.timedelta(minutes=58)
+    assert client.get("/work").status_code == 200
+
+    clock.now = NOW + dt.timedelta(minutes=88)
+
+    assert client.get("/work").status_code == 302
+    assert copy.get("/work").status_code == 302
+    assert sign_in(client, "desk.kn1")[0] == 302  # signing in again starts a new one
+    assert client.get("/work").status_code == 200
+
+
+def test_the_idle_time_out_is_a_setting(
+    session_factory: Callable[[], Session], client: FlaskClient, clock: Clock
+) -> None:
+    short = staff_app(session_factory, clock, idle=dt.timedelta(minutes=5)).test_client()
+    sign_in(short, "desk.kn1")
+
+    clock.now = NOW + dt.timedelta(minutes=5)
+
+    assert short.get("/work").status_code == 302
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_busy(client: FlaskClient, clock: Clock) -> None:
+    sign_in(client, "desk.kn1")
+    for quarter in range(1, 48):
+        clock.now = NOW + dt.timedelta(minutes=15 * quarter)
+        assert client.get("/work").status_code == 200, f"refused after {15 * quarter} minutes"
+
+    clock.now = NOW + dt.timedelta(hours=12)
+
+    assert client.get("/work").status_code == 302
+
+
+def test_a_new_password_ends_every_session_of_that_member(
+    client: FlaskClient, session_factory: Callable[[], Session], clock: Clock
+) -> None:
+    sign_in(client, "desk.kn1")
+    elsewhere = client.application.test_client()
+    sign_in(elsewhere, "desk.kn1")
+    colleague = client.application.test_client()
+    sign_in(colleague, "agent1")
+
+    ended = set_password(
+        UnitOfWork(session_factory),
+        "Desk.KN1",
+        "new-shift-pass",
+        actor="staff:admin",
+        now=clock.now,
+        hasher=WerkzeugHasher("pbkdf2:sha256:1000"),
+    )
+
+    assert ended == 2
+    assert client.get("/work").status_code == 302
+    assert elsewhere.get("/work").status_code == 302
+    assert colleague.get("/anyone").status_code == 200
+    assert sign_in(client, "desk.kn1")[0] == 401
+    assert sign_in(client, "desk.kn1", "new-shift-pass")[0] == 302
+
+
+def test_deactivating_a_member_ends_their_sessions_for_good(
+    client: FlaskClient, session_factory: Callable[[], Session], clock: Clock
+) -> None:
+    sign_in(client, "desk.kn1")
+    uow = UnitOfWork(session_factory)
+
+    assert set_active(uow, "desk.kn1", False, actor="staff:admin", now=clock.now) == 1
+    assert client.get("/work").status_code == 302
+    set_active(uow, "desk.kn1", True, actor="staff:admin", now=clock.now)
+
+    assert client.get("/work").status_code == 302  # reactivation revives no old session
+    assert sign_in(client, "desk.kn1")[0] == 302
+
+
+class CountingHasher(WerkzeugHasher):
+    """Werkzeug's hashes (cheap ones), counting each password check."""
+
+    def __init__(self) -> None:
+        super().__init__("pbkdf2:sha256:1000")
+        self.checks = 0
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.checks += 1
+        return super().verify(password_hash, password)
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "outcome"),
+    [
+        ("desk.kn1", PASSWORD, None),
+        ("desk.kn1", "demo1913", WrongCredentials),
+        ("desk.kn1", "", WrongCredentials),
+        ("nobody", PASSWORD, WrongCredentials),
+        ("nobody", "", WrongCredentials),
+        ("", "", WrongCredentials),
+        ("desk.gone", PASSWORD, WrongCredentials),
+        ("je.nopass", "!", WrongCredentials),
+        ("locked.out", PASSWORD, TooManyFailedLogins),
+    ],
+    ids=["right", "wrong", "empty-password", "unknown", "unknown-empty", "empty", "inactive", "no-password", "locked"],
+)
+def test_every_answer_costs_exactly_one_password_check(
+    client: FlaskClient,
+    uow: UnitOfWork,
+    session: Session,
+    username: str,
+    password: str,
+    outcome: type[Exception] | None,
+) -> None:
+    add_staff(session, "locked.out")
+    session.commit()
+    for _ in range(5):
+        with pytest.raises(WrongCredentials):
+            authenticate(uow, "locked.out", "guess", "192.0.2.9", now=NOW, hasher=CountingHasher())
+    hasher = CountingHasher()
+
+    if outcome is None:
+        assert authenticate(uow, username, password, "192.0.2.7", now=NOW, hasher=hasher).username == username
+    else:
+        with pytest.raises(outcome):
+            authenticate(uow, username, password, "192.0.2.7", now=NOW, hasher=hasher)
+
+    assert hasher.checks == 1
 
 
 def test_signing_in_starts_a_fresh_session_with_a_new_token(client: FlaskClient) -> None:

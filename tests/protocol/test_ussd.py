@@ -175,6 +175,25 @@ def test_failure_inside_the_dialog_ends_with_an_apology(client: FlaskClient, dia
     assert "1912" in screen
 
 
+@pytest.mark.parametrize(
+    "session",
+    [
+        pytest.param("ATUid_1\n2026-12-07 03:00:00,000 1 ivr.ussd INFO payment received", id="newline"),
+        pytest.param("ATUid_" + "9" * 1_000_000, id="megabyte"),
+    ],
+)
+def test_a_session_id_cannot_forge_or_flood_a_log_line(
+    client: FlaskClient, dialog: FakeDialog, caplog: pytest.LogCaptureFixture, session: str
+) -> None:
+    dialog.broken = True  # the failure is logged with the session id
+
+    with caplog.at_level(logging.INFO, logger="ivr.ussd"):
+        post(client, "", sessionId=session)
+
+    assert not any(line.startswith("2026-12-07") for line in caplog.text.splitlines())
+    assert all("\n" not in r.getMessage() and len(r.getMessage()) < 500 for r in caplog.records)
+
+
 def test_request_without_a_session_is_rejected(client: FlaskClient, dialog: FakeDialog) -> None:
     assert post(client, "", sessionId="").status_code == 400
     assert dialog.handled == []

@@ -1,7 +1,7 @@
 """Call records name the system fault that spoiled a call and the reference of the outbound call they answer.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-11-25
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,95 @@
+"""Read-check-write use cases under concurrency, on real threads against PostgreSQL and a SQLite file.
+
+They lock what they read with SELECT ... FOR UPDATE; SQLite ignores that clause, so there cis.db takes the
+database's write lock at the locking read instead. Either way the second of two clicks sees the first's work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from cis.db import UnitOfWork, make_session_factory
+from cis.models import AuditLog, OutageRevision
+from cis.optout import opt_in, opt_out
+from outage.events import Actor, Breakdown, publish_breakdown, restore
+from tests import factories
+from tests.conftest import emptied_engine, own_postgres_database
+
+NOW = factories.NOW
+DESK = Actor("staff:desk-test")
+MOBILE = "+919876543210"
+
+
+@pytest.fixture(scope="module")
+def pg_locking_engine(postgres_url: str) -> Iterator[Engine]:
+    with own_postgres_database(postgres_url, "urja_locking") as engine:
+        yield engine
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return emptied_engine(request, "pg_locking_engine")
+
+
+@pytest.fixture
+def factory(engine: Engine) -> Callable[[], Session]:
+    return make_session_factory(engine)
+
+
+def _at_once(count: int, attempt: Callable[[], object]) -> list[str]:
+    """Run `attempt` on `count` threads released together; what each answered (a result, or an error's name)."""
+    gate = threading.Barrier(count)
+    answers = [""] * count
+
+    def run(i: int) -> None:
+        gate.wait()
+        try:
+            answers[i] = repr(attempt())
+        except Exception as exc:  # the answer is what is tallied
+            answers[i] = type(exc).__name__
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return answers
+
+
+def test_ten_starts_at_once_opt_a_mobile_in_once(factory: Callable[[], Session]) -> None:
+    opt_out(UnitOfWork(factory), MOBILE, via="sms", message_ref="SM0", now=NOW)
+
+    answers = _at_once(10, lambda: opt_in(UnitOfWork(factory), MOBILE, via="sms", message_ref="SM1", now=NOW))
+
+    assert Counter(answers) == {"True": 1, "False": 9}
+    with factory() as s:
+        assert s.scalar(select(func.count()).where(AuditLog.action == "sms.opted_in")) == 1
+
+
+def test_ten_restores_of_one_breakdown_at_once_restore_it_once(factory: Callable[[], Session]) -> None:
+    with factory() as s:
+        feeder_id = factories.feeder_of(s, factories.account(s, mobiles=(MOBILE,))).id
+        s.commit()
+    broke = NOW - dt.timedelta(hours=2)
+    published = publish_breakdown(
+        UnitOfWork(factory),
+        Breakdown(since=broke, cause="Conductor snapped", feeder_ids=(feeder_id,)),
+        actor=DESK,
+        now=broke,
+    )
+
+    answers = _at_once(10, lambda: restore(UnitOfWork(factory), published.event_id, actor=DESK, now=NOW).number)
+
+    assert Counter(answers) == {"2": 1, "EventClosed": 9}
+    with factory() as s:
+        assert s.scalars(select(OutageRevision.action).order_by(OutageRevision.number)).all() == [
+            "published",
+            "restored",
+        ]
