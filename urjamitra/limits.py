@@ -9,7 +9,6 @@ so nothing is retried); a USSD END screen in the session's language.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Sequence
@@ -22,10 +21,11 @@ from limits import RateLimitItem, parse_many
 from limits.strategies import RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from cis.logs import get_logger
 from cis.phones import mobile_or_none
 from urjamitra.settings import Settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # The web routes each address limit covers. Endpoints in one group share one count (the calculator's page
 # and its API; the complaint status API and page), so a client cannot double its allowance by switching.
