@@ -422,6 +422,23 @@ def test_an_unknown_caller_keys_in_the_account_number(caller: Caller, world: Wor
     assert text(caller, "bill.amount_due") in caller.press("1")
 
 
+def test_a_hash_after_the_full_account_number_is_no_wrong_choice(caller: Caller, world: World) -> None:
+    caller.dial(world.stranger_mobile)
+    if isinstance(caller, TwilioCaller):
+        # Gather ends at the tenth digit; the "#" pressed after it reaches the main menu's Gather.
+        caller.press(world.single)
+        assert caller.action is not None
+        menu = caller._post(caller.action, caller._form(Digits="#"))
+    elif isinstance(caller, UssdCaller):
+        caller.inputs.append(world.single + "#")  # typed on the screen with the number
+        menu = caller._post()
+    else:
+        menu = caller.press(world.single + "#")  # the "#" is pressed while the main menu plays
+    assert text(caller, "menu.main") in menu
+    assert text(caller, "common.invalid") not in menu
+    assert text(caller, "bill.amount_due") in caller.press("1")
+
+
 def test_two_accounts_on_one_mobile_are_chosen_from(caller: Caller, world: World) -> None:
     choose = caller.dial(world.pair_mobile)
     assert text(caller, "identify.several") in choose

@@ -126,3 +126,55 @@ def test_state_is_json() -> None:
 
     state, _ = walk(["", "1", "1", "8", "3", "1"])
     assert json.loads(json.dumps(state)) == state
+
+
+# --- the optional terminator ("#") of an entry ---------------------------------------------------------------
+
+STRANGER = {"identify": {"accounts": []}, "outage": {"outage": None}}
+
+
+def test_a_hash_after_a_full_account_number_is_no_choice_on_the_main_menu() -> None:
+    state, turns = walk(["", "7100000001", "#"], STRANGER)
+    assert says(turns[2]) == ["menu.main", "welcome.other_language"]
+    # The "#" interrupted the main menu: it is said again, with no apology and no failed try.
+    assert turns[3] == turns[2]
+    assert state["tries"] == 0
+    assert "bill.amount_due" in says(walk(["", "7100000001", "#", "1"], STRANGER)[1][-1])
+
+
+def test_a_hash_and_a_choice_typed_together_after_the_account_number_make_the_choice() -> None:
+    _, turns = walk(["", "7100000001", "#1"], STRANGER)
+    assert "bill.amount_due" in says(turns[-1])
+
+
+def test_a_stray_hash_is_swallowed_once_only() -> None:
+    _, turns = walk(["", "7100000001", "#", "#"], STRANGER)
+    assert says(turns[-1])[0] == "common.invalid"
+
+
+def test_after_an_account_number_not_found_the_hash_repeats_the_request() -> None:
+    unknown = STRANGER | {"check_account": {"error": "unknown"}}
+    # A transport whose entry ends at "#" hands the lone "#" over as an empty entry.
+    state, turns = walk(["", "7100000001", ""], unknown)
+    assert says(turns[2]) == ["account.not_found", "account.enter"]
+    assert turns[3] == turns[2]
+    assert state["tries"] == 1
+
+
+def test_an_entry_typed_with_its_terminator_is_the_entry() -> None:
+    # Screens (USSD) and typed-ahead keys hand the "#" over with the digits.
+    _, turns = walk(["", "7100000001#"], STRANGER)
+    assert says(turns[-1]) == ["menu.main", "welcome.other_language"]
+    state, _ = walk(["", "4"])
+    _, out = step(FLOWS, state, Input("10000017#"))
+    assert isinstance(out, Query)
+    assert out.args == {"number": "10000017"}
+    state, _ = walk(["", "5"])
+    _, out = step(FLOWS, state, Input("12345#"))
+    assert isinstance(out, Query)
+    assert out.args["kwh"] == 12345
+
+
+def test_a_lone_terminator_at_an_entry_is_no_entry() -> None:
+    _, turns = walk(["", "4", "#"])
+    assert says(turns[-1]) == ["common.no_input", "status.enter"]
