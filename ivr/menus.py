@@ -24,6 +24,8 @@ COMPLAINT_CATEGORIES = {
     "6": "theft",
 }
 MAX_ACCOUNTS_OFFERED = 5
+# Silence after a number read digit by digit, so the words after it ("एक बार ...") are not heard as more digits.
+PAUSE = Say("common.pause")
 ENTRY = InputSpec(max_digits=12, timeout_ms=10000, terminator="#")
 
 
@@ -293,6 +295,7 @@ def _complaint_query(s: State) -> Query:
 def _complaint_answer(s: State, result: Mapping[str, Any]) -> Transition:
     _served(s, "complaint")
     s["data"]["complaint"] = result["number"]
+    s["data"]["complaint_due"] = result.get("due")  # when it is due to be resolved, India's time
     # A no-supply complaint on a feeder under a known outage is linked to it: the caller hears its restoration.
     s["data"]["complaint_outage"] = result.get("outage")
     return Go("complaint_done")
@@ -315,10 +318,15 @@ def _outage_notice(s: State, outage: Mapping[str, Any]) -> list[Item]:
 
 def _complaint_done_say(s: State) -> list[Item]:
     number = Digits(s["data"]["complaint"])
-    items: list[Item] = [*S("complaint.registered"), number, Say("complaint.again"), number, Say("complaint.sms_sent")]
+    items: list[Item] = [*S("complaint.registered"), number, PAUSE, Say("complaint.again"), number, PAUSE]
+    items.append(Say("complaint.sms_sent"))
     outage = s["data"].get("complaint_outage")
     if outage:
+        # Linked to a known outage: its restoration is when the complaint is resolved.
         items += [Say("complaint.outage_linked"), *_outage_notice(s, outage)]
+    elif s["data"].get("complaint_due"):
+        due = _datetime_items(s, s["data"]["complaint_due"])
+        items += [Say("complaint.due_by"), *due, Say("common.is")] if _hi(s) else [Say("complaint.due_by"), *due]
     return [*items, Say("common.next")]
 
 
@@ -341,7 +349,7 @@ def _status_answer(s: State, result: Mapping[str, Any]) -> Transition:
 
 def _status_say(s: State) -> list[Item]:
     st = s["data"]["status"]
-    items: list[Item] = [Say("status.number"), Digits(st["number"]), Say(f"status.{st['status']}")]
+    items: list[Item] = [Say("status.number"), Digits(st["number"]), PAUSE, Say(f"status.{st['status']}")]
     if st["status"] == "open":
         due = _datetime_items(s, st["sla_due_at"])
         items += [Say("status.due_by"), *due] + ([Say("common.is")] if _hi(s) else [])

@@ -374,6 +374,7 @@ def test_complaint_is_registered_and_its_number_told(
     assert complaint.category == "voltage"
     assert complaint.channel == ("ussd" if caller.screen else "ivr")
     assert told.count(number_as_heard(caller, complaint.number)) == 2
+    assert text(caller, "complaint.due_by") in told  # when it is due to be resolved
     with sessions() as s:
         ack = s.scalars(select(Outbox).where(Outbox.template == "complaint.ack").order_by(Outbox.id.desc())).first()
     assert ack is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from ivr.engine import Answer, Input, Query, Start, State, step
 from ivr.menus import FLOWS
 from ivr.speech import spoken_keys
-from ivr.turns import Gather, Say, Transfer, Turn
+from ivr.turns import Clock, Date, Digits, Gather, Say, Transfer, Turn
 from prompts.catalog import catalog
 from tests.menu_explorer import ANSWERS
 from tests.menu_explorer import every_turn as exploration
@@ -74,8 +75,8 @@ def test_bill_inquiry_says_amount_due_date_units_and_last_payment() -> None:
 
 def test_a_complaint_number_is_said_twice_digit_by_digit() -> None:
     _, turns = walk(["", "3", "1"])
-    digits = [i for i in turns[-1].items if not isinstance(i, Say)]
-    assert [d.digits for d in digits] == ["10000017", "10000017"]  # type: ignore[union-attr]
+    digits = [i.digits for i in turns[-1].items if isinstance(i, Digits)]
+    assert digits == ["10000017", "10000017"]
 
 
 def test_complaint_categories_map_to_the_cis_categories() -> None:
@@ -178,3 +179,46 @@ def test_an_entry_typed_with_its_terminator_is_the_entry() -> None:
 def test_a_lone_terminator_at_an_entry_is_no_entry() -> None:
     _, turns = walk(["", "4", "#"])
     assert says(turns[-1]) == ["common.no_input", "status.enter"]
+
+
+# --- after a complaint: when it will be resolved; a pause after each read-out number -------------------------
+
+
+def test_after_a_complaint_the_caller_hears_when_it_is_due_to_be_resolved() -> None:
+    _, turns = walk(["", "3", "1"])
+    done = turns[-1]
+    assert done.items == (
+        Say("complaint.registered"),
+        Digits("10000017"),
+        Say("common.pause"),
+        Say("complaint.again"),
+        Digits("10000017"),
+        Say("common.pause"),
+        Say("complaint.sms_sent"),
+        Say("complaint.due_by"),
+        Date(dt.date(2026, 11, 20)),
+        Clock(18, 30),
+        Say("common.is"),
+        Say("common.next"),
+    )
+    state, english_turns = walk(["", "9", "3", "1"])
+    assert state["lang"] == "en"
+    english = english_turns[-1]
+    assert [k for k in says(english) if k.startswith("complaint.")][-1] == "complaint.due_by"
+    assert says(english)[-2:] == ["complaint.due_by", "common.next"]
+
+
+def test_a_complaint_linked_to_an_outage_is_told_the_restoration_not_the_sla() -> None:
+    _, turns = walk(["", "3", "1"], {"complaint": ANSWERS["complaint"][1]})
+    keys = says(turns[-1])
+    assert "complaint.outage_linked" in keys
+    assert "outage.restore_by" in keys
+    assert "complaint.due_by" not in keys
+
+
+def test_a_read_out_number_is_followed_by_a_pause_before_the_next_words() -> None:
+    _, turns = walk(["", "4", "10000017"])
+    items = turns[-1].items
+    at = items.index(Digits("10000017"))
+    assert items[at + 1] == Say("common.pause")
+    assert catalog()["common.pause"].pause_ms == 800
