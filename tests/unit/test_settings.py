@@ -247,3 +247,20 @@ def test_an_agent_line_twilio_cannot_dial_is_refused() -> None:
         Settings.from_env({"URJA_AGENT_DIAL": "1912"})
     assert Settings.from_env({"URJA_AGENT_DIAL": "sip:1912@pbx.example.in"}).agent_dial == "sip:1912@pbx.example.in"
     assert Settings.from_env({}).agent_dial is None
+
+
+def test_sms_link_to_the_public_url_unless_a_portal_url_is_given() -> None:
+    settings = Settings.from_env({"URJA_PUBLIC_URL": "https://urja.example.in/"})
+    assert settings.portal_link == "https://urja.example.in"
+    portal = Settings.from_env(
+        {"URJA_PUBLIC_URL": "https://urja.example.in", "URJA_PORTAL_URL": "https://wss.kesco.in/"}
+    )
+    assert portal.portal_link == "https://wss.kesco.in"
+
+
+@pytest.mark.parametrize(
+    "value", ["wss.kesco.in", "ftp://wss.kesco.in", "https://wss kesco.in", "https://selfservice.kesco.example.in"]
+)
+def test_a_portal_url_that_is_no_web_address_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="URJA_PORTAL_URL"):
+        Settings.from_env({"URJA_PORTAL_URL": value})
