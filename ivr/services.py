@@ -54,6 +54,7 @@ def _outage(notice: interruptions.InterruptionNotice | None, now: dt.datetime) -
         "kind": notice.kind,
         "since": _local(notice.started_at),
         "restore_by": _local(restore_by),
+        "today": (_local(now) or "")[:10],  # India's date now: a time today is said without the date
         # A restoration time already past is not promised again.
         "delayed": restore_by is not None and restore_by < now,
     }
