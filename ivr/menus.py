@@ -24,7 +24,7 @@ COMPLAINT_CATEGORIES = {
     "6": "theft",
 }
 MAX_ACCOUNTS_OFFERED = 5
-# Silence after a number read digit by digit, so the words after it ("एक बार ...") are not heard as more digits.
+# Silence after a number read digit by digit, so the words after it (Hindi "ek baar ...") are not heard as digits.
 PAUSE = Say("common.pause")
 ENTRY = InputSpec(max_digits=12, timeout_ms=10000, terminator="#")
 

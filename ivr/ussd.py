@@ -17,8 +17,8 @@ code units, once any character is outside GSM-7 (Devanagari always is). Gateways
 unsplit, so these are the limits a screen is kept within. A screen is built from `speech.written_text` in the
 turn's own language: a Hindi turn is always shown in Hindi (its catalog `screen_hi` texts are written to fit
 80), an English one in English. A turn too long for one screen is shown in pages: each but the last ends with
-"# More" ("# आगे"), its menu's options stay together on the last page, and a reply of `#` shows the next page
-without advancing the dialog (the turn is asked of the dialog again, by the request that first showed it). So
+`common.more` ("# More"), its menu's options stay together on the last page, and a reply of `#` shows the next
+page without advancing the dialog (the turn is asked of the dialog again, by the request that first showed it). So
 `#` alone is never a choice on a USSD screen; typed after an entry ("1234567890#") it is the entry's end. A
 transfer ends the session with a screen that tells the consumer to call the helpline (1912), since USSD cannot
 connect a voice call.
@@ -58,7 +58,7 @@ TRANSFER_KEY = "common.transfer"
 APOLOGY_KEY = "common.sorry_error"
 MORE_KEY = "common.more"  # "# More": the line that ends every page but the last
 PAGE_KEY = "#"  # the reply that shows a turn's next page
-_OPTION = re.compile(r"[0-9*#]+ ")  # a menu line: "1 Bill", "0 प्रतिनिधि"
+_OPTION = re.compile(r"[0-9*#]+ ")  # a menu line: "1 Bill", "0 Agent"
 SECRET_HEADER = "X-USSD-Secret"
 MAX_INPUT = 64
 PLAIN = "text/plain"
