@@ -40,7 +40,6 @@ MAX_TEXT = 1000
 # The 1912 escalation matrix: a complaint not resolved within its SLA moves one level up.
 ESCALATION_LEVELS = ("je", "sdo", "ee", "se")
 MAX_AREA = 30  # a DLT template variable holds at most 30 characters
-UNKNOWN_ETR = "the earliest possible"  # an ETR not given, or already past, is not promised
 # How complaint.ack_outage names the cause: "supply in {area} is off due to a {reason}".
 OUTAGE_REASONS = {"breakdown": "breakdown", "shutdown": "planned shutdown", "roster": "scheduled power cut"}
 
@@ -187,15 +186,20 @@ def _linked_outage(session: Session, event_id: int, feeder_id: int) -> Interrupt
     return None if row is None else _notice(row)
 
 
-def _ack_outage_payload(number: str, account_no: str, notice: InterruptionNotice, at: dt.datetime) -> dict[str, Any]:
+def _ack_outage(
+    number: str, account_no: str, notice: InterruptionNotice, at: dt.datetime
+) -> tuple[str, dict[str, Any]]:
+    """The acknowledgement of a complaint linked to an outage: with its ETR, or saying none is known yet."""
     etr = notice.expected_restore_at
-    return {
+    payload = {
         "number": number,
         "account_no": account_no,
         "area": notice.feeder_name[:MAX_AREA].strip() or "your area",
         "reason": OUTAGE_REASONS.get(notice.kind, "breakdown"),
-        "etr": etr.isoformat() if etr is not None and etr > at else UNKNOWN_ETR,
     }
+    if etr is None or etr <= at:  # an ETR not given, or already past, is not promised
+        return "complaint.ack_outage_no_etr", payload
+    return "complaint.ack_outage", payload | {"etr": etr.isoformat()}
 
 
 def _assignee(session: Session, sub_division_id: int | None) -> int | None:
@@ -322,8 +326,7 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             },
         )
         if outage is not None and account_no is not None:
-            template = "complaint.ack_outage"
-            payload = _ack_outage_payload(complaint.number, account_no, outage.notice, at)
+            template, payload = _ack_outage(complaint.number, account_no, outage.notice, at)
         recipients = [mobile] if mobile else []
         if not recipients and account is not None and not account.sms_opt_out:
             recipients = notify.account_mobiles(session, account.id)[:1]

@@ -160,6 +160,7 @@ def new_state(flow: Flow, start: Start) -> State:
         "served": [],
         "outcome": None,
         "seq": 0,
+        "stray": None,  # a terminator still to come after an entry that ended by its length
         "data": {},
     }
 
@@ -183,10 +184,26 @@ def step(flows: Mapping[str, Flow], state: State | None, resume: Resume) -> tupl
         return _run(flow, s, node.answer(s, resume.result))
     if not isinstance(node, Menu):
         raise EngineError(f"node {s['node']} waits for an answer, not for keys")
+    spec = node.input
     digits = resume.digits
+    stray, s["stray"] = s.get("stray"), None
+    if stray and (digits == stray or (digits == "" and spec.terminator == stray)):
+        # The terminator of an entry that had already ended by its length (ten digits, then "#"): it
+        # interrupted what came next, so that is said again; it is no choice and no failed try. (A
+        # transport gathering with the same terminator hands it over as an empty entry.)
+        return s, _gather_turn(s, [item_from_json(i) for i in s["said"]], spec)
+    if stray and digits.startswith(stray):
+        digits = digits[len(stray) :]
     if digits == "*":
         # Repeat exactly what was said; not a failed try.
-        return s, _gather_turn(s, [item_from_json(i) for i in s["said"]], node.input)
+        return s, _gather_turn(s, [item_from_json(i) for i in s["said"]], spec)
+    if spec.terminator:
+        # The terminator is optional: an entry ends at it whether the transport kept it ("1234#" typed on a
+        # screen) or not; alone, it is an empty entry.
+        entered, ended, _ = digits.partition(spec.terminator)
+        if not ended and len(entered) >= spec.max_digits:
+            s["stray"] = spec.terminator  # the caller may still press it, after the entry has ended
+        digits = entered
     if digits == "":
         transition = node.on_timeout(s) if node.on_timeout else Retry(flow.no_input)
     else:

@@ -24,6 +24,8 @@ COMPLAINT_CATEGORIES = {
     "6": "theft",
 }
 MAX_ACCOUNTS_OFFERED = 5
+# Silence after a number read digit by digit, so the words after it (Hindi "ek baar ...") are not heard as digits.
+PAUSE = Say("common.pause")
 ENTRY = InputSpec(max_digits=12, timeout_ms=10000, terminator="#")
 
 
@@ -33,6 +35,11 @@ def S(*keys: str) -> list[Item]:
 
 def _hi(s: State) -> bool:
     return bool(s["lang"] == "hi")
+
+
+def _on_screen(s: State) -> bool:
+    """A channel that shows text (USSD) rather than speaking it: the call started without the spoken welcome."""
+    return not s["params"].get("greet", True)
 
 
 def _toggle_language(s: State) -> None:
@@ -63,13 +70,15 @@ def _common(s: State, keys: str) -> Transition:
     return Retry(S("common.invalid"))
 
 
-def _datetime_items(s: State, value: str) -> list[Item]:
+def _datetime_items(s: State, value: str, today: str | None = None) -> list[Item]:
+    """A date and time (India's), without the date when it is `today` (an ISO date): "since 2:30 PM"."""
     moment = dt.datetime.fromisoformat(value)
     day = moment.date()
     if moment.hour < 4:
         # 00:15 on the 21st is "the night of the 20th" to a Hindi listener (रात बारह बजकर पंद्रह मिनट).
         day -= dt.timedelta(days=1)
-    return [Date(day), Clock(moment.hour, moment.minute)]
+    clock = Clock(moment.hour, moment.minute)
+    return [clock] if today is not None and day.isoformat() == today else [Date(day), clock]
 
 
 # --- welcome, identification, outage notice ------------------------------------------------------------
@@ -78,8 +87,14 @@ def _datetime_items(s: State, value: str) -> list[Item]:
 def _start(s: State) -> Transition:
     if s["params"].get("greet", True):
         return Go("welcome")
-    # Screens (USSD) skip the spoken welcome: the main menu carries the title and the language option.
-    return Go("identify", S("welcome.greeting"))
+    # Screens (USSD) skip the spoken welcome: the first screen carries the title (see _title) and the main
+    # menu the language option.
+    return Go("identify")
+
+
+def _title(s: State) -> list[Item]:
+    """The service's name atop a session's first screen (voice has said it in the welcome)."""
+    return S("welcome.greeting") if _on_screen(s) else []
 
 
 def _welcome_choose(s: State, keys: str) -> Transition:
@@ -100,8 +115,8 @@ def _identify_answer(s: State, result: Mapping[str, Any]) -> Transition:
         s["account"] = accounts[0]
         return Go("account_ready")
     if accounts:
-        return Go("choose_account")
-    return Go("ask_account")
+        return Go("choose_account", _title(s))
+    return Go("ask_account", _title(s))
 
 
 def _choose_account_say(s: State) -> list[Item]:
@@ -144,8 +159,11 @@ def _check_account_answer(s: State, result: Mapping[str, Any]) -> Transition:
 
 def _outage_answer(s: State, result: Mapping[str, Any]) -> Transition:
     outage = result.get("outage")
+    # A caller known by caller ID meets the main menu first; on a screen it carries the title, unless an
+    # outage notice heads it (a USSD screen has room for one headline).
+    first = s["data"].get("identified_by_caller") and s["path"].count("account_ready") == 1
     if not outage:
-        return Go("main")
+        return Go("main", _title(s) if first else [])
     _served(s, "outage")
     return Go("main", _outage_notice(s, outage))
 
@@ -293,20 +311,23 @@ def _complaint_query(s: State) -> Query:
 def _complaint_answer(s: State, result: Mapping[str, Any]) -> Transition:
     _served(s, "complaint")
     s["data"]["complaint"] = result["number"]
+    s["data"]["complaint_due"] = result.get("due")  # when it is due to be resolved, India's time
     # A no-supply complaint on a feeder under a known outage is linked to it: the caller hears its restoration.
     s["data"]["complaint_outage"] = result.get("outage")
     return Go("complaint_done")
 
 
 def _outage_notice(s: State, outage: Mapping[str, Any]) -> list[Item]:
-    """The outage on the caller's feeder as the welcome announces it: kind, since when, until when."""
-    since = _datetime_items(s, outage["since"])
+    """The outage on the caller's feeder as the welcome announces it: kind, since when, until when (no date
+    for today: what a caller hears first, and what a USSD screen has room for)."""
+    today = outage.get("today")
+    since = _datetime_items(s, outage["since"], today)
     items: list[Item] = [Say(f"outage.{outage['kind']}")]
     items += [*since, Say("outage.since")] if _hi(s) else [Say("outage.since"), *since]
     if outage.get("delayed"):
         items.append(Say("outage.restore_delayed"))
     elif outage.get("restore_by"):
-        by = _datetime_items(s, outage["restore_by"])
+        by = _datetime_items(s, outage["restore_by"], today)
         items += [*by, Say("outage.restore_by")] if _hi(s) else [Say("outage.restore_by"), *by]
     else:
         items.append(Say("outage.restore_unknown"))
@@ -315,10 +336,17 @@ def _outage_notice(s: State, outage: Mapping[str, Any]) -> list[Item]:
 
 def _complaint_done_say(s: State) -> list[Item]:
     number = Digits(s["data"]["complaint"])
-    items: list[Item] = [*S("complaint.registered"), number, Say("complaint.again"), number, Say("complaint.sms_sent")]
+    items: list[Item] = [*S("complaint.registered"), number, PAUSE]
+    if not _on_screen(s):  # heard once may be missed; a screen shows it for as long as it is needed
+        items += [Say("complaint.again"), number, PAUSE]
+    items.append(Say("complaint.sms_sent"))
     outage = s["data"].get("complaint_outage")
     if outage:
+        # Linked to a known outage: its restoration is when the complaint is resolved.
         items += [Say("complaint.outage_linked"), *_outage_notice(s, outage)]
+    elif s["data"].get("complaint_due"):
+        due = _datetime_items(s, s["data"]["complaint_due"])
+        items += [Say("complaint.due_by"), *due, Say("common.is")] if _hi(s) else [Say("complaint.due_by"), *due]
     return [*items, Say("common.next")]
 
 
@@ -341,7 +369,7 @@ def _status_answer(s: State, result: Mapping[str, Any]) -> Transition:
 
 def _status_say(s: State) -> list[Item]:
     st = s["data"]["status"]
-    items: list[Item] = [Say("status.number"), Digits(st["number"]), Say(f"status.{st['status']}")]
+    items: list[Item] = [Say("status.number"), Digits(st["number"]), PAUSE, Say(f"status.{st['status']}")]
     if st["status"] == "open":
         due = _datetime_items(s, st["sla_due_at"])
         items += [Say("status.due_by"), *due] + ([Say("common.is")] if _hi(s) else [])

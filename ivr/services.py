@@ -54,6 +54,7 @@ def _outage(notice: interruptions.InterruptionNotice | None, now: dt.datetime) -
         "kind": notice.kind,
         "since": _local(notice.started_at),
         "restore_by": _local(restore_by),
+        "today": (_local(now) or "")[:10],  # India's date now: a time today is said without the date
         # A restoration time already past is not promised again.
         "delayed": restore_by is not None and restore_by < now,
     }
@@ -173,7 +174,12 @@ class CisBackend:
         now = self.now()
         receipt = complaints.register_complaint(self._uow(), cmd, now=now)
         # A no-supply complaint on a feeder under a published outage comes back linked to it.
-        return {"number": receipt.number, "created": receipt.created, "outage": _outage(receipt.outage, now)}
+        return {
+            "number": receipt.number,
+            "created": receipt.created,
+            "due": _local(receipt.sla_due_at),
+            "outage": _outage(receipt.outage, now),
+        }
 
     def _q_status(self, state: State, number: str) -> Mapping[str, Any]:
         try:

@@ -178,11 +178,19 @@ def written_item(item: Item, lang: Lang, catalog: Catalog) -> str:
     return f"{item.hour:02d}:{item.minute:02d}"
 
 
+def is_menu_line(item: Item, text: str) -> bool:
+    """Whether an item's screen text is menu lines ("1 Bill", "8 Main menu\n0 Agent"): only catalog texts
+    are; a value such as "1 Oct 2026" never is."""
+    return isinstance(item, Say) and ("\n" in text or (len(text) > 1 and text[0] in "0123456789*#" and text[1] == " "))
+
+
 def written_text(items: Sequence[Item], lang: Lang, catalog: Catalog) -> str:
     """The items as shown on a screen: "Rs 12,34,567.89", "22 Nov 2026", "14:30".
 
     Items are joined by single spaces, except that menu lines ("1 Bill\n2 Pay", "9 Hindi") stand on lines
-    of their own.
+    of their own, a screen text that begins with a line break ("\nPay by") begins a new line that the
+    values after it continue ("Pay by 5 Dec 2026"), and one that ends with a line break ("Urja Mitra\n")
+    ends its line.
     """
     out = ""
     previous_lines = False
@@ -190,12 +198,12 @@ def written_text(items: Sequence[Item], lang: Lang, catalog: Catalog) -> str:
         text = written_item(item, lang, catalog)
         if not text:
             continue  # a glue word that screens leave out
-        # Only catalog texts make menu lines; a value such as "1 Oct 2026" is never one.
-        lines = isinstance(item, Say) and (
-            "\n" in text or (len(text) > 1 and text[0] in "0123456789*#" and text[1] == " ")
-        )
+        opens_line = isinstance(item, Say) and text.startswith("\n")
+        closes_line = isinstance(item, Say) and text.endswith("\n")
+        text = text.strip("\n")
+        lines = is_menu_line(item, text)
         if out:
-            out += "\n" if lines or previous_lines else " "
+            out += "\n" if lines or previous_lines or opens_line else " "
         out += text
-        previous_lines = lines
+        previous_lines = lines or closes_line
     return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from twilio.twiml.voice_response import Dial, Gather, Hangup, Play, Redirect, Say, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Hangup, Pause, Play, Redirect, Say, VoiceResponse
 
 from ivr import speech
 from ivr.turns import Gather as GatherAction
@@ -129,9 +129,12 @@ def timeout_url(action_url: str) -> str:
     return f"{action_url}{'&' if '?' in action_url else '?'}{TIMEOUT_MARK}"
 
 
-def _speech(turn: Turn, audio_url: AudioUrl, catalog: Catalog, voices: Mapping[str, str] | None) -> list[Play | Say]:
-    """One `<Play>` per prompt with audio; each run of prompts without audio merged into one `<Say>`."""
-    verbs: list[Play | Say] = []
+def _speech(
+    turn: Turn, audio_url: AudioUrl, catalog: Catalog, voices: Mapping[str, str] | None
+) -> list[Play | Say | Pause]:
+    """One `<Play>` per prompt with audio; each run of prompts without audio merged into one `<Say>`; a pause
+    (a prompt with `pause_ms`) as `<Pause>` of whole seconds, at least one, as Twilio takes it."""
+    verbs: list[Play | Say | Pause] = []
     pending: list[str] = []
 
     def flush() -> None:
@@ -142,6 +145,10 @@ def _speech(turn: Turn, audio_url: AudioUrl, catalog: Catalog, voices: Mapping[s
 
     for key in _keys(turn):
         prompt = catalog[key]
+        if prompt.pause_ms is not None:
+            flush()
+            verbs.append(Pause(length=max(1, round(prompt.pause_ms / 1000))))
+            continue
         url = audio_url(turn.lang, prompt.stem)
         if url:
             flush()

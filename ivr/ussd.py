@@ -11,13 +11,17 @@ it) as a choice, so the split is unambiguous for every valid input; a stray `*` 
 session (`digits=None`). A gateway that repeats a request (same session, same `text`) gets the same screen
 again from a small in-process memory, without advancing the dialog twice.
 
-Screens. A USSD string is at most 160 octets: 182 GSM-7 characters (an extension character such as `[`, `€`
-counts twice), or 80 UCS-2 characters (3GPP TS 23.038; Devanagari needs UCS-2). A screen is built from
-`speech.written_text`, in Hindi when the turn is Hindi and its Hindi screen fits 80 characters, otherwise in
-English; an English screen over its limit is cut at a line (or word) and logged, so a catalog change that
-breaks a menu shows up in the logs and in the tests rather than as a screen the network rejects. A transfer
-ends the session with a screen that tells the consumer to call the helpline (1912), since USSD cannot connect
-a voice call.
+Screens. A USSD string is at most 160 octets (3GPP TS 24.080's ussd-String; TS 23.038 packing): 182 GSM-7
+characters (an extension character such as `[`, `€` counts twice), or 80 UCS-2 characters, counted in UTF-16
+code units, once any character is outside GSM-7 (Devanagari always is). Gateways pass the string through
+unsplit, so these are the limits a screen is kept within. A screen is built from `speech.written_text` in the
+turn's own language: a Hindi turn is always shown in Hindi (its catalog `screen_hi` texts are written to fit
+80), an English one in English. A turn too long for one screen is shown in pages: each but the last ends with
+`common.more` ("# More"), its menu's options stay together on the last page, and a reply of `#` shows the next
+page without advancing the dialog (the turn is asked of the dialog again, by the request that first showed it). So
+`#` alone is never a choice on a USSD screen; typed after an entry ("1234567890#") it is the entry's end. A
+transfer ends the session with a screen that tells the consumer to call the helpline (1912), since USSD cannot
+connect a voice call.
 
 Trust. The gateway proves itself with a shared secret, in the `X-USSD-Secret` header or as the password of
 HTTP basic auth (for gateways that only take a URL with credentials); compared in constant time. A request
@@ -30,16 +34,17 @@ so, in the session's language, and the dialog does not run.
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 
 from ivr import speech
 from ivr.dialog import WebhookDialog
 from ivr.logs import get_logger
-from ivr.turns import Gather, Hangup, Lang, Say, Transfer, Turn
+from ivr.turns import Gather, Hangup, Item, Lang, Say, Transfer, Turn
 from prompts.catalog import Catalog
 from prompts.catalog import catalog as packaged_catalog
 
@@ -56,6 +61,9 @@ GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 TRANSFER_KEY = "common.transfer"
 APOLOGY_KEY = "common.sorry_error"
 SLOW_DOWN_KEY = "common.slow_down"
+MORE_KEY = "common.more"  # "# More": the line that ends every page but the last
+PAGE_KEY = "#"  # the reply that shows a turn's next page
+_OPTION = re.compile(r"[0-9*#]+ ")  # a menu line: "1 Bill", "0 Agent"
 SECRET_HEADER = "X-USSD-Secret"
 MAX_INPUT = 64
 PLAIN = "text/plain"
@@ -85,20 +93,28 @@ def fits(text: str) -> bool:
     return len(text.encode("utf-16-le")) // 2 <= UCS2_LIMIT
 
 
-def ussd_screen(turn: Turn, catalog: Catalog) -> str:
-    """The screen for `turn`: Hindi if asked for and it fits, else English, cut to fit if it must be."""
-    langs: Sequence[Lang] = ("hi", "en") if turn.lang == "hi" else ("en",)
-    for lang in langs:
-        screen = _screen(turn, lang, catalog)
-        if fits(screen) and _tells_where_to_call(turn, screen):
-            return screen
-    log.warning("USSD screen too long, cut to fit: %s", " ".join(_keys(turn)))
-    return _cut(screen)
+def ussd_pages(turn: Turn, catalog: Catalog) -> list[str]:
+    """The screens that show `turn` in its own language: one when it fits, else pages that each fit."""
+    content, options = _screen(turn, catalog)
+    screen = "\n".join(part for part in (content, options) if part)
+    if fits(screen):
+        return [screen]
+    return _paginate(content, options, catalog[MORE_KEY].screen_text(turn.lang))
 
 
-def render_ussd(turn: Turn, catalog: Catalog) -> str:
-    """The gateway's answer for `turn`: `CON <screen>` while it waits for input, `END <screen>` when it is final."""
-    return ("CON " if isinstance(turn.action, Gather) else "END ") + ussd_screen(turn, catalog)
+def ussd_screen(turn: Turn, catalog: Catalog, page: int = 0) -> str:
+    """One screen of `turn` (its first, or page `page`; past the last page, the last)."""
+    pages = ussd_pages(turn, catalog)
+    return pages[min(page, len(pages) - 1)]
+
+
+def render_ussd(turn: Turn, catalog: Catalog, page: int = 0) -> str:
+    """The gateway's answer for `turn`: `CON <screen>` while it waits for input (or shows a page with more to
+    come), `END <screen>` for the last page of a final turn."""
+    pages = ussd_pages(turn, catalog)
+    at = min(page, len(pages) - 1)
+    waits = isinstance(turn.action, Gather) or at < len(pages) - 1
+    return ("CON " if waits else "END ") + pages[at]
 
 
 def apology_ussd(catalog: Catalog) -> str:
@@ -121,46 +137,88 @@ def newest_input(text: str) -> str | None:
     return text.rsplit("*", 1)[-1].strip()[:MAX_INPUT]
 
 
-def _screen(turn: Turn, lang: Lang, catalog: Catalog) -> str:
-    text = speech.written_text(turn.items, lang, catalog).strip()
-    if isinstance(turn.action, Transfer) and turn.action.queue not in text:
-        extra = catalog[TRANSFER_KEY].screen_text(lang)
-        text = f"{text}\n{extra}" if text else extra
-    return text
+def _screen(turn: Turn, catalog: Catalog) -> tuple[str, str]:
+    """A turn's screen as its content and the menu options that end it ("8 Main menu\n0 Agent")."""
+    items = list(turn.items)
+    cut = len(items)
+    while cut and _ends_in_options(items[cut - 1], turn, catalog):
+        cut -= 1
+    content = speech.written_text(items[:cut], turn.lang, catalog).strip()
+    options = speech.written_text(items[cut:], turn.lang, catalog).strip()
+    if isinstance(turn.action, Transfer) and turn.action.queue not in f"{content}\n{options}":
+        # USSD cannot connect a call: a transfer's screen tells the consumer where to call.
+        extra = catalog[TRANSFER_KEY].screen_text(turn.lang).strip("\n")
+        content = f"{content}\n{extra}" if content else extra
+    return content, options
 
 
-def _tells_where_to_call(turn: Turn, screen: str) -> bool:
-    """A transfer's screen must show the helpline's number (a queue that is a name, not a number, has none)."""
-    action = turn.action
-    return not isinstance(action, Transfer) or not action.queue.isdigit() or action.queue in screen
+def _ends_in_options(item: Item, turn: Turn, catalog: Catalog) -> bool:
+    """An item of the options that end a screen: menu lines, or a glue word screens leave out."""
+    if not isinstance(item, Say):
+        return False
+    text = catalog[item.key].screen_text(turn.lang).strip("\n")
+    return not text or (speech.is_menu_line(item, text) and all(_OPTION.match(line) for line in text.split("\n")))
 
 
-def _keys(turn: Turn) -> list[str]:
-    return [item.key for item in turn.items if isinstance(item, Say)]
+def _paginate(content: str, options_text: str, more: str) -> list[str]:
+    """A screen as pages that each fit: lines kept whole where they can be, the menu options that end it kept
+    together on the last page, and every page but the last ending with the `more` line."""
+    pages: list[list[str]] = []
+    page: list[str] = []
+    lines = content.split("\n") if content else []
+    for piece in [piece for line in lines for piece in _pieces(line, more)]:
+        if page and not fits("\n".join([*page, piece, more])):
+            pages.append(page)
+            page = []
+        page.append(piece)
+    options = options_text.split("\n") if options_text else []
+    if options and not fits("\n".join([*page, *options])):
+        if page:
+            pages.append(page)
+            page = []
+        for option in options:
+            if page and not fits("\n".join([*page, option, more])):
+                pages.append(page)
+                page = []
+            page.append(option)
+    else:
+        page += options
+    pages.append(page)
+    return ["\n".join([*p, more]) for p in pages[:-1]] + ["\n".join(pages[-1])]
 
 
-def _cut(text: str) -> str:
-    """The longest head of `text` that fits: whole lines if any fit, else whole words, else characters."""
-    lines = text.split("\n")
-    kept: list[str] = []
-    for line in lines:
-        if not fits("\n".join([*kept, line])):
-            break
-        kept.append(line)
-    if kept:
-        return "\n".join(kept)
-    words = text.split(" ")
+def _pieces(line: str, more: str) -> list[str]:
+    """A line cut at words (or, for one overlong word, characters) into pieces that fit above the `more` line."""
+    if fits(f"{line}\n{more}"):
+        return [line]
+    log.warning("USSD screen line longer than a screen, cut into pieces: %r", line[:40])
+    pieces: list[str] = []
     head = ""
-    for word in words:
+    for word in line.split(" "):
         candidate = f"{head} {word}" if head else word
-        if not fits(candidate):
-            break
+        if head and not fits(f"{candidate}\n{more}"):
+            pieces.append(head)
+            candidate = word
+        while not fits(f"{candidate}\n{more}"):
+            size = len(candidate) - 1
+            while size > 1 and not fits(f"{candidate[:size]}\n{more}"):
+                size -= 1
+            pieces.append(candidate[:size])
+            candidate = candidate[size:]
         head = candidate
     if head:
-        return head
-    while text and not fits(text):
-        text = text[:-1]
-    return text
+        pieces.append(head)
+    return pieces
+
+
+def paged_request(text: str) -> tuple[str, int]:
+    """A request's `text` without its trailing page requests, and how many there were: "1*#*#" > ("1", 2)."""
+    parts = text.split("*")
+    count = 0
+    while parts and parts[-1].strip() == PAGE_KEY:
+        parts.pop()
+        count += 1
+    return "*".join(parts), count
 
 
 # -- the webhook ----------------------------------------------------------------------------------------------
@@ -239,19 +297,22 @@ def ussd_blueprint(
         if throttle is not None and throttle(form.get("phoneNumber", "")) is not None:
             log.info("USSD session %s: the mobile is over its limit", session)
             return plain(slow_down_ussd(cat, _session_lang(dialog, session)))
+        # "#" shows the next page of the screen the request before it showed: that request is asked again,
+        # which the dialog answers with the same turn without advancing.
+        asked, page = paged_request(text)
         try:
             turn = dialog.handle(
                 channel=CHANNEL,
                 call_ref=session,
                 caller=form.get("phoneNumber", ""),
-                digits=newest_input(text),
+                digits=newest_input(asked),
                 lang=None,
                 called=form.get("serviceCode") or None,
                 # The whole input so far names the request: a gateway's retry, on any web process, is
                 # answered with the same screen and does not advance the session.
-                request_key=text,
+                request_key=asked,
             )
-            body = render_ussd(turn, cat)
+            body = render_ussd(turn, cat, page)
         except Exception:
             log.exception("USSD session %s: handling failed, ending it with an apology", session)
             body = apology_ussd(cat)

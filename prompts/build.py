@@ -10,7 +10,8 @@ under a real name; the manifest is written last, so a prompt is only ever record
 are in place. One build at a time per `out_dir` (a lock file says so).
 
 Engines: espeak-ng (offline; `apt-get install espeak-ng sox libsox-fmt-mp3`) or gTTS (Google's voices,
-needs the internet; its MP3 is kept as is and converted to the WAV with sox).
+needs the internet; its MP3 is kept as is and converted to the WAV with sox). A pause (a prompt with
+`pause_ms`) is made by sox as that much silence, whatever the engine.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ GTTS_VOICES: Mapping[Lang, Mapping[str, Any]] = {
 }
 WAV_ARGS: tuple[str, ...] = ("-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer")
 MP3_KBPS = 64
+MP3_RATE = 22050  # espeak-ng's own rate: a pause's MP3 matches the speech around it
 # espeak-ng ends each clip with ~0.4 s of silence: too much between the clips of a spoken number or date
 # ("num.21", "month.3"). Cut the tail (the audio reversed, leading silence removed) and keep 0.1 s.
 TRIM_EFFECTS: tuple[str, ...] = ("reverse", "silence", "1", "0.01", "0.1%", "reverse", "pad", "0", "0.1")
@@ -110,6 +112,10 @@ class _Renderer(Protocol):
     def __call__(self, lang: Lang, text: str, wav: Path, mp3: Path) -> None: ...
 
 
+class _SilenceRenderer(Protocol):
+    def __call__(self, milliseconds: int, wav: Path, mp3: Path) -> None: ...
+
+
 def build(
     catalog: Mapping[str, Prompt],
     out_dir: Path,
@@ -148,6 +154,7 @@ def build(
         raise PromptBuildError("jobs must be at least 1")
     tools = _find_tools(engine, tools_path)
     render = _espeak_renderer(tools) if engine == "espeak" else _gtts_renderer(tools)
+    silence = _silence_renderer(tools)
     voices = ESPEAK_VOICES if engine == "espeak" else GTTS_VOICES
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -162,14 +169,17 @@ def build(
             for key in selected:
                 prompt = catalog[key]
                 text = prompt.text(lang)
-                digest = _digest(engine, voices[voice_lang(text, lang)], text)
+                if prompt.pause_ms is not None:
+                    digest = _digest(engine, {"pause_ms": prompt.pause_ms}, text)
+                else:
+                    digest = _digest(engine, voices[voice_lang(text, lang)], text)
                 built = all(_target(out_dir, lang, prompt.stem, ext).is_file() for ext in EXTS)
                 if not force and built and recorded.get(key) == digest:
                     skipped += 1
                 else:
                     todo.append(_Job(lang, prompt, digest))
         try:
-            failures = _run(todo, out_dir, render, entries, jobs, progress)
+            failures = _run(todo, out_dir, render, silence, entries, jobs, progress)
         finally:
             _save_manifest(out_dir, engine, entries)
     return BuildReport(
@@ -187,6 +197,7 @@ def _run(
     todo: Sequence[_Job],
     out_dir: Path,
     render: _Renderer,
+    silence: _SilenceRenderer,
     entries: dict[str, dict[str, str]],
     jobs: int,
     progress: Progress | None,
@@ -199,7 +210,7 @@ def _run(
     fatal: PromptBuildError | None = None
     done = 0
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="prompt-build")
-    owner = {pool.submit(_render_one, job, out_dir, render): job for job in todo}
+    owner = {pool.submit(_render_one, job, out_dir, render, silence): job for job in todo}
     pending: set[Future[None]] = set(owner)
     try:
         while pending:
@@ -242,7 +253,7 @@ def voice_lang(text: str, lang: Lang) -> Lang:
     return lang
 
 
-def _render_one(job: _Job, out_dir: Path, render: _Renderer) -> None:
+def _render_one(job: _Job, out_dir: Path, render: _Renderer, silence: _SilenceRenderer) -> None:
     wav = _target(out_dir, job.lang, job.prompt.stem, "wav")
     mp3 = _target(out_dir, job.lang, job.prompt.stem, "mp3")
     wav.parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +261,10 @@ def _render_one(job: _Job, out_dir: Path, render: _Renderer) -> None:
     wav_tmp, mp3_tmp = (p.with_name(f".{p.name}.{token}.tmp") for p in (wav, mp3))
     try:
         text = job.prompt.text(job.lang)
-        render(voice_lang(text, job.lang), text, wav_tmp, mp3_tmp)
+        if job.prompt.pause_ms is not None:
+            silence(job.prompt.pause_ms, wav_tmp, mp3_tmp)
+        else:
+            render(voice_lang(text, job.lang), text, wav_tmp, mp3_tmp)
         for tmp in (wav_tmp, mp3_tmp):
             if not tmp.is_file() or tmp.stat().st_size == 0:
                 raise RuntimeError(f"the engine wrote no audio to {tmp.name}")
@@ -302,6 +316,19 @@ def _espeak_renderer(tools: _Tools) -> _Renderer:
             raise RuntimeError(f"espeak-ng produced no audio for voice {voice['voice']!r}")
         _call([sox, "-t", "wav", "-", *WAV_ARGS, "-t", "wav", str(wav), *TRIM_EFFECTS], native.stdout)
         _call([sox, "-t", "wav", "-", "-C", str(MP3_KBPS), "-t", "mp3", str(mp3), *TRIM_EFFECTS], native.stdout)
+
+    return render
+
+
+def _silence_renderer(tools: _Tools) -> _SilenceRenderer:
+    sox = tools.sox
+
+    def render(milliseconds: int, wav: Path, mp3: Path) -> None:
+        length = f"{milliseconds / 1000:.3f}"
+        # -D: no dither, so the silence is all zero samples.
+        _call([sox, "-D", "-n", *WAV_ARGS, "-t", "wav", str(wav), "trim", "0", length])
+        mp3_args = ["-r", str(MP3_RATE), "-c", "1", "-C", str(MP3_KBPS)]
+        _call([sox, "-D", "-n", *mp3_args, "-t", "mp3", str(mp3), "trim", "0", length])
 
     return render
 

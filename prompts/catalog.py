@@ -3,6 +3,8 @@
 The texts live in TOML files beside this module (`catalog/*.toml`), one file per subject. A leaf is a
 table with a `hi` and an `en` string; its dotted path is the key (`bill.amount_due`) and the audio
 stem mirrors it (`bill/amount_due`). A key defined twice, or a leaf missing a language, is an error.
+A leaf with `pause_ms` is a silence of that length (its audio is built as silence, Twilio gets `<Pause>`):
+it parts a number read digit by digit from the words after it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Prompt:
     # Shorter texts for screens (USSD), where a spoken sentence would not fit; default: the spoken text.
     screen_hi: str | None = None
     screen_en: str | None = None
+    # A silence of this many milliseconds rather than speech; its texts are what a transcript shows.
+    pause_ms: int | None = None
 
     @property
     def stem(self) -> str:
@@ -87,16 +91,19 @@ def _flatten(table: Mapping[str, Any], prefix: str, source: str, out: dict[str, 
             hi, en = value.get("hi"), value.get("en")
             if not isinstance(hi, str) or not isinstance(en, str) or not hi.strip() or not en.strip():
                 raise CatalogError(f"{source}: {key} needs non-empty `hi` and `en` texts")
-            extra = set(value) - {"hi", "en", "screen_hi", "screen_en"}
+            extra = set(value) - {"hi", "en", "screen_hi", "screen_en", "pause_ms"}
             if extra:
                 raise CatalogError(f"{source}: {key} has unknown fields {sorted(extra)}")
             screens = {name: value.get(name) for name in ("screen_hi", "screen_en")}
             # An empty screen text leaves a spoken glue word ("है।", "is") off screens.
             if any(v is not None and not isinstance(v, str) for v in screens.values()):
                 raise CatalogError(f"{source}: {key} has a screen text that is not text")
+            pause = value.get("pause_ms")
+            if pause is not None and (isinstance(pause, bool) or not isinstance(pause, int) or not 0 < pause <= 5000):
+                raise CatalogError(f"{source}: {key} has a pause_ms that is not 1 to 5000 milliseconds")
             if key in out:
                 raise CatalogError(f"{source}: {key} is defined twice")
-            out[key] = Prompt(key, hi.strip(), en.strip(), screens["screen_hi"], screens["screen_en"])
+            out[key] = Prompt(key, hi.strip(), en.strip(), screens["screen_hi"], screens["screen_en"], pause)
         else:
             _flatten(value, key, source, out)
 

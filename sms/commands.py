@@ -105,9 +105,14 @@ class Roster:
 
 @dataclass(frozen=True)
 class Help:
-    """HELP asked for (reason None), or the message could not be read (reason says why, short English)."""
+    """HELP asked for (reason None), or the message could not be read (reason says why, short English).
+
+    `command` names the command whose syntax the sender needs (COMP, STATUS, CALC, READ, REG, or ACCOUNT for
+    an account number that is not one), when the message showed which: a bare `COMP`, `STATUS 12`, `HELP READ`.
+    """
 
     reason: str | None = None
+    command: str | None = None
 
 
 Command: TypeAlias = (
@@ -342,7 +347,7 @@ def _without_keyword(text: str, tokens: list[_Token]) -> Command:
             return Bill(digits)
         if len(digits) == OTP_LENGTH:
             return OtpReply(digits)
-        return Help(NEED_ACCOUNT)
+        return Help(NEED_ACCOUNT, "ACCOUNT")
     if numbers:
         return Help("send one account number, or a keyword such as BILL")
     if any("\u0900" <= c <= "\u097f" for c in text):
@@ -377,7 +382,7 @@ def _with_keyword(text: str, tokens: list[_Token]) -> Command:
         rest = glued + " " + rest
     if keyword is None:
         if word in _TYPE_WORDS or (following is not None and (word, following.text) in _TYPE_PAIRS):
-            return Help("start a complaint with COMP, e.g. COMP NOSUPPLY")
+            return Help("start a complaint with COMP, e.g. COMP NOSUPPLY", "COMP")
         return Help("unknown command")
     return _COMMANDS[keyword](before + " " + rest)
 
@@ -436,7 +441,8 @@ def _account(rest: str, keyword: str) -> str | Help | None:
         return None
     if len(numbers) == 1 and len(numbers[0].digits) == ACCOUNT_NO_LENGTH and numbers[0].fraction is None:
         return numbers[0].digits
-    return Help(f"{keyword} takes one 10-digit account number")
+    # One number of the wrong length is a mistyped account number: the sender is shown what one looks like.
+    return Help(f"{keyword} takes one 10-digit account number", "ACCOUNT" if len(numbers) == 1 else None)
 
 
 def _bill(rest: str) -> Command:
@@ -457,17 +463,17 @@ def _outage(rest: str) -> Command:
 def _register(rest: str) -> Command:
     account = _account(rest, "REG")
     if account is None:
-        return Help("REG needs your 10-digit account number")
-    return account if isinstance(account, Help) else Register(account)
+        return Help("REG needs your 10-digit account number", "REG")
+    return Help(account.reason, "REG") if isinstance(account, Help) else Register(account)
 
 
 def _status(rest: str) -> Command:
     numbers = _numbers(rest, _tokenise(rest))
     if not numbers:
-        return Help("STATUS needs the complaint number")
+        return Help("STATUS needs the complaint number", "STATUS")
     low, high = COMPLAINT_NO_DIGITS
     if len(numbers) > 1 or numbers[0].fraction is not None or not low <= len(numbers[0].digits) <= high:
-        return Help(f"a complaint number has {low} to {high} digits")
+        return Help(f"a complaint number has {low} to {high} digits", "STATUS")
     return Status(numbers[0].digits)
 
 
@@ -475,7 +481,7 @@ def _otp(rest: str) -> Command:
     numbers = _numbers(rest, _tokenise(rest))
     if len(numbers) == 1 and len(numbers[0].digits) == OTP_LENGTH and numbers[0].fraction is None:
         return OtpReply(numbers[0].digits)
-    return Help(f"the OTP has {OTP_LENGTH} digits")
+    return Help(f"the OTP has {OTP_LENGTH} digits", "REG")
 
 
 def _complaint(rest: str) -> Command:
@@ -486,12 +492,12 @@ def _complaint(rest: str) -> Command:
     leading = [n for n in numbers if n.last < first_word]
     if leading:
         if len(leading) > 1 or len(leading[0].digits) != ACCOUNT_NO_LENGTH:
-            return Help(NEED_ACCOUNT)
+            return Help(NEED_ACCOUNT, "COMP")
         account = leading[0].digits
 
     found = _find_type(tokens)
     if found is None:
-        return Help(NEED_COMPLAINT_TYPE)
+        return Help(NEED_COMPLAINT_TYPE, "COMP")
     category, type_first, type_last = found
     if type_first == first_word:
         # COMP [acct] <type> [acct] [text]: the text is what follows the type.
@@ -530,25 +536,25 @@ def _calc(rest: str) -> Command:
     upper = rest.upper()
     match = _CALC_CATEGORY.match(upper.lstrip(_TEXT_EDGE))
     if match is None:
-        return Help(NEED_CATEGORY)
+        return Help(NEED_CATEGORY, "CALC")
     prefix, digit, suffix = match.groups()
     code = f"{prefix}-{digit}{suffix or ''}"
     if code not in CALC_CATEGORIES:
         if code == "LMV-1":
-            return Help("LMV-1 needs L, R or U: LMV-1L, LMV-1R, LMV-1U")
-        return Help(NEED_CATEGORY)
+            return Help("LMV-1 needs L, R or U: LMV-1L, LMV-1R, LMV-1U", "CALC")
+        return Help(NEED_CATEGORY, "CALC")
     tail = _THOUSANDS.sub("", upper.lstrip(_TEXT_EDGE)[match.end() :])
     if any(word not in _CALC_WORDS for word in re.findall(r"[A-Z]+", tail)):
-        return Help(CALC_USAGE)
+        return Help(CALC_USAGE, "CALC")
     numbers = _CALC_NUMBER.findall(tail)
     if len(numbers) != 2 or any(minus for minus, _, _ in numbers):
-        return Help(CALC_USAGE)
+        return Help(CALC_USAGE, "CALC")
     (_, load_whole, load_fraction), (_, units, units_fraction) = numbers
     load = Decimal(f"{load_whole}.{load_fraction}" if load_fraction else load_whole)
     if not Decimal(0) < load <= MAX_LOAD_KW:
-        return Help(f"the load must be more than 0 and at most {MAX_LOAD_KW} kW")
+        return Help(f"the load must be more than 0 and at most {MAX_LOAD_KW} kW", "CALC")
     if units_fraction or int(units) > MAX_UNITS:
-        return Help("units must be a whole number")
+        return Help("units must be a whole number", "CALC")
     return Calc(code, load, int(units))
 
 
@@ -556,10 +562,10 @@ def _read(rest: str) -> Command:
     rest = _THOUSANDS.sub("", rest)
     tokens = _tokenise(rest)
     if any(t.kind == "word" and t.text not in _READ_WORDS for t in tokens):
-        return Help("READ needs the meter reading in kWh, e.g. READ 4567")
+        return Help("READ needs the meter reading in kWh, e.g. READ 4567", "READ")
     numbers = _numbers(rest, tokens)
     if not numbers:
-        return Help("READ needs the meter reading in kWh, e.g. READ 4567")
+        return Help("READ needs the meter reading in kWh, e.g. READ 4567", "READ")
     account = None
     first = numbers[0]
     for cut in range(1, len(first.parts) + 1):
@@ -570,19 +576,27 @@ def _read(rest: str) -> Command:
             numbers = ([_Number(tail, False, first.fraction, first.first, first.last)] if tail else []) + numbers[1:]
             break
     if account is None and len(first.digits) == ACCOUNT_NO_LENGTH and len(numbers) == 1:
-        return Help("READ needs the meter reading after the account number")
+        return Help("READ needs the meter reading after the account number", "READ")
     if len(numbers) != 1 or len(numbers[0].parts) > 1:
-        return Help("READ takes one meter reading in kWh")
+        return Help("READ takes one meter reading in kWh", "READ")
     reading = numbers[0]
     if reading.negative:
-        return Help("the reading must be a whole number of kWh")
+        return Help("the reading must be a whole number of kWh", "READ")
     if len(reading.digits.lstrip("0")) > MAX_KWH_DIGITS:
-        return Help("the reading is too long for a meter")
+        return Help("the reading is too long for a meter", "READ")
     # A display's tenths ("4567.8") are not billed: the whole kWh is the reading.
     return Read(account, int(reading.digits))
 
 
+# HELP COMP, HELP STATUS ...: the syntax of that command.
+_HELP_TOPICS = frozenset(("COMP", "STATUS", "CALC", "READ", "REG"))
+
+
 def _help(rest: str) -> Command:
+    for token in _tokenise(rest):
+        if token.kind == "word":
+            keyword = _KEYWORDS.get(token.text) or _fuzzy(token.text, _FUZZY_KEYWORDS, _KEYWORDS)
+            return Help(None, keyword if keyword in _HELP_TOPICS else None)
     return Help(None)
 
 

@@ -40,7 +40,17 @@ NO_ACCOUNT = "NA"  # complaint.ack names an account; a hazard reported without o
 MAX_VALUE = 30  # sms.templates.MAX_VARIABLE_LENGTH: longer free values (feeder names) are cut to fit
 CALC_DAYS = 30
 _OUTAGE_REASONS = {"breakdown": "a fault", "shutdown": "planned maintenance", "roster": "scheduled load shedding"}
-UNKNOWN_ETR = "the earliest possible"  # an ETR not given, or already past, is not promised again
+# The syntax a sender is taught when a command came without what it needs (a bare COMP, HELP READ ...).
+USAGE = {
+    "COMP": "reply.help_comp",
+    "STATUS": "reply.help_status",
+    "CALC": "reply.help_calc",
+    "READ": "reply.help_read",
+    "REG": "reply.help_reg",
+    "ACCOUNT": "reply.help_account",
+}
+# Who holds a complaint past its due time, by escalation level, as reply.status_escalated names them.
+OFFICERS = {"sdo": "sub-divisional officer", "ee": "executive engineer", "se": "superintending engineer"}
 
 log = get_logger(__name__)
 
@@ -179,6 +189,8 @@ def _dispatch(request: _Request, command: commands.Command) -> tuple[str, Mappin
             return _check_reply(request, answer)
         case commands.Roster(account=named, on=on):
             return _roster(request, named, on)
+        case commands.Help(command=topic) if topic in USAGE:
+            return USAGE[topic], {}, False
         case _:
             return HELP, {}, False
 
@@ -222,7 +234,8 @@ def _bill(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | i
         "due": date_text(bill.due_date),
         "balance": rupees(summary.amount_due_paise),
     }
-    return "reply.bill", variables, False
+    # Nothing to pay: say so, rather than offer PAY.
+    return ("reply.bill" if summary.amount_due_paise > 0 else "reply.bill_paid"), variables, False
 
 
 def _pay(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | int], bool]:
@@ -237,7 +250,7 @@ def _pay(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | in
             portal_url=request.portal_url,
         )
     except NothingDue:
-        # Nothing to pay: the bill reply shows the amount now due (Rs 0.00), which says it plainly.
+        # Nothing to pay: the bill, and that nothing is due now (or that no bill is issued yet).
         return _bill(request, account_no)
     variables = {
         "account": account_no,
@@ -270,28 +283,31 @@ def _complaint(request: _Request, command: commands.Complaint) -> tuple[str, Map
     if receipt.outage is not None and account_no is not None:
         # The acknowledgement queued by the use case already says the outage and its ETR: this is that SMS.
         notice = receipt.outage
-        outage_variables = {
+        outage_variables: dict[str, str | int] = {
             "number": receipt.number,
-            "account": account_no,
             "area": notice.feeder_name[:MAX_VALUE].strip() or "your area",
             "reason": complaints.OUTAGE_REASONS.get(notice.kind, "breakdown"),
-            "etr": _etr_text(notice.expected_restore_at, request.now),
         }
-        return "complaint.ack_outage", outage_variables, True
+        restore = notice.expected_restore_at
+        if restore is None or _aware(restore) <= request.now:  # a time already past is not promised again
+            return "complaint.ack_outage_no_etr", outage_variables, True
+        return "complaint.ack_outage", outage_variables | {"etr": moment_text(restore)}, True
     variables = {"number": receipt.number, "account": account_no or NO_ACCOUNT, "due": moment_text(receipt.sla_due_at)}
     return "complaint.ack", variables, True
 
 
 def _status(request: _Request, number: str) -> tuple[str, Mapping[str, str | int], bool]:
+    """Where a complaint stands, in what the consumer needs: when it is due, or when it was resolved."""
     status = complaints.complaint_status(request.uow, number)
-    updated = status.resolved_at if status.resolved_at is not None else status.registered_at
-    variables = {
-        "number": status.number,
-        "status": status.status.replace("_", " "),
-        "updated": moment_text(updated),
-        "due": moment_text(status.sla_due_at),
-    }
-    return "reply.status", variables, False
+    if status.status in ("resolved", "closed") and status.resolved_at is not None:
+        resolved = {"number": status.number, "resolved": moment_text(status.resolved_at)}
+        return f"reply.status_{status.status}", resolved, False
+    due = moment_text(status.sla_due_at)
+    officer = OFFICERS.get(status.escalation_level)
+    if officer is not None:
+        return "reply.status_escalated", {"number": status.number, "due": due, "officer": officer}, False
+    registered = moment_text(status.registered_at)
+    return "reply.status", {"number": status.number, "registered": registered, "due": due}, False
 
 
 def _outage(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | int], bool]:
@@ -300,14 +316,13 @@ def _outage(request: _Request, account_no: str) -> tuple[str, Mapping[str, str |
     notice = interruptions.active_interruption(request.uow, ref.account_no, request.now)
     if notice is None:
         return "reply.no_outage", {"area": area}, False
-    etr = _etr_text(notice.expected_restore_at, request.now)
-    variables = {"area": area, "reason": _OUTAGE_REASONS.get(notice.kind, "a fault"), "etr": etr}
-    return "reply.outage", variables, False
-
-
-def _etr_text(restore: dt.datetime | None, now: dt.datetime) -> str:
-    # A restoration time already past is not promised again (as the IVR does).
-    return moment_text(restore) if restore is not None and _aware(restore) > now else UNKNOWN_ETR
+    variables: dict[str, str | int] = {"area": area, "reason": _OUTAGE_REASONS.get(notice.kind, "a fault")}
+    restore = notice.expected_restore_at
+    if restore is None:
+        return "reply.outage_no_etr", variables, False
+    if _aware(restore) <= request.now:  # a restoration time already past is not promised again (as the IVR does)
+        return "reply.outage_delayed", variables, False
+    return "reply.outage", variables | {"etr": moment_text(restore)}, False
 
 
 def _read(request: _Request, account_no: str, kwh: int) -> tuple[str, Mapping[str, str | int], bool]:
@@ -326,8 +341,14 @@ def _read(request: _Request, account_no: str, kwh: int) -> tuple[str, Mapping[st
             {"reading": kwh_text(kwh), "account": account_no, "last": kwh_text(error.previous)},
             False,
         )
-    except ReadingImplausible:
-        return "reply.reading_doubtful", {"reading": kwh_text(kwh), "account": account_no, "last": "on record"}, False
+    except ReadingImplausible as error:
+        variables = {
+            "reading": kwh_text(kwh),
+            "account": account_no,
+            "per_day": units_text(error.implied_daily_units),
+            "usual": units_text(error.usual_daily_units),
+        }
+        return "reply.reading_implausible", variables, False
     date = date_text(_aware(request.now).astimezone(IST).date())
     return "reply.reading", {"reading": kwh_text(receipt.kwh), "account": account_no, "date": date}, False
 
@@ -459,6 +480,14 @@ def _indian_grouping(whole: int) -> str:
         head = head[:-2]
     groups.insert(0, head)
     return ",".join([*groups, tail])
+
+
+def units_text(units: Decimal) -> str:
+    """Units a day as a consumer reads them: one decimal below 10 ('8.2', '8'), whole and grouped above ('1,234')."""
+    if units < 10:
+        tenths = units.quantize(Decimal("0.1"))
+        return str(int(tenths)) if tenths == tenths.to_integral_value() else format(tenths, "f")
+    return kwh_text(int(units.to_integral_value()))
 
 
 def load_text(load_kw: Decimal) -> str:

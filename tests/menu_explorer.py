@@ -52,7 +52,10 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"explanation": {**EXPLANATION, "basis": "assessed"}},
     ],
     "pay": [{"amount_due_paise": 172_750}, {"amount_due_paise": 0}, {"error": "no_mobile"}],
-    "complaint": [{"number": "10000017", "created": True}, {"number": "10000017", "created": True, "outage": OUTAGE}],
+    "complaint": [
+        {"number": "10000017", "created": True, "due": "2026-11-20T18:30:00"},
+        {"number": "10000017", "created": True, "due": "2026-11-20T18:00:00", "outage": OUTAGE},
+    ],
     "status": [
         {"status": {"number": "10000017", "status": "open", "sla_due_at": "2026-11-20T18:00:00", "escalated": True}},
         {"status": {"number": "10000017", "status": "resolved", "sla_due_at": "2026-11-20T18:00:00"}},
@@ -71,16 +74,19 @@ KEYS = ["", "*", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "7100000001",
 
 def _signature(state: State) -> str:
     shape = {k: state[k] for k in ("node", "lang", "tries")}
+    shape["screen"] = not state["params"].get("greet", True)  # screens (USSD) say some things differently
     shape["data"] = sorted(state["data"])
     return json.dumps(shape, sort_keys=True)
 
 
-def _settle(state: State, out: Turn | Query) -> Iterator[tuple[State, Turn]]:
+def _settle(
+    state: State, out: Turn | Query, answers: Mapping[str, list[dict[str, Any]]] = ANSWERS
+) -> Iterator[tuple[State, Turn]]:
     if isinstance(out, Turn):
         yield state, out
         return
-    for answer in ANSWERS[out.name]:
-        yield from _settle(*step(FLOWS, state, Answer(answer)))
+    for answer in answers[out.name]:
+        yield from _settle(*step(FLOWS, state, Answer(answer)), answers)
 
 
 @dataclass(frozen=True)
@@ -89,14 +95,15 @@ class Exploration:
     nodes: set[str]  # every node visited
 
 
-def explore(starts: Mapping[str, Start]) -> Exploration:
-    """Every distinct Turn reachable from the given starts (breadth first, each state shape once)."""
+def explore(starts: Mapping[str, Start], answers: Mapping[str, list[dict[str, Any]]] = ANSWERS) -> Exploration:
+    """Every distinct Turn reachable from the given starts (breadth first, each state shape once), the
+    queries answered with each of `answers` in turn."""
     turns: list[Turn] = []
     nodes: set[str] = set()
     seen: set[str] = set()
     queue: deque[tuple[State, Turn]] = deque()
     for start in starts.values():
-        for state, turn in _settle(*step(FLOWS, None, start)):
+        for state, turn in _settle(*step(FLOWS, None, start), answers):
             queue.append((state, turn))
     seen_turns: set[str] = set()
     while queue:
@@ -110,7 +117,7 @@ def explore(starts: Mapping[str, Start]) -> Exploration:
             continue
         seen.add(sig)
         for keys in KEYS:
-            queue.extend(_settle(*step(FLOWS, state, Input(keys))))
+            queue.extend(_settle(*step(FLOWS, state, Input(keys)), answers))
     return Exploration(turns, nodes)
 
 

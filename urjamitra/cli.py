@@ -653,7 +653,7 @@ def cmd_sms(settings: Settings, args: argparse.Namespace) -> int:
             text=args.text,
             message_id=f"cli-{uuid.uuid4().hex[:16]}",
             now=dt.datetime.now(dt.UTC),
-            portal_url=settings.public_url,
+            portal_url=settings.portal_link,
         )
     finally:
         engine.dispose()

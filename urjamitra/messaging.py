@@ -67,8 +67,8 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
     return DispatchConfig(
         batch_size=settings.sms_batch,
         entity_id=settings.dlt_entity_id,
-        allowed_urls=(settings.public_url,),
-        defaults={"portal_url": settings.public_url},
+        allowed_urls=(settings.portal_link,),
+        defaults={"portal_url": settings.portal_link},
     )
 
 
@@ -110,6 +110,6 @@ def queue_reminders(settings: Settings, engine: Engine, *, days_before: int, now
         UnitOfWork(make_session_factory(engine)),
         today=today,
         now=now,
-        portal_url=settings.public_url,
+        portal_url=settings.portal_link,
         days_before=days_before,
     )

@@ -104,6 +104,19 @@ LIMITS = {
     "limit_sms": "URJA_LIMIT_SMS",
     "limit_ussd": "URJA_LIMIT_USSD",
 }
+MAX_SMS_LINK = 30  # a DLT template variable holds at most 30 characters (sms.templates.MAX_VARIABLE_LENGTH)
+
+
+def _portal_url(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    url = value.strip().rstrip("/")
+    if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        raise SettingsError(f"URJA_PORTAL_URL must be an http(s):// address, got {value!r}")
+    if len(url) > MAX_SMS_LINK:
+        raise SettingsError(f"URJA_PORTAL_URL goes into SMS as a DLT variable: at most {MAX_SMS_LINK} characters")
+    return url
+
 
 _SECRETS = ("secret_key", "twilio_auth_token", "demo_password", "ussd_secret", "sms_gateway_key", "sms_gateway_secret")
 
@@ -118,6 +131,9 @@ class Settings:
     fastagi_bind: str = "127.0.0.1:4573"
     sms_provider: str = "console"
     public_url: str = "http://127.0.0.1:8080"
+    # Where SMS send consumers to pay and help themselves (the discom's web self-service); unset: public_url,
+    # whose / is the public landing page. The one link prefix whitelisted with DLT for every SMS.
+    portal_url: str | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -255,6 +271,7 @@ class Settings:
             fastagi_bind=fastagi_bind,
             sms_provider=provider,
             public_url=(env.get("URJA_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+            portal_url=_portal_url(env.get("URJA_PORTAL_URL")),
             # Without a configured key every start signs sessions with a fresh random one.
             secret_key=env.get("URJA_SECRET_KEY") or defaults.secret_key,
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
@@ -291,6 +308,11 @@ class Settings:
             **outage_numbers,
             **limits,
         )
+
+    @property
+    def portal_link(self) -> str:
+        """The link SMS carry to the consumers' portal: URJA_PORTAL_URL, else the public URL."""
+        return (self.portal_url or self.public_url).rstrip("/")
 
     @property
     def fastagi_host(self) -> str:

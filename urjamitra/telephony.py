@@ -23,7 +23,7 @@ def make_dialog(settings: Settings, session_factory: sessionmaker[Session] | Non
         # opens a connection of its own; SQLite keeps its default.
         sized = {} if settings.database_url.startswith("sqlite") else {"pool_size": 16, "max_overflow": 4}
         session_factory = make_session_factory(make_engine(settings.database_url, **sized))
-    backend = CisBackend(session_factory, portal_url=settings.public_url)
+    backend = CisBackend(session_factory, portal_url=settings.portal_link)
     return Dialog(backend, agent_queue=settings.agent_queue)
 
 

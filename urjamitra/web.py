@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             twilio_auth_token=settings.twilio_auth_token,
             gateway_secret=settings.sms_gateway_secret,
             public_url=settings.public_url,
-            portal_url=settings.public_url,
+            portal_url=settings.portal_link,
             throttle=per_mobile.sms,
         )
     )

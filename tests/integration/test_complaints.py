@@ -607,7 +607,7 @@ def test_a_no_supply_complaint_during_a_published_breakdown_is_linked_and_told_t
             "etr": (NOW + dt.timedelta(hours=3)).isoformat(),
         }
         assert _sms_text(acks[0]) == (
-            f"Complaint {receipt.number} for A/c 4610000001 noted: supply in {feeder_name} is off due to a "
+            f"Complaint {receipt.number} noted: power in {feeder_name} is off due to a "
             "breakdown, expected back by 20 Nov 2026, 6:30 PM. -Urja Mitra"
         )
         audit = fresh.scalars(
@@ -654,9 +654,12 @@ def test_a_linked_complaint_with_no_etr_ahead_keeps_the_usual_sla_and_promises_n
     assert receipt.sla_due_at == NOW + dt.timedelta(hours=4)
     with session_factory() as fresh:
         (ack,) = _acks_of(fresh, receipt.number)
-        assert (ack.template, ack.recipient) == ("complaint.ack_outage", REGISTERED)
-        assert ack.payload["etr"] == "the earliest possible"
-        assert _sms_text(ack).endswith("is off due to a breakdown, expected back by the earliest possible. -Urja Mitra")
+        assert (ack.template, ack.recipient) == ("complaint.ack_outage_no_etr", REGISTERED)
+        assert "etr" not in ack.payload
+        assert _sms_text(ack) == (
+            f"Complaint {receipt.number} noted: power in {ack.payload['area']} is off due to a breakdown; "
+            "restoration time not known yet. -Urja Mitra"
+        )
 
 
 def test_a_no_supply_complaint_during_a_planned_shutdown_under_way_names_it(

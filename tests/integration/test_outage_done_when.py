@@ -102,7 +102,7 @@ def test_the_desk_publishes_a_breakdown_everyone_hears_it_and_the_restoration_on
             return [m for to in mobiles for m in _console(admin, to) if template_text in m["text"]]
 
         told = _wait_for(
-            "the breakdown SMS", lambda: [m for m in alerts("is off due to a fault") if m["recipient"] == mobile]
+            "the breakdown SMS", lambda: [m for m in alerts("Fault: no power in") if m["recipient"] == mobile]
         )
         assert feeder_name[:30].strip() in told[0]["text"]
 
@@ -130,14 +130,14 @@ def test_the_desk_publishes_a_breakdown_everyone_hears_it_and_the_restoration_on
         )
         assert reply.returncode == 0, reply.stderr
         assert "is off due to" in reply.stdout, reply.stdout
-        assert "Restoration expected by" in reply.stdout, reply.stdout
+        assert "Expected back by" in reply.stdout, reply.stdout
 
         # Restoration: everyone who was told of the breakdown is told once that supply is back.
         live = json.loads(desk.get("/desk/events.json"))["live"]
         (event,) = [e for e in live if e["kind"] == "breakdown" and e["status"] == "published"]
         assert event["feeders"] == [{"id": feeder_id, "name": feeder_name}]
         desk.post(f"/desk/events/{event['id']}/restore", f"/desk/events/{event['id']}", [])
-        breakdown_to = {m["recipient"] for m in alerts("is off due to a fault")}
+        breakdown_to = {m["recipient"] for m in alerts("Fault: no power in")}
         restored = _wait_for(
             "the restoration SMS to everyone told",
             lambda: (found := alerts("was restored at")) and {m["recipient"] for m in found} >= breakdown_to and found,

@@ -101,6 +101,24 @@ def test_every_prompt_becomes_an_8khz_mono_16bit_wav_and_a_native_rate_mp3(catal
         assert mp3_sample_rate(data) == 22050  # espeak-ng's own rate, not the 8 kHz of the WAV
 
 
+def test_a_pause_is_built_as_silence_of_its_length(tmp_path: Path, out: Path) -> None:
+    directory = tmp_path / "catalog"
+    directory.mkdir()
+    (directory / "prompts.toml").write_text('[common.pause]\nhi = "…"\nen = "…"\npause_ms = 800\n', encoding="utf-8")
+
+    report = build(read_catalog(directory), out)
+
+    assert report.ok
+    for lang in ("hi", "en"):
+        with wave.open(str(out / f"{lang}/common/pause.wav")) as w:
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+            samples = array.array("h", w.readframes(w.getnframes()))
+        assert len(samples) == 6400  # 0.8 s at 8 kHz
+        assert max(abs(sample) for sample in samples) == 0
+        mp3 = (out / f"{lang}/common/pause.mp3").read_bytes()
+        assert mp3_sample_rate(mp3) == 22050
+
+
 def test_second_build_skips_everything_and_touches_no_file(catalog: Catalog, out: Path) -> None:
     build(catalog, out)
     before = mtimes(out)

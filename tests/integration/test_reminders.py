@@ -69,7 +69,7 @@ def test_unpaid_bill_due_in_two_days_gets_one_reminder_to_its_mobile(
     template = load_templates()["bill.reminder"]
     sms = render(template, variables_for(template, row.payload), allowed_urls=[PORTAL], allowed_numbers=[])
     assert sms.text == (
-        "Reminder: Rs 1,727.00 for A/c 4100000001 is due on 22 Nov 2026. Please pay on time to avoid a late fee. "
+        "Reminder: Rs 1,727.00 for A/c 4100000001 is due on 22 Nov 2026. Pay on time to avoid a late fee. "
         "Pay at https://urja.example.in/pay -Urja Mitra"
     )
     # Two days from now comes before the end of 22 November in India.

@@ -336,7 +336,7 @@ def test_each_subscriber_gets_the_days_schedule_once(
     sms = render(template, variables_for(template, row.payload), allowed_urls=(), allowed_numbers=())
     assert sms.text == (
         f"Supply schedule for {feeder.name} on 21 Nov 2026: power will be off 2:00-5:00 AM, 1:00-3:00 PM. "
-        "Please plan your use accordingly. -Urja Mitra"
+        "Please plan your use. -Urja Mitra"
     )
 
     # The next day is a day of its own; an unsubscribed mobile gets nothing more.

@@ -79,3 +79,21 @@ def test_outbox_drain_sends_what_the_commands_queued_through_the_console_provide
     assert "delivered 1" in out
     main(["outbox", "status"], settings)
     assert "delivered" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("portal", [None, "https://wss.kesco.in/pay"])
+def test_the_pay_sms_links_to_the_portal_url_or_else_the_public_landing_page(
+    world_settings: tuple[Settings, str, str], capsys: pytest.CaptureFixture[str], portal: str | None
+) -> None:
+    import dataclasses
+
+    settings, mobile, account = world_settings
+    settings = dataclasses.replace(settings, portal_url=portal)
+    main(["sms", "--from", mobile, "PAY"], settings)
+    capsys.readouterr()
+    assert main(["outbox", "drain"], settings) == 0
+    out = capsys.readouterr().out
+    link = portal or "https://urjamitra.example.in"  # the public URL: its / is the consumers' landing page
+    assert f"[sms URJAMT -> {mobile}] A/c {account}: Rs " in out
+    assert f"Pay online at {link}, by UPI, or at any cash counter." in out
+    assert "delivered 1" in out

@@ -107,7 +107,7 @@ def test_due_messages_reach_the_gateway_rendered_with_their_dlt_ids_and_are_mark
     first = gateway.messages[str(sent[0].id)]
     assert first["to"] == "919876500000"
     assert first["text"] == (
-        "Dear consumer, bill for A/c 4100000000 for Oct 2026: 1,234 units, Rs 1,727.50, due by 15 Nov 2026. "
+        "Bill for A/c 4100000000 for Oct 2026: 1,234 units, Rs 1,727.50, due by 15 Nov 2026. "
         "Pay at https://urjamitra.example.in -Urja Mitra"
     )
     assert first["dlt_template_id"] == TEMPLATES["bill.issued"].dlt_template_id
@@ -316,7 +316,7 @@ def test_the_console_provider_prints_stores_and_delivers(engine: Engine) -> None
     assert (
         out.getvalue()
         .splitlines()[0]
-        .startswith("[sms URJAMT -> +91*******000] Dear consumer, bill for A/c 4100000000")
+        .startswith("[sms URJAMT -> +91*******000] Bill for A/c 4100000000")
     )
     with Session(engine) as session:
         stored = session.scalars(select(ConsoleSms).order_by(ConsoleSms.id)).all()
@@ -350,7 +350,7 @@ def test_twilio_gets_one_message_resource_per_sms_with_a_status_callback_naming_
         assert sent["+919876500000"]["sid"] == ok.provider_id
         assert sent["+919876500000"]["From"] == "URJAMT"
         assert sent["+919876500000"]["StatusCallback"] == f"https://urjamitra.example.in/sms/twilio/status?ref={ok.id}"
-        assert sent["+919876500000"]["Body"].startswith("Dear consumer, bill for A/c 4100000000")
+        assert sent["+919876500000"]["Body"].startswith("Bill for A/c 4100000000")
 
 
 def test_the_dispatcher_waits_for_tokens_at_the_configured_rate(engine: Engine, dlt: DltGatewayProvider) -> None:

@@ -124,11 +124,48 @@ def test_comp_nosupply_during_a_breakdown_is_told_the_etr_in_one_sms(
         (ack,) = s.scalars(select(Outbox).where(Outbox.recipient == mobile(0))).all()
     assert reply.text == _sent_text(ack)
     assert reply.text == (
-        f"Complaint {complaint.number} for A/c {feeder.accounts[0]} noted: supply in {feeder.area} is off due to a "
+        f"Complaint {complaint.number} noted: power in {feeder.area} is off due to a "
         "breakdown, expected back by 20 Nov 2026, 5:30 PM. -Urja Mitra"
     )
     assert reply.segments == 1
     assert (again.template_key, again.text, again.already_queued) == (reply.template_key, reply.text, True)
+
+
+@pytest.mark.parametrize("etr", [None, NOW - dt.timedelta(minutes=30)], ids=["no-etr", "etr-past"])
+def test_an_outage_without_an_etr_ahead_says_so_instead_of_a_time(
+    feeder: Feeder, uow: UnitOfWork, factory: Callable[[], Session], sms: Callable[..., Reply], etr: dt.datetime | None
+) -> None:
+    since = NOW - dt.timedelta(hours=2)
+    report = Breakdown(since=since, cause="Cable fault", feeder_ids=(feeder.id,), expected_restore_at=etr)
+    publish_breakdown(uow, report, actor=DESK, now=since)
+
+    outage = sms(STRANGER, f"OUTAGE {feeder.accounts[3]}")
+    comp = sms(mobile(3), "COMP NOSUPPLY")
+
+    if etr is None:
+        assert outage.template_key == "reply.outage_no_etr"
+        assert outage.text == (
+            f"Power in {feeder.area} is off due to a fault. Our team is at work; restoration time not known yet. "
+            "-Urja Mitra"
+        )
+    else:
+        assert outage.template_key == "reply.outage_delayed"
+        assert outage.text == (
+            f"Power in {feeder.area} is off due to a fault. Restoration is taking longer than expected; our team is "
+            "at work. -Urja Mitra"
+        )
+    assert comp.template_key == "complaint.ack_outage_no_etr"
+    assert comp.already_queued
+    with factory() as s:
+        (ack,) = s.scalars(select(Outbox).where(Outbox.recipient == mobile(3))).all()
+    assert ack.template == "complaint.ack_outage_no_etr"
+    assert comp.text == _sent_text(ack)  # the reply is the acknowledgement queued, word for word
+    assert comp.text.endswith(
+        f"power in {feeder.area} is off due to a breakdown; restoration time not known yet. -Urja Mitra"
+    )
+    for reply in (outage, comp):
+        assert "earliest possible" not in reply.text
+        assert reply.segments == 1
 
 
 def test_comp_nosupply_with_no_outage_on_the_feeder_gets_the_usual_acknowledgement(
@@ -252,8 +289,8 @@ def test_a_2_reopens_the_outage_and_the_desk_sees_it(
     assert _reopenings(factory, event_id) == ["consumer:check"]
     # Whoever asks now is told the supply is off, with no time promised until the desk gives one.
     outage = sms(STRANGER, f"OUTAGE {feeder.accounts[0]}", now=ANSWERED)
-    assert outage.template_key == "reply.outage"
-    assert "Restoration expected by the earliest possible." in outage.text
+    assert outage.template_key == "reply.outage_no_etr"
+    assert "Our team is at work; restoration time not known yet." in outage.text
 
 
 def test_a_second_2_is_thanked_the_same_but_reopens_nothing_more(

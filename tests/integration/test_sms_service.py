@@ -117,7 +117,7 @@ def test_outage_on_the_outage_feeder_gives_the_restoration_time(world: World, sm
     reply = sms(world.outage_mobile, "outage")
     assert reply.template_key == "reply.outage"
     assert "due to a fault" in reply.text
-    assert "Restoration expected by 20 Nov 2026, 6:00 PM." in reply.text
+    assert "Expected back by 20 Nov 2026, 6:00 PM." in reply.text
     assert reply.segments == 1
 
 
@@ -138,7 +138,7 @@ def test_a_plausible_reading_is_recorded(world: World, sms: Callable[..., Reply]
 def test_a_reading_below_the_last_is_questioned(world: World, sms: Callable[..., Reply]) -> None:
     reply = sms(world.single_mobile, "READ 11000")
     assert reply.template_key == "reply.reading_doubtful"
-    assert "(last 12,000 kWh)" in reply.text
+    assert "is below the last reading, 12,000 kWh." in reply.text
     assert reply.segments == 1
 
 
@@ -341,3 +341,120 @@ def test_rupees_use_indian_grouping() -> None:
     assert rupees(172_750) == "1,727.50"
     assert rupees(12_345_600) == "1,23,456.00"
     assert rupees(5) == "0.05"
+
+
+# --- what each reply must say (issue 12, section 5) ---------------------------------------------------------
+
+
+def test_a_reading_far_above_the_usual_use_says_how_far_with_no_value_missing(
+    world: World, sms: Callable[..., Reply]
+) -> None:
+    reply = sms(world.single_mobile, "READ 99999")
+    assert reply.template_key == "reply.reading_implausible"
+    # 12,000 kWh on 15 Oct; 87,999 more units in 36 days against a usual 8 a day.
+    assert reply.text == (
+        f"Reading 99,999 kWh for A/c {world.single} would mean 2,444 units a day; "
+        "you usually use 8 a day. Please check and SMS READ again -Urja Mitra"
+    )
+    assert "on record" not in reply.text
+    assert reply.segments == 1
+
+
+def _paid_up_account(session_factory: Callable[[], Session]) -> tuple[str, str]:
+    from tests import factories
+
+    with session_factory() as s:
+        acc = factories.account(s, account_no="7100000099", mobiles=("+919811100099",))
+        factories.bill(s, acc, amount_paise=172_700)
+        factories.payment(s, acc, amount_paise=172_700, paid_at=NOW - dt.timedelta(days=2))
+        s.commit()
+    return "7100000099", "+919811100099"
+
+
+def test_pay_with_nothing_due_says_nothing_is_due_instead_of_asking_to_send_pay(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    account_no, mobile = _paid_up_account(session_factory)
+    for text in ("PAY", "BILL"):
+        reply = sms(mobile, text)
+        assert reply.template_key == "reply.bill_paid"
+        assert reply.text == (
+            f"A/c {account_no}: bill for Oct 2026 Rs 1,727.00, due by 15 Nov 2026. "
+            "Nothing is due now (Rs 0.00). Thank you. -Urja Mitra"
+        )
+        assert "PAY" not in reply.text
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "bill.pay_info")) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "teaches"),
+    [
+        ("COMP", "reply.help_comp", "Types: NOSUPPLY VOLTAGE METER BILLING DANGER THEFT"),
+        ("comp 7100000001", "reply.help_comp", "COMP <type> <details>"),
+        ("CALC", "reply.help_calc", "CALC <category> <load kW> <units>, e.g. CALC LMV-1U 2 150"),
+        ("STATUS", "reply.help_status", "STATUS <complaint no>"),
+        ("READ", "reply.help_read", "READ <kWh>"),
+        ("HELP READ", "reply.help_read", "READ <kWh>"),
+        ("REG", "reply.help_reg", "REG <10-digit A/c no>"),
+        ("BILL 12345", "reply.help_account", "An A/c no has 10 digits"),
+    ],
+)
+def test_a_command_without_what_it_needs_is_taught_its_syntax(
+    world: World, sms: Callable[..., Reply], text: str, key: str, teaches: str
+) -> None:
+    reply = sms(world.single_mobile, text)
+    assert reply.template_key == key
+    assert teaches in reply.text
+    assert reply.segments == 1
+
+
+def test_help_gives_each_commands_syntax(world: World, sms: Callable[..., Reply]) -> None:
+    reply = sms(world.single_mobile, "HELP")
+    assert reply.template_key == "reply.help"
+    for syntax in ("COMP <type>", "STATUS <complaint no>", "READ <kWh>", "REG <A/c no>", "HELP COMP"):
+        assert syntax in reply.text
+
+
+def _resolve(session_factory: Callable[[], Session], number: str, at: dt.datetime, status: str) -> None:
+    with session_factory() as s:
+        complaint = s.scalars(select(Complaint).where(Complaint.number == number)).one()
+        complaint.status = status
+        complaint.resolved_at = at
+        s.commit()
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_a_resolved_complaint_says_when_it_was_resolved_and_what_to_do_if_not(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session], status: str
+) -> None:
+    ack = sms(world.single_mobile, "COMP VOLTAGE")
+    number = ack.variables["number"]
+    _resolve(session_factory, str(number), NOW + dt.timedelta(hours=1, minutes=14), status)  # 4:44 PM in India
+    reply = sms(world.single_mobile, f"STATUS {number}", now=NOW + dt.timedelta(hours=2))
+    assert reply.template_key == f"reply.status_{status}"
+    if status == "resolved":
+        assert reply.text == (
+            f"Complaint {number} was resolved on 20 Nov 2026, 4:44 PM. "
+            "If the problem is still there, SMS COMP again or call 1912. -Urja Mitra"
+        )
+    else:
+        assert reply.text.startswith(f"Complaint {number} was resolved on 20 Nov 2026, 4:44 PM and is closed.")
+    assert "Expected resolution" not in reply.text
+    assert "since" not in reply.text
+
+
+def test_an_escalated_complaint_says_it_is_late_and_with_whom(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    ack = sms(world.single_mobile, "COMP VOLTAGE")
+    with session_factory() as s:
+        complaint = s.scalars(select(Complaint).where(Complaint.number == ack.variables["number"])).one()
+        complaint.escalation_level = 2
+        s.commit()
+    reply = sms(world.single_mobile, f"STATUS {ack.variables['number']}", now=NOW + dt.timedelta(days=3))
+    assert reply.template_key == "reply.status_escalated"
+    assert reply.text == (
+        f"Complaint {ack.variables['number']} is past its due time (21 Nov 2026, 3:30 PM) and is now with the "
+        "executive engineer. We regret the delay. -Urja Mitra"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import re
 import socket
 import threading
 import xml.etree.ElementTree as ET
@@ -373,7 +374,9 @@ def test_complaint_is_registered_and_its_number_told(
     complaint = latest_complaint(sessions, world.single)
     assert complaint.category == "voltage"
     assert complaint.channel == ("ussd" if caller.screen else "ivr")
-    assert told.count(number_as_heard(caller, complaint.number)) == 2
+    # Said twice; a screen shows it once, for as long as it is needed.
+    assert told.count(number_as_heard(caller, complaint.number)) == (1 if caller.screen else 2)
+    assert text(caller, "complaint.due_by") in told  # when it is due to be resolved
     with sessions() as s:
         ack = s.scalars(select(Outbox).where(Outbox.template == "complaint.ack").order_by(Outbox.id.desc())).first()
     assert ack is not None
@@ -419,6 +422,23 @@ def test_an_unknown_caller_keys_in_the_account_number(caller: Caller, world: Wor
     assert text(caller, "account.not_found") in caller.press("9999999999#")
     menu = caller.press(world.single + "#")
     assert text(caller, "menu.main") in menu
+    assert text(caller, "bill.amount_due") in caller.press("1")
+
+
+def test_a_hash_after_the_full_account_number_is_no_wrong_choice(caller: Caller, world: World) -> None:
+    caller.dial(world.stranger_mobile)
+    if isinstance(caller, TwilioCaller):
+        # Gather ends at the tenth digit; the "#" pressed after it reaches the main menu's Gather.
+        caller.press(world.single)
+        assert caller.action is not None
+        menu = caller._post(caller.action, caller._form(Digits="#"))
+    elif isinstance(caller, UssdCaller):
+        caller.inputs.append(world.single + "#")  # typed on the screen with the number
+        menu = caller._post()
+    else:
+        menu = caller.press(world.single + "#")  # the "#" is pressed while the main menu plays
+    assert text(caller, "menu.main") in menu
+    assert text(caller, "common.invalid") not in menu
     assert text(caller, "bill.amount_due") in caller.press("1")
 
 
@@ -521,3 +541,24 @@ def test_a_ussd_retry_reaching_another_web_process_gets_the_same_screen(
     finally:
         for app in (first, second):
             app.extensions["urja.engine"].dispose()
+
+
+def test_ussd_in_hindi_shows_hindi_screens_a_page_at_a_time(app_client: FlaskClient, world: World) -> None:
+    from ivr.ussd import fits
+
+    caller = UssdCaller(app_client)
+    caller.dial(world.single_mobile)
+    assert "1 बिल" in caller.press("9")  # 9: Hindi
+    pages = [caller.press("1")]  # the bill
+    while pages[-1].endswith("\n# आगे"):
+        caller.inputs.append("#")  # the next page
+        pages.append(caller._post())
+    assert len(pages) > 1
+    shown = "\n".join(pages)
+    assert "बकाया: रु " in shown
+    assert "अंतिम तिथि" in shown
+    assert set(re.findall(r"[A-Za-z]+", shown)) == set()  # Hindi, not English in Hindi word order
+    assert all(fits(page) for page in pages)
+    assert "1 विवरण" in pages[-1]  # the bill's options end its last page
+    why = caller.press("1")  # the choice after the pages is the bill's "why"
+    assert why.startswith("इस बिल में खपत")

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from ivr.turns import Amount, Gather, Hangup, Say, Transfer, Turn
-from ivr.ussd import UCS2_LIMIT, fits, ussd_blueprint
+from ivr.turns import Amount, Gather, Hangup, Number, Say, Transfer, Turn
+from ivr.ussd import fits, ussd_blueprint
 from prompts.catalog import catalog
 
 SECRET = "gateway-shared-secret"
@@ -116,13 +116,37 @@ def test_hindi_screens_that_fit_are_shown_in_hindi(client: FlaskClient, dialog: 
     assert fits(screen.removeprefix("CON "))
 
 
-def test_hindi_screens_too_long_for_ucs2_are_shown_in_english(client: FlaskClient, dialog: FakeDialog) -> None:
-    items = (Say("explain.estimated"), Say("common.next"))
-    dialog.next_turn = Turn("hi", items, Gather())
-    screen = body(post(client, "8"))
-    assert screen == "CON Estimated reading: give your reading with option 5.\n8 Main menu\n0 Agent"
-    hindi_length = len("\n".join(catalog()[item.key].screen_text("hi") for item in items))
-    assert hindi_length > UCS2_LIMIT
+def test_a_hindi_screen_too_long_for_one_screen_comes_in_hindi_pages(client: FlaskClient, dialog: FakeDialog) -> None:
+    items = (Say("explain.this_bill"), Number(245), Say("common.units"), Say("common.is"))
+    items += (Say("explain.last_year"), Number(210), Say("common.units"), Say("common.was"))
+    items += (Say("explain.arrears"), Amount(50_000), Say("explain.late_fee"), Amount(1_250), Say("explain.estimated"))
+    dialog.next_turn = Turn("hi", (*items, Say("common.next")), Gather())
+
+    pages = [body(post(client, text)) for text in ("1*1", "1*1*#", "1*1*#*#", "1*1*#*#*#")]
+
+    assert pages[:3] == [
+        "CON इस बिल में खपत 245 यूनिट\nपिछले वर्ष 210 यूनिट\nपिछला बकाया रु 500.00\n# आगे",
+        "CON विलंब शुल्क रु 12.50\n# आगे",
+        "CON अनुमानित रीडिंग। सही बिल हेतु मेनू के 5 से रीडिंग दें।\n8 मुख्य मेनू\n0 सहायता",
+    ]
+    assert pages[3] == pages[2]  # past the last page: the last page again
+    assert all(fits(page.removeprefix("CON ")) for page in pages)
+    # Each "#" asked the dialog for the request that showed the screen; none advanced it.
+    assert [(h["digits"], h["request_key"]) for h in dialog.handled] == [("1", "1*1")] * 4
+
+
+def test_a_hash_on_a_screen_of_one_page_shows_it_again_without_advancing(
+    client: FlaskClient, dialog: FakeDialog
+) -> None:
+    first = body(post(client, "2"))
+    again = body(post(client, "2*#"))
+    assert again == first
+    assert [(h["digits"], h["request_key"]) for h in dialog.handled] == [("2", "2"), ("2", "2")]
+
+
+def test_a_hash_on_the_first_screen_asks_for_the_first_screen_again(client: FlaskClient, dialog: FakeDialog) -> None:
+    assert body(post(client, "#")) == body(post(client, ""))
+    assert [(h["digits"], h["request_key"]) for h in dialog.handled] == [(None, ""), (None, "")]
 
 
 def test_the_hindi_main_menu_fits_a_ussd_screen(client: FlaskClient, dialog: FakeDialog) -> None:

@@ -234,7 +234,9 @@ def test_a_complaint_on_a_feeder_under_an_outage_is_told_the_outage_and_its_rest
     turn = complaint_turn({"number": "10000017", "created": True, "outage": OUTAGE})
     assert keys(list(turn.items)) == [
         "complaint.registered",
+        "common.pause",
         "complaint.again",
+        "common.pause",
         "complaint.sms_sent",
         "complaint.outage_linked",
         "outage.breakdown",
@@ -247,9 +249,20 @@ def test_a_complaint_on_a_feeder_under_an_outage_is_told_the_outage_and_its_rest
     assert "शाम छह बजे तक आपूर्ति बहाल होने की संभावना है।" in text
 
 
-def test_a_complaint_without_an_outage_is_read_back_as_before() -> None:
-    turn = complaint_turn({"number": "10000017", "created": True, "outage": None})
-    assert keys(list(turn.items)) == ["complaint.registered", "complaint.again", "complaint.sms_sent", "common.next"]
+def test_a_complaint_without_an_outage_is_read_back_with_when_it_is_due() -> None:
+    turn = complaint_turn({"number": "10000017", "created": True, "due": "2026-11-21T10:00:00", "outage": None})
+    assert keys(list(turn.items)) == [
+        "complaint.registered",
+        "common.pause",
+        "complaint.again",
+        "common.pause",
+        "complaint.sms_sent",
+        "complaint.due_by",
+        "common.is",
+        "common.next",
+    ]
+    text = spoken_text(turn.items, "hi", catalog())
+    assert "आपकी शिकायत के समाधान की निर्धारित समय सीमा इक्कीस नवंबर दो हज़ार छब्बीस सुबह दस बजे है।" in text
 
 
 def test_a_breakdown_without_an_etr_says_the_time_is_not_known_yet() -> None:

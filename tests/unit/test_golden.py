@@ -43,7 +43,14 @@ TURNS: dict[str, Turn] = {
     "account_entry_en": Turn("en", (Say("account.malformed"), Say("account.enter")), Gather(10, 10000, "#")),
     "complaint_number_hi": Turn(
         "hi",
-        (Say("complaint.registered"), Digits("10000017"), Say("complaint.again"), Digits("10000017")),
+        (
+            Say("complaint.registered"),
+            Digits("10000017"),
+            Say("common.pause"),
+            Say("complaint.again"),
+            Digits("10000017"),
+            Say("common.pause"),
+        ),
         Gather(1, 6000),
     ),
     "outage_en": Turn(

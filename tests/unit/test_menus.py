@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from ivr.engine import Answer, Input, Query, Start, State, step
 from ivr.menus import FLOWS
 from ivr.speech import spoken_keys
-from ivr.turns import Gather, Say, Transfer, Turn
+from ivr.turns import Clock, Date, Digits, Gather, Say, Transfer, Turn
 from prompts.catalog import catalog
 from tests.menu_explorer import ANSWERS
 from tests.menu_explorer import every_turn as exploration
@@ -46,9 +47,9 @@ def test_every_prompt_a_menu_can_say_has_hindi_and_english_text(every_turn: list
 
 def test_every_menu_prompt_in_the_catalog_is_reachable(every_turn: list[Turn]) -> None:
     used = {key for turn in every_turn for item in turn.items for key in spoken_keys(item, turn.lang)}
-    # The apology after a failure, Twilio's "please call 1912" when no agent line is configured, and the USSD
-    # screen for a mobile over its limit.
-    said_by_the_runner = {"common.sorry_error", "common.call_1912", "common.slow_down"}
+    # The apology after a failure, Twilio's "please call 1912" when no agent line is configured, the USSD
+    # screen for a mobile over its limit, and the USSD renderer's "# More" under a page that has more after it.
+    said_by_the_runner = {"common.sorry_error", "common.call_1912", "common.slow_down", "common.more"}
     speech = ("num.", "money.", "month.", "time.")
     unused = sorted(k for k in catalog() if not k.startswith(speech) and k not in used | said_by_the_runner)
     assert unused == []
@@ -75,8 +76,8 @@ def test_bill_inquiry_says_amount_due_date_units_and_last_payment() -> None:
 
 def test_a_complaint_number_is_said_twice_digit_by_digit() -> None:
     _, turns = walk(["", "3", "1"])
-    digits = [i for i in turns[-1].items if not isinstance(i, Say)]
-    assert [d.digits for d in digits] == ["10000017", "10000017"]  # type: ignore[union-attr]
+    digits = [i.digits for i in turns[-1].items if isinstance(i, Digits)]
+    assert digits == ["10000017", "10000017"]
 
 
 def test_complaint_categories_map_to_the_cis_categories() -> None:
@@ -127,3 +128,98 @@ def test_state_is_json() -> None:
 
     state, _ = walk(["", "1", "1", "8", "3", "1"])
     assert json.loads(json.dumps(state)) == state
+
+
+# --- the optional terminator ("#") of an entry ---------------------------------------------------------------
+
+STRANGER = {"identify": {"accounts": []}, "outage": {"outage": None}}
+
+
+def test_a_hash_after_a_full_account_number_is_no_choice_on_the_main_menu() -> None:
+    state, turns = walk(["", "7100000001", "#"], STRANGER)
+    assert says(turns[2]) == ["menu.main", "welcome.other_language"]
+    # The "#" interrupted the main menu: it is said again, with no apology and no failed try.
+    assert turns[3] == turns[2]
+    assert state["tries"] == 0
+    assert "bill.amount_due" in says(walk(["", "7100000001", "#", "1"], STRANGER)[1][-1])
+
+
+def test_a_hash_and_a_choice_typed_together_after_the_account_number_make_the_choice() -> None:
+    _, turns = walk(["", "7100000001", "#1"], STRANGER)
+    assert "bill.amount_due" in says(turns[-1])
+
+
+def test_a_stray_hash_is_swallowed_once_only() -> None:
+    _, turns = walk(["", "7100000001", "#", "#"], STRANGER)
+    assert says(turns[-1])[0] == "common.invalid"
+
+
+def test_after_an_account_number_not_found_the_hash_repeats_the_request() -> None:
+    unknown = STRANGER | {"check_account": {"error": "unknown"}}
+    # A transport whose entry ends at "#" hands the lone "#" over as an empty entry.
+    state, turns = walk(["", "7100000001", ""], unknown)
+    assert says(turns[2]) == ["account.not_found", "account.enter"]
+    assert turns[3] == turns[2]
+    assert state["tries"] == 1
+
+
+def test_an_entry_typed_with_its_terminator_is_the_entry() -> None:
+    # Screens (USSD) and typed-ahead keys hand the "#" over with the digits.
+    _, turns = walk(["", "7100000001#"], STRANGER)
+    assert says(turns[-1]) == ["menu.main", "welcome.other_language"]
+    state, _ = walk(["", "4"])
+    _, out = step(FLOWS, state, Input("10000017#"))
+    assert isinstance(out, Query)
+    assert out.args == {"number": "10000017"}
+    state, _ = walk(["", "5"])
+    _, out = step(FLOWS, state, Input("12345#"))
+    assert isinstance(out, Query)
+    assert out.args["kwh"] == 12345
+
+
+def test_a_lone_terminator_at_an_entry_is_no_entry() -> None:
+    _, turns = walk(["", "4", "#"])
+    assert says(turns[-1]) == ["common.no_input", "status.enter"]
+
+
+# --- after a complaint: when it will be resolved; a pause after each read-out number -------------------------
+
+
+def test_after_a_complaint_the_caller_hears_when_it_is_due_to_be_resolved() -> None:
+    _, turns = walk(["", "3", "1"])
+    done = turns[-1]
+    assert done.items == (
+        Say("complaint.registered"),
+        Digits("10000017"),
+        Say("common.pause"),
+        Say("complaint.again"),
+        Digits("10000017"),
+        Say("common.pause"),
+        Say("complaint.sms_sent"),
+        Say("complaint.due_by"),
+        Date(dt.date(2026, 11, 20)),
+        Clock(18, 30),
+        Say("common.is"),
+        Say("common.next"),
+    )
+    state, english_turns = walk(["", "9", "3", "1"])
+    assert state["lang"] == "en"
+    english = english_turns[-1]
+    assert [k for k in says(english) if k.startswith("complaint.")][-1] == "complaint.due_by"
+    assert says(english)[-2:] == ["complaint.due_by", "common.next"]
+
+
+def test_a_complaint_linked_to_an_outage_is_told_the_restoration_not_the_sla() -> None:
+    _, turns = walk(["", "3", "1"], {"complaint": ANSWERS["complaint"][1]})
+    keys = says(turns[-1])
+    assert "complaint.outage_linked" in keys
+    assert "outage.restore_by" in keys
+    assert "complaint.due_by" not in keys
+
+
+def test_a_read_out_number_is_followed_by_a_pause_before_the_next_words() -> None:
+    _, turns = walk(["", "4", "10000017"])
+    items = turns[-1].items
+    at = items.index(Digits("10000017"))
+    assert items[at + 1] == Say("common.pause")
+    assert catalog()["common.pause"].pause_ms == 800

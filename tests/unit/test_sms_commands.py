@@ -245,12 +245,44 @@ def test_garbage_or_malformed_message_gets_help(text: str) -> None:
     ],
 )
 def test_help_reason_says_what_was_wrong(text: str, reason: str) -> None:
-    assert parse(text) == Help(reason)
+    command = parse(text)
+    assert isinstance(command, Help)
+    assert command.reason == reason
 
 
 def test_a_digit_other_than_1_or_2_is_still_asked_for_an_account_number() -> None:
-    assert parse("3") == Help("an account number has 10 digits")
-    assert parse("-1") == Help("an account number has 10 digits")
+    assert parse("3") == Help("an account number has 10 digits", "ACCOUNT")
+    assert parse("-1") == Help("an account number has 10 digits", "ACCOUNT")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("COMP", "COMP"),
+        ("complaint", "COMP"),
+        ("COMP 1234567890", "COMP"),
+        ("NO SUPPLY", "COMP"),
+        ("HELP COMP", "COMP"),
+        ("STATUS", "STATUS"),
+        ("STATUS 123", "STATUS"),
+        ("help status", "STATUS"),
+        ("CALC", "CALC"),
+        ("CALC LMV-1U 2", "CALC"),
+        ("READ", "READ"),
+        ("READ twelve", "READ"),
+        ("HELP READING", "READ"),
+        ("REG", "REG"),
+        ("OTP 12", "REG"),
+        ("BILL 12345", "ACCOUNT"),
+        ("HELP", None),
+        ("HELP BILL", None),
+        ("WHATEVER", None),
+    ],
+)
+def test_help_names_the_command_whose_syntax_the_sender_needs(text: str, command: str | None) -> None:
+    parsed = parse(text)
+    assert isinstance(parsed, Help)
+    assert parsed.command == command
 
 
 def test_stop_alone_still_turns_every_alert_off_but_stop_roster_only_the_schedule() -> None:

@@ -59,6 +59,11 @@ PLAUSIBLE = {
     "ending": "3210",
     "attempts": 4,
     "limit": 5,
+    "registered": "14 Aug 2025, 9:40 AM",
+    "resolved": "15 Aug 2025, 7:44 AM",
+    "officer": "executive engineer",
+    "per_day": "1,234",
+    "usual": "8.2",
 }
 
 TEMPLATES = load_templates()
@@ -125,6 +130,53 @@ def test_an_area_alert_stays_in_one_part_even_for_a_30_character_area_name(key: 
     assert (sms.segments, sms.encoding) == (1, GSM7), f"{key} renders to {len(sms.text)} characters"
 
 
+# The longest values each alert variable takes, in the shapes the fan-out and the complaint use case queue them
+# (ISO times, formatted by the dispatcher as "30 Nov 2026, 12:45 PM"): a 30-character feeder name (the most a
+# DLT variable holds), a two-digit day and a 12:45 PM, a 30-character roster schedule, a 10-digit complaint no.
+WORST_MOMENT = "2026-11-30T07:15:00+00:00"  # 30 Nov 2026, 12:45 PM in India
+WORST_PAYLOADS: dict[str, dict[str, object]] = {
+    "outage.breakdown": {"since": WORST_MOMENT, "etr": WORST_MOMENT},
+    "outage.breakdown_no_etr": {"since": WORST_MOMENT},
+    "outage.shutdown": {"date": "2026-11-30", "start": "12:45 PM", "end": "12:45 PM"},
+    "outage.roster": {"date": "2026-11-30", "slots": "10:15-11:45 AM, 12:15-12:45 PM"},
+    "outage.restored": {"time": WORST_MOMENT},
+    "outage.cancelled": {"date": "2026-11-30", "start": "12:45 PM"},
+    "outage.withdrawn": {},
+    "outage.etr": {"etr": WORST_MOMENT},
+    "outage.shutdown_started": {"end": "12:45 PM"},
+    "outage.check": {},
+    "complaint.ack": {"number": "1234567897", "account_no": "1234567890", "due": WORST_MOMENT},
+    "complaint.ack_outage": {
+        "number": "1234567897",
+        "account_no": "1234567890",
+        "reason": "scheduled power cut",
+        "etr": WORST_MOMENT,
+    },
+    "complaint.ack_outage_no_etr": {
+        "number": "1234567897",
+        "account_no": "1234567890",
+        "reason": "scheduled power cut",
+    },
+}
+ALERTS = sorted(key for key in TEMPLATES if key.startswith(("outage.", "complaint.")))
+
+
+def test_every_alert_template_has_its_worst_case_values() -> None:
+    assert sorted(WORST_PAYLOADS) == ALERTS
+
+
+@pytest.mark.parametrize("key", ALERTS)
+def test_every_alert_fits_one_gsm7_part_with_the_longest_realistic_values(key: str) -> None:
+    from sms.dispatch import variables_for
+
+    template = TEMPLATES[key]
+    payload = {"area": "Rajajipuram Sector 12 Feeder 3", "event": 7, **WORST_PAYLOADS[key]}
+    variables = variables_for(template, payload)
+    assert set(variables) == template.variables
+    sms = render(template, variables, allowed_urls=URLS, allowed_numbers=NUMBERS)
+    assert (sms.segments, sms.encoding) == (1, GSM7), f"{key}: {len(sms.text)} characters: {sms.text}"
+
+
 def test_every_template_signs_off_as_urja_mitra() -> None:
     unsigned = [key for key, template in TEMPLATES.items() if "Urja Mitra" not in template.text]
     assert unsigned == []
@@ -138,7 +190,7 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
 
 
 def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
-    acks = {"complaint.ack", "complaint.ack_outage", "bill.pay_info"}
+    acks = {"complaint.ack", "complaint.ack_outage", "complaint.ack_outage_no_etr", "bill.pay_info"}
     asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | acks
     assert {"reply.help", "reply.opted_out", "reply.opted_in", "otp.register", "otp.login"} <= asked_for
     exempt = {key for key, template in TEMPLATES.items() if template.opt_out_exempt}
@@ -171,7 +223,7 @@ def test_a_rendered_outage_alert_carries_the_time_after_which_it_is_stale() -> N
     variables = {"area": "Aliganj", "since": "10:15 AM", "etr": "1:30 PM"}
     sms = render(TEMPLATES["outage.breakdown"], variables, allowed_urls=(), allowed_numbers=(), now=now)
     assert sms.valid_until == now + dt.timedelta(minutes=120)
-    assert sms.text.startswith("Power supply in Aliganj is off due to a fault since 10:15 AM.")
+    assert sms.text.startswith("Fault: no power in Aliganj since 10:15 AM.")
 
 
 def test_a_message_rendered_without_a_clock_has_its_validity_but_no_deadline() -> None:
@@ -360,7 +412,7 @@ def test_a_devanagari_name_forces_the_whole_message_into_ucs2() -> None:
 def test_a_devanagari_area_name_turns_a_one_part_alert_into_two_ucs2_parts() -> None:
     variables = {"area": "अलीगंज", "since": "10:15 AM", "etr": "1:30 PM"}
     sms = render(TEMPLATES["outage.breakdown"], variables, allowed_urls=(), allowed_numbers=())
-    assert len(sms.text) == 130
+    assert len(sms.text) == 104
     assert (sms.segments, sms.encoding) == (2, UCS2)
 
 
