@@ -313,11 +313,7 @@ def test_the_console_provider_prints_stores_and_delivers(engine: Engine) -> None
     provider = ConsoleProvider(make_session_factory(engine), stream=out, clock=lambda: DAY)
     drain(engine, provider, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
     assert statuses(engine) == ["delivered", "delivered"]
-    assert (
-        out.getvalue()
-        .splitlines()[0]
-        .startswith("[sms URJAMT -> +91*******000] Bill for A/c 4100000000")
-    )
+    assert out.getvalue().splitlines()[0].startswith("[sms URJAMT -> +91*******000] Bill for A/c 4100000000")
     with Session(engine) as session:
         stored = session.scalars(select(ConsoleSms).order_by(ConsoleSms.id)).all()
     assert [s.recipient for s in stored] == MOBILES[:2]

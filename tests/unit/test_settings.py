@@ -327,6 +327,8 @@ def test_abuse_limits_have_defaults_and_are_read_from_the_environment() -> None:
 def test_abuse_limit_settings_that_cannot_work_are_refused_at_start(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(environ)
+
+
 def test_sms_link_to_the_public_url_unless_a_portal_url_is_given() -> None:
     settings = Settings.from_env({"URJA_PUBLIC_URL": "https://urja.example.in/"})
     assert settings.portal_link == "https://urja.example.in"
