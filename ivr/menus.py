@@ -293,6 +293,8 @@ def _complaint_query(s: State) -> Query:
 def _complaint_answer(s: State, result: Mapping[str, Any]) -> Transition:
     _served(s, "complaint")
     s["data"]["complaint"] = result["number"]
+    # The account already had an open complaint of this kind: the caller hears that one's number (no new SMS).
+    s["data"]["complaint_already"] = bool(result.get("already_open"))
     # A no-supply complaint on a feeder under a known outage is linked to it: the caller hears its restoration.
     s["data"]["complaint_outage"] = result.get("outage")
     return Go("complaint_done")
@@ -315,7 +317,10 @@ def _outage_notice(s: State, outage: Mapping[str, Any]) -> list[Item]:
 
 def _complaint_done_say(s: State) -> list[Item]:
     number = Digits(s["data"]["complaint"])
-    items: list[Item] = [*S("complaint.registered"), number, Say("complaint.again"), number, Say("complaint.sms_sent")]
+    if s["data"].get("complaint_already"):
+        items: list[Item] = [*S("complaint.already"), number, Say("complaint.again"), number]
+    else:
+        items = [*S("complaint.registered"), number, Say("complaint.again"), number, Say("complaint.sms_sent")]
     outage = s["data"].get("complaint_outage")
     if outage:
         items += [Say("complaint.outage_linked"), *_outage_notice(s, outage)]

@@ -173,7 +173,12 @@ class CisBackend:
         now = self.now()
         receipt = complaints.register_complaint(self._uow(), cmd, now=now)
         # A no-supply complaint on a feeder under a published outage comes back linked to it.
-        return {"number": receipt.number, "created": receipt.created, "outage": _outage(receipt.outage, now)}
+        return {
+            "number": receipt.number,
+            "created": receipt.created,
+            "already_open": receipt.already_open,
+            "outage": _outage(receipt.outage, now),
+        }
 
     def _q_status(self, state: State, number: str) -> Mapping[str, Any]:
         try:
