@@ -32,6 +32,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from cis import notify
 from cis.phones import mask_mobile, mobile_or_none
+from outage.feedback import DEFAULT_REOPEN_AFTER
 from sms.dispatch import Receipt, record_receipts
 from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
 from sms.service import Reply, handle_inbound
@@ -56,6 +57,7 @@ def receive(
     portal_url: str,
     allowed_urls: Collection[str] | None = None,
     allowed_numbers: Collection[str] = (),
+    check_reopen: int = DEFAULT_REOPEN_AFTER,
 ) -> Reply:
     """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id)."""
     request_id = f"{provider}:{message_id}"
@@ -70,6 +72,7 @@ def receive(
         portal_url=portal_url,
         allowed_urls=allowed_urls,
         allowed_numbers=allowed_numbers,
+        check_reopen=check_reopen,
     )
     recipient = mobile_or_none(mobile)
     if reply.already_queued or recipient is None:
@@ -104,6 +107,7 @@ def sms_blueprint(
     allowed_numbers: Collection[str] = (),
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     name: str = "sms",
+    check_reopen: int = DEFAULT_REOPEN_AFTER,
 ) -> Blueprint:
     bp = Blueprint(name, __name__)
     validator = RequestValidator(twilio_auth_token) if twilio_auth_token else None
@@ -161,6 +165,7 @@ def sms_blueprint(
             portal_url=portal_url,
             allowed_urls=(portal_url,),
             allowed_numbers=allowed_numbers,
+            check_reopen=check_reopen,
         )
 
     @bp.post("/sms/twilio/inbound")

@@ -550,6 +550,7 @@ def cmd_sms(settings: Settings, args: argparse.Namespace) -> int:
             message_id=f"cli-{uuid.uuid4().hex[:16]}",
             now=dt.datetime.now(dt.UTC),
             portal_url=settings.public_url,
+            check_reopen=settings.check_reopen,
         )
     finally:
         engine.dispose()

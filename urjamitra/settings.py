@@ -74,6 +74,7 @@ class Settings:
     suspect_complaints: int = 3  # this many no-supply complaints from one feeder ...
     suspect_minutes: int = 15  # ... within this many minutes raise a suspected breakdown on the desk
     check_share: float = 0.02  # the share of consumers asked "is your power back?" after a restoration
+    check_reopen: int = 3  # this many "2" answers from that sample reopen the outage (fewer: a complaint each)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +123,7 @@ class Settings:
             ("etr_margin_minutes", "URJA_ETR_MARGIN_MINUTES"),
             ("suspect_complaints", "URJA_SUSPECT_COMPLAINTS"),
             ("suspect_minutes", "URJA_SUSPECT_MINUTES"),
+            ("check_reopen", "URJA_CHECK_REOPEN"),
         ):
             raw = env.get(var, str(getattr(defaults, name)))
             if not (raw.isascii() and raw.isdigit() and int(raw) > 0):

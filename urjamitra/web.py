@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             gateway_secret=settings.sms_gateway_secret,
             public_url=settings.public_url,
             portal_url=settings.public_url,
+            check_reopen=settings.check_reopen,
         )
     )
     app.register_blueprint(
