@@ -371,6 +371,10 @@ def cmd_bill_revise(settings: Settings, args: argparse.Namespace) -> int:
         f"account {revised.account_no} {revised.cycle}: version {revised.version}, {revised.units} units, "
         f"Rs {revised.old_amount_paise / 100:,.2f} -> Rs {revised.amount_paise / 100:,.2f}"
     )
+    if revised.sms_to:
+        print(f"the consumer is told by SMS (bill.revised) on the mobile ending {revised.sms_to[-4:]}")
+    else:
+        print("no SMS: the account has no mobile on record, or it opted out of SMS")
     return 0
 
 
