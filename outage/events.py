@@ -39,6 +39,8 @@ MAX_SHUTDOWN = dt.timedelta(hours=12)
 # A consumer's "2" (power still off) reopens an event only this soon after its restoration.
 REOPEN_WITHIN = dt.timedelta(hours=12)
 DEFAULT_ETR_MARGIN = dt.timedelta(minutes=30)
+# A roster slot keeps to its schedule: it is called off (cancelled), never given an ETR or restored by hand.
+ROSTER_SLOT_FIXED = "a roster slot ends by itself at its planned end; call the slot off, or end its roster"
 
 
 @dataclass(frozen=True)
@@ -422,7 +424,7 @@ def update_etr(
     Consumers are told (`notify`) only when it differs from the ETR they were last told by more than
     `margin`; a smaller change is recorded as an `etr_noted` revision, and the IVR and SMS OUTAGE say the
     new time at once either way. Raises UnknownEvent, NotInScope, EventClosed, InvalidOutage (not later
-    than now and the start).
+    than now and the start; a roster slot).
     """
     etr = _aware(expected_restore_at, "expected restoration")
     with uow:
@@ -430,6 +432,8 @@ def update_etr(
         event = locked_event(session, event_id, actor)
         if event.status != "published":
             raise EventClosed(event_id, event.status, "given a new restoration time")
+        if event.kind == "roster":
+            raise InvalidOutage(ROSTER_SLOT_FIXED)
         if etr <= max(event.starts_at, now - CLOCK_SKEW):
             raise InvalidOutage("the expected restoration must be later than now and the start")
         if event.kind == "shutdown" and etr - event.starts_at > MAX_SHUTDOWN:
@@ -455,7 +459,7 @@ def restore(
     """Mark supply restored on every feeder of the event at `at` (default now); every consumer is told once.
 
     Its linked no-supply complaints are resolved with it. Raises UnknownEvent, NotInScope, EventClosed,
-    InvalidOutage (restored before it started, or in the future).
+    InvalidOutage (restored before it started, or in the future; a roster slot, which ends by itself).
     """
     when = _aware(at, "restoration") if at is not None else now
     if when > now + CLOCK_SKEW:
@@ -465,6 +469,8 @@ def restore(
         event = locked_event(session, event_id, actor)
         if event.status != "published":
             raise EventClosed(event_id, event.status, "restored")
+        if event.kind == "roster":
+            raise InvalidOutage(ROSTER_SLOT_FIXED)
         if event.starts_at > when:
             raise InvalidOutage("it has not started yet; a planned shutdown called off beforehand is cancelled")
         event.status = "restored"
