@@ -377,8 +377,7 @@ def _roster_texts(session: Session) -> list[str]:
     session.expire_all()
     rows = session.scalars(select(Outbox).where(Outbox.template == "outage.roster")).all()
     return [
-        render(template, variables_for(template, row.payload), allowed_urls=(), allowed_numbers=()).text
-        for row in rows
+        render(template, variables_for(template, row.payload), allowed_urls=(), allowed_numbers=()).text for row in rows
     ]
 
 
