@@ -172,6 +172,7 @@ ACTION_LABELS = {
 AUTHOR_LABELS = {
     "system:outage": "System",
     "system:roster": "Roster schedule",
+    "system:outage-schedule": "System (shutdown notices)",
     "consumer:check": "Consumers (restoration check)",
 }
 
