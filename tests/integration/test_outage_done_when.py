@@ -184,7 +184,11 @@ def test_the_desk_publishes_a_breakdown_everyone_hears_it_and_the_restoration_on
         assert "D01" in indices.stdout
     finally:
         up.send_signal(signal.SIGINT)
-        up.wait(timeout=30)
+        try:
+            up.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave the server running when the test fails
+            up.kill()
+            up.wait(timeout=10)
         if up.stdout:
             up.stdout.close()
         errors.close()
