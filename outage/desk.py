@@ -161,7 +161,7 @@ ACTION_LABELS = {
     "suspected": "Raised as suspected (a burst of no-supply complaints)",
     "published": "Published",
     "etr_changed": "New ETR, consumers told",
-    "etr_noted": "New ETR within the margin, consumers not messaged again",
+    "etr_noted": "New ETR, a small change: nobody messaged",
     "day_ahead": "Day-before notice sent",
     "started": "Shutdown began, consumers told",
     "restored": "Restored",
@@ -680,11 +680,15 @@ def desk_blueprint(
                     ("suspected",),
                     "dismissed",
                 )
-            told = "consumers told of the planned shutdown" if row.kind == "shutdown" else "consumers told of it"
+            told = (
+                "The shutdown is called off: consumers told of it are told supply continues as usual."
+                if row.kind == "shutdown"
+                else "It is withdrawn as published in error: consumers told of it are told supply there is normal."
+            )
             return _Ask(
                 title=f"Cancel outage {event_id} ({kind_label(row.kind).lower()})?",
                 lines=lines,
-                consequence=f"The {told} are told it is off. {reach_text(reach)}",
+                consequence=f"{told} {reach_text(reach)}",
                 button="Yes, cancel and tell consumers",
                 statuses=("published",),
                 verb="cancelled",
@@ -711,9 +715,12 @@ def desk_blueprint(
             return _Ask(
                 title=f"Dismiss suspected breakdown {event_id}?",
                 lines=[("Feeders", ", ".join(row.feeders)), ("Raised because", row.cause or "")],
-                consequence=(
-                    "It leaves the live list and nobody is told. Its complaints stay with the field staff "
-                    f"({row.complaints})."
+                consequence="It leaves the live list and nobody is told."
+                + (
+                    f" Its {row.complaints} no-supply complaint{'s' if row.complaints != 1 else ''} stay with the "
+                    "field staff."
+                    if row.complaints
+                    else ""
                 ),
                 button="Yes, dismiss",
                 statuses=("suspected",),

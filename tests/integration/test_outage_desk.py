@@ -721,7 +721,7 @@ def test_staff_read_what_happened_in_words_never_the_codes_stored(desk: Desk, se
     for code in ("etr_noted", "etr_changed", "staff:", "system:outage", "consumer:check"):
         assert code not in live
         assert code not in event
-    assert "New ETR within the margin, consumers not messaged again" in event
+    assert "New ETR, a small change: nobody messaged" in event
     assert "New ETR, consumers told" in event
     assert re.search(rf"Outage {ref.event_id}: Breakdown ?, live", event)
     assert "desk.x" in event  # the author, without the "staff:" prefix
