@@ -359,7 +359,7 @@ def test_a_revision_tells_the_consumer_the_new_amount_by_sms(engine: Engine) -> 
     assert _revised_sms(engine) == [
         (
             "+919876543210",
-            f"Your bill for A/c {account_no} for Oct 2026 is revised to Rs {rupees} (was Rs {was}), due by "
+            f"A/c {account_no}: bill for Oct 2026 revised to Rs {rupees} (was Rs {was}), due by "
             f"{new.due_date.day} {new.due_date:%b %Y}. Pay at https://urja.example.in -Urja Mitra",
         )
     ]
