@@ -52,7 +52,11 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"explanation": {**EXPLANATION, "basis": "assessed"}},
     ],
     "pay": [{"amount_due_paise": 172_750}, {"amount_due_paise": 0}, {"error": "no_mobile"}],
-    "complaint": [{"number": "10000017", "created": True}, {"number": "10000017", "created": True, "outage": OUTAGE}],
+    "complaint": [
+        {"number": "10000017", "created": True},
+        {"number": "10000017", "created": True, "outage": OUTAGE},
+        {"number": "10000017", "created": False, "already_open": True},  # the account's open one of that kind
+    ],
     "status": [
         {"status": {"number": "10000017", "status": "open", "sla_due_at": "2026-11-20T18:00:00", "escalated": True}},
         {"status": {"number": "10000017", "status": "resolved", "sla_due_at": "2026-11-20T18:00:00"}},
