@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cis import audit, tariffs
+from cis import audit, notify, tariffs
 from cis.db import UnitOfWork
 from cis.errors import CisError, UnknownAccount
 from cis.models import (
@@ -594,6 +594,10 @@ class RevisedBill:
     units: int
     old_amount_paise: int
     amount_paise: int
+    sms_to: str | None = None  # the mobile told the revised amount ("bill.revised"); None: nobody could be
+
+
+REVISED_TEMPLATE = "bill.revised"
 
 
 def revise_bill(
@@ -613,7 +617,9 @@ def revise_bill(
     are set directly (an assessment corrected by an officer); with neither, the charges are only
     recomputed. The tariff is the one the original bill was issued under. Arrears and surcharge carry
     over unchanged; payments made since the cycle's first bill still count against it (see
-    `cis.accounts.account_summary`). An audit row records who revised it, why, and both amounts.
+    `cis.accounts.account_summary`). An audit row records who revised it, why, and both amounts. The consumer
+    is told the new amount, the old one and the due date by SMS ("bill.revised", through the outbox, in the
+    same transaction) on the account's first mobile, unless the account opted out of SMS.
     """
     account_no = parse_account_no(raw_account_no)
     cycle = parse_cycle(raw_cycle)[0]
@@ -698,5 +704,23 @@ def revise_bill(
             units=new_units,
             reason=reason.strip(),
         )
+        sms_to = None if account.sms_opt_out else next(iter(notify.account_mobiles(session, account.id)), None)
+        if sms_to is not None:
+            notify.enqueue(
+                session,
+                channel="sms",
+                template=REVISED_TEMPLATE,
+                recipient=sms_to,
+                dedupe_key=f"{REVISED_TEMPLATE}:{account.id}:{cycle}:{new.version}:{sms_to}",
+                payload={
+                    "account_no": account_no,
+                    "cycle": cycle,
+                    "amount_paise": amount,
+                    "old_amount_paise": old.amount_paise,
+                    "due": new.due_date.isoformat(),
+                },
+                at=at,
+                account_id=account.id,
+            )
         uow.commit()
-        return RevisedBill(account_no, cycle, new.version, new_units, old.amount_paise, amount)
+        return RevisedBill(account_no, cycle, new.version, new_units, old.amount_paise, amount, sms_to)

@@ -1,4 +1,5 @@
-"""Complaint use cases: register from any channel (idempotent per channel request), and status."""
+"""Complaint use cases: register from any channel (idempotent per channel request, one open complaint of a kind
+per account), link no-supply complaints to outages, and status."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ from cis.numbers import complaint_id_for_no, complaint_no_for_id, parse_account_
 from cis.phones import normalise_mobile
 
 CHANNELS = ("ivr", "sms", "ussd", "portal", "console", "app", "field")
+# Channels whose mobile is the sender's own number as the network gives it (caller ID, the SMS sender, the USSD
+# MSISDN): proof enough to send it the acknowledgement. A mobile typed into a form proves nothing.
+CALLER_ID_CHANNELS = ("ivr", "sms", "ussd")
+# A complaint still being worked on; an account holds at most one of each category (a partial unique index).
+OPEN_STATUSES = ("open", "reopened")
 MAX_TEXT = 1000
 # The 1912 escalation matrix: a complaint not resolved within its SLA moves one level up.
 ESCALATION_LEVELS = ("je", "sdo", "ee", "se")
@@ -78,16 +84,21 @@ class RegisterComplaint:
     mobile: str | None = None
     text: str | None = None
     channel_request_id: str | None = None
+    # True when the channel proved `mobile` is the sender's (an OTP on the portal). Caller ID (IVR, SMS, USSD)
+    # is proof by itself; any other mobile is only a contact, never sent the acknowledgement.
+    mobile_verified: bool = False
 
 
 @dataclass(frozen=True)
 class ComplaintReceipt:
     number: str
-    created: bool  # False when the same channel request had already registered it
+    created: bool  # False when the same channel request had already registered it, or `already_open`
     category: str
     sla_due_at: dt.datetime
     # A no-supply complaint on a feeder under a published outage: that outage, to tell the consumer its ETR.
     outage: InterruptionNotice | None = None
+    # The account already had an open complaint of this category: this is that one, and nothing was written.
+    already_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,12 +122,28 @@ def _existing(session: Session, channel: str, request_id: str | None) -> Complai
     )
 
 
-def _receipt(session: Session, complaint: Complaint, created: bool) -> ComplaintReceipt:
+def _open_complaint(session: Session, account_id: int, category: str) -> Complaint | None:
+    """The account's complaint of `category` still being worked on, if any (at most one: a unique index)."""
+    return session.scalar(
+        select(Complaint)
+        .where(
+            Complaint.account_id == account_id,
+            Complaint.category == category,
+            Complaint.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Complaint.id)
+        .limit(1)
+    )
+
+
+def _receipt(session: Session, complaint: Complaint, created: bool, *, already_open: bool = False) -> ComplaintReceipt:
     assert complaint.number is not None
     outage = None
     if complaint.outage_event_id is not None and complaint.feeder_id is not None:
         outage = _linked_outage(session, complaint.outage_event_id, complaint.feeder_id)
-    return ComplaintReceipt(complaint.number, created, complaint.category, complaint.sla_due_at, outage)
+    return ComplaintReceipt(
+        complaint.number, created, complaint.category, complaint.sla_due_at, outage, already_open=already_open
+    )
 
 
 @dataclass(frozen=True)
@@ -222,8 +249,13 @@ def _assignee(session: Session, sub_division_id: int | None) -> int | None:
 def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datetime | None = None) -> ComplaintReceipt:
     """Store a complaint, commit it, and only then return its number.
 
-    The same (channel, channel_request_id) twice gives the first complaint back, never a second one.
-    An acknowledgement SMS with the number goes into the outbox in the same transaction. A no-supply
+    The same (channel, channel_request_id) twice gives the first complaint back, never a second one. An
+    account holds one open complaint of a category: a second one gives the open one back (`already_open`,
+    nothing written, no SMS), also when both arrive at once (a partial unique index decides).
+    An acknowledgement SMS with the number goes into the outbox in the same transaction, to the mobile given
+    when the channel proves it is the sender's (caller ID on IVR, SMS and USSD; `mobile_verified`) or it is
+    registered on the account; otherwise to the account's registered mobile (unless the account opted out of
+    SMS), and to nobody when there is neither. A no-supply
     complaint from a feeder off under a live published outage event is linked to that event (it is resolved
     with the restoration): it is due by the event's expected restoration when that is still ahead (else by
     the usual SLA), its receipt carries the outage, and its SMS (complaint.ack_outage) tells the cause and
@@ -261,6 +293,9 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
                 raise UnknownAccount(account_no)
             if account.status == "perm_disconnected" and category.code != "billing":
                 raise AccountClosed(account_no)
+            already = _open_complaint(session, account.id, category.code)
+            if already is not None:
+                return _receipt(session, already, created=False, already_open=True)
             feeder_id, kind, sub_division_id = session.execute(
                 select(Feeder.id, Feeder.kind, Substation.sub_division_id)
                 .join(DistributionTransformer, DistributionTransformer.feeder_id == Feeder.id)
@@ -294,16 +329,21 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             sla_due_at=due,
             created_at=at,
         )
+        account_id = account.id if account else None
         session.add(complaint)
         try:
             session.flush()
         except IntegrityError:
-            # A concurrent retry of the same channel request won the race: answer with its complaint.
+            # A concurrent retry of the same channel request, or another complaint of this kind on the account,
+            # was committed first: answer with that complaint.
             uow.rollback()
             found = _existing(session, cmd.channel, cmd.channel_request_id)
-            if found is None:
+            if found is not None:
+                return _receipt(session, found, created=False)
+            already = _open_complaint(session, account_id, category.code) if account_id is not None else None
+            if already is None:
                 raise
-            return _receipt(session, found, created=False)
+            return _receipt(session, already, created=False, already_open=True)
         complaint.number = complaint_no_for_id(complaint.id)
         audit.record(
             session,
@@ -327,9 +367,13 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
         )
         if outage is not None and account_no is not None:
             template, payload = _ack_outage(complaint.number, account_no, outage.notice, at)
-        recipients = [mobile] if mobile else []
-        if not recipients and account is not None and not account.sms_opt_out:
-            recipients = notify.account_mobiles(session, account.id)[:1]
+        registered = notify.account_mobiles(session, account.id) if account is not None else []
+        recipients: list[str] = []
+        if mobile is not None and (cmd.channel in CALLER_ID_CHANNELS or cmd.mobile_verified or mobile in registered):
+            recipients = [mobile]
+        elif account is not None and not account.sms_opt_out:
+            # A mobile nobody proved (a web form's field) is not told: the account's own mobile is.
+            recipients = registered[:1]
         for recipient in recipients:
             notify.enqueue(
                 session,

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cis.models import AccountMobile, Outbox
+
+IST = ZoneInfo("Asia/Kolkata")
+# TRAI: messages that are not urgent go between 08:00 and 21:00 in India (the SMS dispatcher holds them).
+DAY_STARTS = dt.time(8, 0)
+DAY_ENDS = dt.time(21, 0)
+
+
+def daytime_from(now: dt.datetime) -> dt.datetime:
+    """The first moment at or after `now` inside 08:00-21:00 IST: `now` itself in the day, else the next 08:00."""
+    local = now.astimezone(IST)
+    if DAY_STARTS <= local.time() < DAY_ENDS:
+        return now
+    day = local.date() if local.time() < DAY_STARTS else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, DAY_STARTS, tzinfo=IST).astimezone(dt.UTC)
+
 
 # The columns a set-based INSERT ... SELECT into the outbox fills (reminders, fan-outs, roster SMS).
 OUTBOX_COLUMNS = (

@@ -312,6 +312,8 @@ def _complaint_answer(s: State, result: Mapping[str, Any]) -> Transition:
     _served(s, "complaint")
     s["data"]["complaint"] = result["number"]
     s["data"]["complaint_due"] = result.get("due")  # when it is due to be resolved, India's time
+    # The account already had an open complaint of this kind: the caller hears that one's number (no new SMS).
+    s["data"]["complaint_already"] = bool(result.get("already_open"))
     # A no-supply complaint on a feeder under a known outage is linked to it: the caller hears its restoration.
     s["data"]["complaint_outage"] = result.get("outage")
     return Go("complaint_done")
@@ -336,10 +338,15 @@ def _outage_notice(s: State, outage: Mapping[str, Any]) -> list[Item]:
 
 def _complaint_done_say(s: State) -> list[Item]:
     number = Digits(s["data"]["complaint"])
-    items: list[Item] = [*S("complaint.registered"), number, PAUSE]
-    if not _on_screen(s):  # heard once may be missed; a screen shows it for as long as it is needed
-        items += [Say("complaint.again"), number, PAUSE]
-    items.append(Say("complaint.sms_sent"))
+    if s["data"].get("complaint_already"):
+        items: list[Item] = [*S("complaint.already"), number, PAUSE]
+        if not _on_screen(s):
+            items += [Say("complaint.again"), number, PAUSE]
+    else:
+        items = [*S("complaint.registered"), number, PAUSE]
+        if not _on_screen(s):  # heard once may be missed; a screen shows it for as long as it is needed
+            items += [Say("complaint.again"), number, PAUSE]
+        items.append(Say("complaint.sms_sent"))
     outage = s["data"].get("complaint_outage")
     if outage:
         # Linked to a known outage: its restoration is when the complaint is resolved.

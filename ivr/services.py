@@ -178,6 +178,7 @@ class CisBackend:
             "number": receipt.number,
             "created": receipt.created,
             "due": _local(receipt.sla_due_at),
+            "already_open": receipt.already_open,
             "outage": _outage(receipt.outage, now),
         }
 

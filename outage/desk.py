@@ -5,15 +5,20 @@ GET  /desk/events.json              the same as JSON
 GET/POST /desk/breakdown            publish a breakdown: the form, then a preview of its reach, then confirm=1
 GET/POST /desk/shutdown             publish a planned shutdown, the same way
 GET  /desk/events/<id>              one event: its feeders, reach, revisions and the forms to change it
-POST /desk/events/<id>/etr|restore|cancel|confirm|dismiss
+POST /desk/events/<id>/etr          a new expected restoration
+POST /desk/events/<id>/restore|cancel|confirm|dismiss
+                                    first a page asking to confirm (what happens, whom it reaches), then with
+                                    confirm=1 the change itself: no click does it at once
 GET  /desk/reach                    per feeder: consumers and the share with a verified mobile
 GET/POST /desk/rosters              rostering schedules of the division, and a form for a new one
 POST /desk/rosters/<id>/end         stop a roster
 POST /desk/division                 an administrator picks the division the desk works on
 
-Only staff of the outage_desk role (scoped to a division) or admin (any division) get in. Times are typed and
-shown in IST and stored in UTC. Views parse, call one use case of `outage.events`, hand the revision to
-`on_revision` (the fan-out) when consumers are to be told, and redirect with what was done and whom it reaches.
+Only staff of the outage_desk role (scoped to a division) or admin (any division) get in; another division's
+event or roster answers 404, as a missing one does. Times are typed and shown in IST and stored in UTC; kinds,
+statuses and revisions are shown in words, never as the codes stored. Views parse, call one use case of
+`outage.events`, hand the revision to `on_revision` (the fan-out) when consumers are to be told, and redirect
+with what was done and whom it reaches.
 """
 
 from __future__ import annotations
@@ -80,6 +85,18 @@ class _Scope:
     division_id: int | None  # the division shown; None: an administrator who has not picked one
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """A confirmation page: what is about to happen, to whom, and the button that does it."""
+
+    title: str
+    lines: list[tuple[str, str]]
+    consequence: str
+    button: str
+    statuses: tuple[str, ...]  # the event statuses this action applies to
+    verb: str  # "restored", "cancelled", ... for the refusal when it no longer applies
+
+
 def ist_text(moment: dt.datetime | None, *, empty: str = "not known yet") -> str:
     """'20 Nov 2026, 15:30 IST'."""
     if moment is None:
@@ -129,6 +146,56 @@ def _status_of(exc: OutageError) -> int:
     if isinstance(exc, OverlappingOutage | EventClosed):
         return 409
     return 400
+
+
+# What staff read for the codes stored with events and revisions.
+KIND_LABELS = {"breakdown": "Breakdown", "shutdown": "Planned shutdown", "roster": "Roster slot"}
+STATUS_LABELS = {
+    "suspected": "Suspected",
+    "published": "Live",
+    "restored": "Restored",
+    "cancelled": "Cancelled",
+    "dismissed": "Dismissed",
+}
+ACTION_LABELS = {
+    "suspected": "Raised as suspected (a burst of no-supply complaints)",
+    "published": "Published",
+    "etr_changed": "New ETR, consumers told",
+    "etr_noted": "New ETR, a small change: nobody messaged",
+    "day_ahead": "Day-before notice sent",
+    "started": "Shutdown began, consumers told",
+    "restored": "Restored",
+    "cancelled": "Cancelled",
+    "dismissed": "Dismissed",
+    "reopened": "Reopened: consumers say supply is still off",
+}
+AUTHOR_LABELS = {
+    "system:outage": "System",
+    "system:roster": "Roster schedule",
+    "system:outage-schedule": "System (shutdown notices)",
+    "consumer:check": "Consumers (restoration check)",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def action_label(action: str | None) -> str:
+    return "" if action is None else ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
+
+
+def author_label(author: str | None) -> str:
+    """'staff:desk.d01' -> 'desk.d01'; the system's and consumers' names in words."""
+    if author is None:
+        return ""
+    if author in AUTHOR_LABELS:
+        return AUTHOR_LABELS[author]
+    return author.split(":", 1)[1] if author.startswith("staff:") else author
 
 
 def _count(n: int) -> str:
@@ -192,6 +259,10 @@ def desk_blueprint(
             "refresh": None,
             "margin_minutes": margin_minutes,
             "has_rosters": True,
+            "kind_label": kind_label,
+            "status_label": status_label,
+            "action_label": action_label,
+            "author_label": author_label,
         }
 
     def scope() -> _Scope:
@@ -268,7 +339,7 @@ def desk_blueprint(
     def live() -> ResponseReturnValue:
         desk = scope()
         with session_factory() as db:
-            live_rows = queries.live_events(db, desk.division_id)
+            live_rows = queries.live_events(db, desk.division_id, now=clock())
             closed = queries.recent_closed(db, desk.division_id, now=clock())
             name = division_name(db, desk.division_id)
             choices = queries.divisions(db) if desk.staff.role == "admin" else []
@@ -286,7 +357,7 @@ def desk_blueprint(
     def live_json() -> ResponseReturnValue:
         desk = scope()
         with session_factory() as db:
-            live_rows = queries.live_events(db, desk.division_id)
+            live_rows = queries.live_events(db, desk.division_id, now=clock())
             closed = queries.recent_closed(db, desk.division_id, now=clock())
         body = {
             "division_id": desk.division_id,
@@ -461,13 +532,18 @@ def desk_blueprint(
 
     # --- one event ---------------------------------------------------------------------------------------------
 
-    def event_page(event_id: int, *, error: str | None = None, status: int = 200) -> Response:
+    def visible_event(db: Session, event_id: int) -> queries.EventRow:
+        """The event, when this desk may see it; 404 otherwise (another division's event is not shown, nor is
+        its existence told: the answer is the one for a missing event)."""
         desk = scope()
+        row = queries.event_row(db, event_id)
+        if row is None or (desk.actor.division_id is not None and row.division_id != desk.actor.division_id):
+            abort(404)
+        return row
+
+    def event_page(event_id: int, *, error: str | None = None, status: int = 200) -> Response:
         with session_factory() as db:
-            row = queries.event_row(db, event_id)
-            # Another division's event is not shown, nor is its existence told.
-            if row is None or (desk.actor.division_id is not None and row.division_id != desk.actor.division_id):
-                abort(404)
+            row = visible_event(db, event_id)
             reach = queries.preview(db, row.feeder_ids)
             history = queries.revisions(db, event_id)
         return page(
@@ -488,13 +564,34 @@ def desk_blueprint(
             ref = call()
         except _FormError as exc:
             return event_page(event_id, error=str(exc), status=exc.status)
-        except UnknownEvent:
+        except (UnknownEvent, NotInScope):
             abort(404)
-        except NotInScope as exc:
-            return make_response(render_template("desk/refused.html", error=str(exc)), 403)
         except OutageError as exc:
             return event_page(event_id, error=str(exc), status=_status_of(exc))
         return done(ref, what(ref))
+
+    def ask(event_id: int, action: str, build: Callable[[queries.EventRow, queries.Reach], _Ask]) -> Response:
+        """The page between the click and the change: nothing is written until its button is pressed."""
+        try:
+            with session_factory() as db:
+                row = visible_event(db, event_id)
+                reach = queries.preview(db, row.feeder_ids)
+            question = build(row, reach)
+        except _FormError as exc:
+            return event_page(event_id, error=str(exc), status=exc.status)
+        if row.status not in question.statuses:
+            return event_page(event_id, error=str(EventClosed(event_id, row.status, question.verb)), status=409)
+        hidden = [(k, v) for k, v in request.form.items(multi=True) if k not in ("confirm", "csrf_token")]
+        return page(
+            "desk/confirm.html",
+            event=row,
+            question=question,
+            hidden=hidden,
+            action=url_for(f"desk.{action}", event_id=event_id),
+        )
+
+    def confirmed() -> bool:
+        return request.form.get("confirm") == "1"
 
     @bp.get("/events/<int:event_id>")
     def event(event_id: int) -> ResponseReturnValue:
@@ -539,6 +636,21 @@ def desk_blueprint(
             at = parse_ist(request.form.get("at"), "restoration time", required=False)
             return events.restore(UnitOfWork(session_factory), event_id, actor=desk.actor, now=clock(), at=at)
 
+        def question(row: queries.EventRow, reach: queries.Reach) -> _Ask:
+            if row.kind == "roster":
+                raise _FormError(str(InvalidOutage(events.ROSTER_SLOT_FIXED)))
+            at = parse_ist(request.form.get("at"), "restoration time", required=False)
+            return _Ask(
+                title=f"Mark outage {event_id} restored?",
+                lines=[("Feeders", ", ".join(row.feeders)), ("Restored at", ist_text(at or clock()))],
+                consequence=f"Consumers are told supply is back. {reach_text(reach)}",
+                button="Yes, mark restored and tell consumers",
+                statuses=("published",),
+                verb="restored",
+            )
+
+        if not confirmed():
+            return ask(event_id, "restore", question)
         return act(event_id, call, lambda ref: f"Outage {event_id} marked restored.")
 
     @bp.post("/events/<int:event_id>/cancel")
@@ -554,6 +666,43 @@ def desk_blueprint(
                 return f"Suspected breakdown {event_id} dismissed; nobody is told."
             return f"Outage {event_id} cancelled."
 
+        def question(row: queries.EventRow, reach: queries.Reach) -> _Ask:
+            note = (request.form.get("note") or "").strip()[:200]
+            lines = [("Feeders", ", ".join(row.feeders)), ("Why", note or "not given")]
+            if row.kind == "roster":
+                return _Ask(
+                    f"Call off roster slot {event_id}?",
+                    lines,
+                    "Supply stays on during this slot. Nobody is messaged (subscribers got the day's schedule).",
+                    "Yes, call off this slot",
+                    ("published",),
+                    "called off",
+                )
+            if row.status == "suspected":
+                return _Ask(
+                    f"Dismiss suspected breakdown {event_id}?",
+                    lines,
+                    "Nobody is told.",
+                    "Yes, dismiss",
+                    ("suspected",),
+                    "dismissed",
+                )
+            told = (
+                "The shutdown is called off: consumers told of it are told supply continues as usual."
+                if row.kind == "shutdown"
+                else "It is withdrawn as published in error: consumers told of it are told supply there is normal."
+            )
+            return _Ask(
+                title=f"Cancel outage {event_id} ({kind_label(row.kind).lower()})?",
+                lines=lines,
+                consequence=f"{told} {reach_text(reach)}",
+                button="Yes, cancel and tell consumers",
+                statuses=("published",),
+                verb="cancelled",
+            )
+
+        if not confirmed():
+            return ask(event_id, "cancel", question)
         return act(event_id, call, what)
 
     @bp.post("/events/<int:event_id>/dismiss")
@@ -569,6 +718,24 @@ def desk_blueprint(
                 raise EventClosed(event_id, row.status, "dismissed")
             return events.cancel(UnitOfWork(session_factory), event_id, actor=desk.actor, now=clock())
 
+        def question(row: queries.EventRow, reach: queries.Reach) -> _Ask:
+            return _Ask(
+                title=f"Dismiss suspected breakdown {event_id}?",
+                lines=[("Feeders", ", ".join(row.feeders)), ("Raised because", row.cause or "")],
+                consequence="It leaves the live list and nobody is told."
+                + (
+                    f" Its {row.complaints} no-supply complaint{'s' if row.complaints != 1 else ''} stay with the "
+                    "field staff."
+                    if row.complaints
+                    else ""
+                ),
+                button="Yes, dismiss",
+                statuses=("suspected",),
+                verb="dismissed",
+            )
+
+        if not confirmed():
+            return ask(event_id, "dismiss", question)
         return act(event_id, call, lambda ref: f"Suspected breakdown {event_id} dismissed; nobody is told.")
 
     @bp.post("/events/<int:event_id>/confirm")
@@ -587,6 +754,25 @@ def desk_blueprint(
                 expected_restore_at=etr_at,
             )
 
+        def question(row: queries.EventRow, reach: queries.Reach) -> _Ask:
+            etr_at = parse_ist(request.form.get("etr"), "expected restoration time", required=False)
+            cause = (request.form.get("cause") or "").strip()
+            return _Ask(
+                title=f"Publish suspected breakdown {event_id}?",
+                lines=[
+                    ("Feeders", ", ".join(row.feeders)),
+                    ("Supply off since", ist_text(row.starts_at)),
+                    ("Expected restoration", ist_text(etr_at)),
+                    ("Cause", cause or "Breakdown"),
+                ],
+                consequence=f"It becomes a live breakdown and its consumers are told now. {reach_text(reach)}",
+                button="Yes, publish and tell consumers",
+                statuses=("suspected",),
+                verb="confirmed",
+            )
+
+        if not confirmed():
+            return ask(event_id, "confirm", question)
         return act(event_id, call, lambda ref: f"Suspected breakdown {event_id} confirmed and published.")
 
     # --- reachability ------------------------------------------------------------------------------------------
@@ -675,10 +861,8 @@ def desk_blueprint(
         desk = scope()
         try:
             ended = end_roster(UnitOfWork(session_factory), roster_id, actor=desk.actor, now=clock())
-        except UnknownRoster:
-            abort(404)
-        except NotInScope as exc:
-            return make_response(render_template("desk/refused.html", error=str(exc)), 403)
+        except (UnknownRoster, NotInScope):
+            abort(404)  # another division's roster is answered as a missing one
         flash(f"Roster {roster_id} ended." if ended else f"Roster {roster_id} had already ended.", "ok")
         return redirect(url_for("desk.rosters"))
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# An event's status as the desk reads it (the stored codes are for the code, not for people).
+_STATUS_WORDS = {"published": "live", "suspected": "only suspected"}
+
 
 class OutageError(Exception):
     """Base of every error the outage use cases raise on purpose."""
@@ -41,7 +44,7 @@ class EventClosed(OutageError):
     """The event is restored, cancelled or dismissed (or not yet confirmed): this action no longer applies."""
 
     def __init__(self, event_id: int, status: str, action: str) -> None:
-        super().__init__(f"Outage {event_id} is {status}, so it cannot be {action}.")
+        super().__init__(f"Outage {event_id} is {_STATUS_WORDS.get(status, status)}, so it cannot be {action}.")
         self.event_id = event_id
         self.status = status
 

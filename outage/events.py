@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cis import audit
@@ -39,6 +39,8 @@ MAX_SHUTDOWN = dt.timedelta(hours=12)
 # A consumer's "2" (power still off) reopens an event only this soon after its restoration.
 REOPEN_WITHIN = dt.timedelta(hours=12)
 DEFAULT_ETR_MARGIN = dt.timedelta(minutes=30)
+# A roster slot keeps to its schedule: it is called off (cancelled), never given an ETR or restored by hand.
+ROSTER_SLOT_FIXED = "a roster slot ends by itself at its planned end; call the slot off, or end its roster"
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,45 @@ def create_event(
     return event
 
 
+def link_complaints(
+    session: Session, event: OutageEvent, since: dt.datetime, actor: Actor, now: dt.datetime
+) -> list[int]:
+    """Link to a live outage the open no-supply complaints lodged on its feeders from `since` to `now` that no
+    live outage holds (unlinked, or left on a suspicion or an outage that was not one): its restoration
+    resolves them. The ids linked (an audit row names them)."""
+    feeders = select(OutageEventFeeder.feeder_id).where(OutageEventFeeder.event_id == event.id)
+    not_live = select(OutageEvent.id).where(OutageEvent.status.in_(("suspected", "dismissed", "cancelled")))
+    linked = list(
+        session.scalars(
+            select(Complaint.id).where(
+                Complaint.feeder_id.in_(feeders),
+                Complaint.category == "no_supply",
+                Complaint.status == "open",
+                Complaint.created_at >= since,
+                Complaint.created_at <= now,
+                or_(Complaint.outage_event_id.is_(None), Complaint.outage_event_id.in_(not_live)),
+            )
+        )
+    )
+    if linked:
+        session.execute(
+            update(Complaint)
+            .where(Complaint.id.in_(linked))
+            .values(outage_event_id=event.id)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            actor=actor.name,
+            action="complaint.linked_to_outage",
+            entity="outage_event",
+            entity_id=event.id,
+            at=now,
+            complaints=linked,
+        )
+    return linked
+
+
 def open_feeders(session: Session, event: OutageEvent, feeder_ids: Sequence[int], now: dt.datetime) -> None:
     """One live `feeder_interruption` per feeder of a published event, with its consumers counted."""
     counts = consumers_by_feeder(session, feeder_ids)
@@ -279,7 +320,9 @@ def open_feeders(session: Session, event: OutageEvent, feeder_ids: Sequence[int]
 def publish_breakdown(uow: UnitOfWork, report: Breakdown, *, actor: Actor, now: dt.datetime) -> RevisionRef:
     """Publish a breakdown on the feeders named (or a whole substation's): consumers are to be told at once.
 
-    Raises InvalidOutage (no feeders, a start in the future, an ETR not after the start, no cause),
+    Open no-supply complaints lodged on those feeders since `report.since` and linked to no live outage are
+    linked to it, so its restoration resolves them. Raises InvalidOutage (no feeders, a start in the future,
+    an ETR not after the start, no cause),
     NotInScope (a feeder outside the desk's division) or OverlappingOutage (a feeder already under a live
     breakdown: update that event's ETR instead).
     """
@@ -308,6 +351,8 @@ def publish_breakdown(uow: UnitOfWork, report: Breakdown, *, actor: Actor, now: 
             actor=actor,
             now=now,
         )
+        # Consumers who complained of no supply since it began, before the desk knew, are covered by it.
+        link_complaints(session, event, since, actor, now)
         ref = add_revision(session, event, "published", True, actor, now)
         uow.commit()
     return ref
@@ -379,7 +424,7 @@ def update_etr(
     Consumers are told (`notify`) only when it differs from the ETR they were last told by more than
     `margin`; a smaller change is recorded as an `etr_noted` revision, and the IVR and SMS OUTAGE say the
     new time at once either way. Raises UnknownEvent, NotInScope, EventClosed, InvalidOutage (not later
-    than now and the start).
+    than now and the start; a roster slot).
     """
     etr = _aware(expected_restore_at, "expected restoration")
     with uow:
@@ -387,6 +432,8 @@ def update_etr(
         event = locked_event(session, event_id, actor)
         if event.status != "published":
             raise EventClosed(event_id, event.status, "given a new restoration time")
+        if event.kind == "roster":
+            raise InvalidOutage(ROSTER_SLOT_FIXED)
         if etr <= max(event.starts_at, now - CLOCK_SKEW):
             raise InvalidOutage("the expected restoration must be later than now and the start")
         if event.kind == "shutdown" and etr - event.starts_at > MAX_SHUTDOWN:
@@ -412,7 +459,7 @@ def restore(
     """Mark supply restored on every feeder of the event at `at` (default now); every consumer is told once.
 
     Its linked no-supply complaints are resolved with it. Raises UnknownEvent, NotInScope, EventClosed,
-    InvalidOutage (restored before it started, or in the future).
+    InvalidOutage (restored before it started, or in the future; a roster slot, which ends by itself).
     """
     when = _aware(at, "restoration") if at is not None else now
     if when > now + CLOCK_SKEW:
@@ -422,6 +469,8 @@ def restore(
         event = locked_event(session, event_id, actor)
         if event.status != "published":
             raise EventClosed(event_id, event.status, "restored")
+        if event.kind == "roster":
+            raise InvalidOutage(ROSTER_SLOT_FIXED)
         if event.starts_at > when:
             raise InvalidOutage("it has not started yet; a planned shutdown called off beforehand is cancelled")
         event.status = "restored"
@@ -526,6 +575,8 @@ def confirm_suspected(
         event.expected_restore_at = etr
         event.announced_restore_at = etr
         open_feeders(session, event, list(feeder_ids), now)
+        # The burst that raised it is linked already; complaints lodged since are linked now.
+        link_complaints(session, event, event.starts_at, actor, now)
         ref = add_revision(session, event, "published", True, actor, now)
         uow.commit()
     return ref
@@ -564,6 +615,8 @@ def reopen(uow: UnitOfWork, event_id: int, *, actor: Actor, now: dt.datetime, no
             .where(FeederInterruption.event_id == event.id, FeederInterruption.restored_at == restored_at)
             .values(restored_at=None, expected_restore_at=None)
         )
+        # The no-supply complaints of those who said it is still off belong to the reopened outage again.
+        link_complaints(session, event, restored_at, actor, now)
         ref = add_revision(session, event, "reopened", False, actor, now, note)
         uow.commit()
     return ref

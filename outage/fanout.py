@@ -50,7 +50,7 @@ from cis.models import (
     SmsOptOut,
 )
 from cis.models.base import UtcDateTime
-from cis.notify import OUTBOX_COLUMNS
+from cis.notify import OUTBOX_COLUMNS, daytime_from
 from outage.events import Actor, RevisionRef, add_revision
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -66,8 +66,14 @@ VALIDITY = {
     "outage.shutdown": dt.timedelta(hours=12),
     "outage.shutdown_started": dt.timedelta(hours=2),
 }
-# Planned-shutdown notices are not urgent (the dispatcher keeps them for daytime); the rest go at once.
+# A planned shutdown's calls wait for daytime (ivr.alert_calls rings only priority 0 at night); the rest go at once.
 PRIORITY = {"outage.shutdown": 2}
+# A planned shutdown's notice (or its calling off) waits for 08:00-21:00 IST, unless waiting would bring it closer
+# to the start than this: a notice in time matters more than the hour (docs/outages.md, "Who is told what").
+NOTICES = ("outage.shutdown", "outage.cancelled")
+NOTICE_LEAD = dt.timedelta(hours=2)
+# The columns the fan-out fills: the common set, with when each row may go.
+FANOUT_COLUMNS = (*OUTBOX_COLUMNS, "not_before")
 DAY_AHEAD = dt.timedelta(hours=24)
 # A day-ahead notice closer than this to the start would arrive with the start notice: not sent.
 DAY_AHEAD_AT_LEAST = dt.timedelta(hours=2)
@@ -163,6 +169,7 @@ def _write_feeder(
     payload: dict[str, Any],
     expires_at: dt.datetime,
     now: dt.datetime,
+    not_before: dt.datetime | None = None,
 ) -> int | None:
     """Write the feeder's rows in the session's transaction; None when another run has (or is writing) them."""
     dialect = session.connection().dialect.name
@@ -199,6 +206,7 @@ def _write_feeder(
         at,
         at,
         bindparam("expires", expires_at, type_=UtcDateTime),
+        bindparam("not_before", not_before, type_=UtcDateTime),
     ).where(reach.c.channel.is_not(None))
     if dialect == "postgresql":
         try:
@@ -206,16 +214,16 @@ def _write_feeder(
             # revision wrote these rows, so a clash is only possible with a row put there some other way.
             with session.begin_nested():
                 written = conn.execute(
-                    insert(Outbox).from_select(OUTBOX_COLUMNS, rows), execution_options=options
+                    insert(Outbox).from_select(FANOUT_COLUMNS, rows), execution_options=options
                 ).rowcount
         except IntegrityError:
             written = conn.execute(
-                insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows),
+                insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(FANOUT_COLUMNS, rows),
                 execution_options=options,
             ).rowcount
     else:
         written = conn.execute(
-            insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(OUTBOX_COLUMNS, rows), execution_options=options
+            insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(FANOUT_COLUMNS, rows), execution_options=options
         ).rowcount
     session.execute(
         update(OutageFanout)
@@ -223,6 +231,17 @@ def _write_feeder(
         .values(messages=written)
     )
     return int(written)
+
+
+def held_until(template: str, event: OutageEvent, now: dt.datetime) -> dt.datetime | None:
+    """When a shutdown's notice may go: None (at once) in the day, or at night when waiting for 08:00 IST would
+    leave less than NOTICE_LEAD before the start; else the next 08:00 IST."""
+    if event.kind != "shutdown" or template not in NOTICES:
+        return None
+    goes = daytime_from(now)
+    if goes == now or goes + NOTICE_LEAD > event.starts_at:
+        return None
+    return goes
 
 
 def _expires(template: str, event: OutageEvent, now: dt.datetime) -> dt.datetime:
@@ -329,17 +348,19 @@ def fan_out(
             _withdraw_earlier(session, revision, now)
             session.commit()
         feeders = _feeders_told(session, revision, event, now)
-        jobs: list[tuple[int, str, dict[str, Any], dt.datetime]] = []
+        jobs: list[tuple[int, str, dict[str, Any], dt.datetime, dt.datetime | None]] = []
         for feeder_id, name in feeders:
             message = message_for(event.kind, revision.action, event, name)
             if message is not None:
-                jobs.append((feeder_id, message[0], message[1], _expires(message[0], event, now)))
+                template = message[0]
+                expires_at = _expires(template, event, now)
+                jobs.append((feeder_id, template, message[1], expires_at, held_until(template, event, now)))
         session.expunge(revision)
 
-    def one(job: tuple[int, str, dict[str, Any], dt.datetime]) -> int:
-        feeder_id, template, payload, expires_at = job
+    def one(job: tuple[int, str, dict[str, Any], dt.datetime, dt.datetime | None]) -> int:
+        feeder_id, template, payload, expires_at, not_before = job
         with factory() as s, s.begin():
-            written = _write_feeder(s, revision, feeder_id, template, payload, expires_at, now)
+            written = _write_feeder(s, revision, feeder_id, template, payload, expires_at, now, not_before)
         if written is None:
             return 0
         if on_feeder is not None:

@@ -1,9 +1,11 @@
-"""Restoration checks: after a restoration a sample of those told is asked "is power back? reply 1/2"; a 2 reopens.
+"""Restoration checks: after a restoration a sample of those told is asked "is power back? reply 1/2".
 
 The sample is drawn by the database (INSERT ... SELECT ... ORDER BY random() LIMIT n) from the accounts whose
 restoration SMS is in the outbox, one `outage_check` row and one "outage.check" SMS each, both keyed so that
-running it again asks nobody twice. A reply of 1 or 2 from an asked mobile is recorded once; a 2 puts the
-event back on the desk as live (`outage.events.reopen`), however many consumers say it.
+running it again asks nobody twice. A reply of 1 or 2 from an asked mobile is recorded once. Each 2 logs a
+no-supply complaint for that consumer (one house without supply is a fault of its own: a fuse, a service
+line); only when enough of the sample say 2 (`reopen_after`, URJA_CHECK_REOPEN) is the event put back on the
+desk as live (`outage.events.reopen`), and those complaints are linked to it again.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, exists, func, literal, select, update
+from sqlalchemy import String, bindparam, case, cast, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from cis import audit
+from cis import audit, complaints
 from cis.db import UnitOfWork, insert_ignore
+from cis.errors import AccountClosed, UnknownAccount
 from cis.models import Account, AuditLog, DistributionTransformer, Feeder, OutageCheck, OutageEvent, Outbox
 from cis.models.base import UtcDateTime
 from cis.notify import OUTBOX_COLUMNS
@@ -27,6 +30,8 @@ from outage.events import Actor, reopen
 TEMPLATE = "outage.check"
 ANSWERS = (1, 2)  # 1 power back, 2 still off
 ANSWER_WITHIN = dt.timedelta(hours=24)
+# How many of a restoration's sample must say "2" before the event is reopened (fewer when fewer were asked).
+DEFAULT_REOPEN_AFTER = 3
 DEFAULT_DELAY = dt.timedelta(minutes=15)
 CONSUMER = Actor("consumer:check")
 REOPEN_NOTE = "consumer reports supply still off"
@@ -46,6 +51,9 @@ class CheckAnswer:
     answer: int
     reopened: bool  # this answer put the restored event back on the desk as live
     live: bool  # the event is live on the desk now (reopened by this answer or an earlier one)
+    account_no: str | None = None  # the account the consumer was asked about
+    # A 2: the no-supply complaint logged for the consumer (linked to the event when it is live again).
+    complaint: complaints.ComplaintReceipt | None = None
 
 
 def sample_size(told: int, *, share: float, at_most: int, at_least: int) -> int:
@@ -177,16 +185,29 @@ def _queue_questions(
     session.connection().execute(insert_ignore(dialect, Outbox, ["dedupe_key"]).from_select(QUESTION_COLUMNS, rows))
 
 
-def answer_check(uow: UnitOfWork, e164: str, answer: int, *, now: dt.datetime, message_id: str) -> CheckAnswer | None:
+def answer_check(
+    uow: UnitOfWork,
+    e164: str,
+    answer: int,
+    *,
+    now: dt.datetime,
+    message_id: str,
+    reopen_after: int = DEFAULT_REOPEN_AFTER,
+) -> CheckAnswer | None:
     """Record a consumer's 1 (power back) or 2 (still off) to the latest check asked of `e164` in the last 24 h.
 
     None when that mobile has no check waiting for an answer. A check is answered once; the same message
-    delivered again (`message_id`) gives the first answer back and records nothing new. A 2 reopens the event
-    (`outage.events.reopen`: only a restored event, restored not too long ago, and only once however many
-    say 2). Raises InvalidOutage for an answer other than 1 or 2.
+    delivered again (`message_id`) gives the first answer back and records nothing new. A 2 logs a no-supply
+    complaint for the consumer's account (channel sms, `message_id` its request id, so a repeat logs one), and
+    reopens the event once `reopen_after` of the revision's sample (or all of it, when fewer were asked) have
+    said 2 (`outage.events.reopen`: only a restored event, restored not too long ago, and only once); the
+    complaint is then linked to the live event. Raises InvalidOutage for an answer other than 1 or 2, or a
+    `reopen_after` below 1.
     """
     if answer not in ANSWERS:
         raise InvalidOutage("a check is answered with 1 or 2")
+    if reopen_after < 1:
+        raise InvalidOutage("at least one answer is needed to reopen an event")
     with uow:
         session = uow.session
         check = session.execute(
@@ -225,33 +246,80 @@ def answer_check(uow: UnitOfWork, e164: str, answer: int, *, now: dt.datetime, m
                 message_id=message_id,
             )
             uow.commit()
-            event_id, area = int(check.event_id), str(check.area)
+            event_id, revision, account_no, area = (
+                int(check.event_id),
+                int(check.revision),
+                str(check.account_no),
+                str(check.area),
+            )
         else:
             # No check waiting, or another message answered it a moment ago: is this that message again?
             repeated = _answered_by(session, e164, now, message_id)
             if repeated is None:
                 return None
-            event_id, area, answer = repeated
-    # A repeated 2 runs this again too: a reopen lost between the answer's commit and its own is done now.
+            event_id, revision, account_no, area, answer = repeated
+    # A repeated 2 runs this again too: a reopen or complaint lost between the answer's commit and its own is
+    # done now (each is idempotent).
     reopened = False
+    receipt = None
     if answer == 2:
-        reopened = reopen(uow, event_id, actor=CONSUMER, now=now, note=REOPEN_NOTE) is not None
+        if _enough_say_off(uow, event_id, revision, reopen_after):
+            reopened = reopen(uow, event_id, actor=CONSUMER, now=now, note=REOPEN_NOTE) is not None
+        receipt = _complaint_for(uow, account_no, e164, now=now, message_id=message_id)
     with uow:
         status = uow.session.scalar(select(OutageEvent.status).where(OutageEvent.id == event_id))
-    return CheckAnswer(event_id, area, answer, reopened, status == "published")
+    return CheckAnswer(event_id, area, answer, reopened, status == "published", account_no, receipt)
+
+
+def _enough_say_off(uow: UnitOfWork, event_id: int, revision: int, reopen_after: int) -> bool:
+    """True when `reopen_after` of the revision's sample said 2, or every one asked did (a sample smaller)."""
+    with uow:
+        asked, off = uow.session.execute(
+            select(func.count(), func.coalesce(func.sum(case((OutageCheck.answer == 2, 1), else_=0)), 0)).where(
+                OutageCheck.event_id == event_id, OutageCheck.revision == revision
+            )
+        ).one()
+    return int(off) >= min(reopen_after, int(asked))
+
+
+def _complaint_for(
+    uow: UnitOfWork, account_no: str, e164: str, *, now: dt.datetime, message_id: str
+) -> complaints.ComplaintReceipt | None:
+    """The consumer's own no-supply complaint, as if sent by SMS (COMP NOSUPPLY); None for an account that can
+    no longer complain (disconnected since)."""
+    cmd = complaints.RegisterComplaint(
+        channel="sms",
+        category="no_supply",
+        account_no=account_no,
+        mobile=e164,
+        text="Answered 2 to the restoration check: supply still off",
+        channel_request_id=message_id,
+    )
+    try:
+        return complaints.register_complaint(uow, cmd, now=now)
+    except (AccountClosed, UnknownAccount):
+        return None
 
 
 def _check_query() -> Any:
     return (
-        select(OutageCheck.id, OutageCheck.event_id, _area(Feeder.name).label("area"))
+        select(
+            OutageCheck.id,
+            OutageCheck.event_id,
+            OutageCheck.revision,
+            Account.account_no,
+            _area(Feeder.name).label("area"),
+        )
         .join(Account, Account.id == OutageCheck.account_id)
         .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
         .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
     )
 
 
-def _answered_by(session: Session, e164: str, now: dt.datetime, message_id: str) -> tuple[int, str, int] | None:
-    """(event, area, answer) of the check this same message answered already, or None."""
+def _answered_by(
+    session: Session, e164: str, now: dt.datetime, message_id: str
+) -> tuple[int, int, str, str, int] | None:
+    """(event, revision, account number, area, answer) of the check this same message answered already, or None."""
     rows = session.execute(
         _check_query()
         .add_columns(OutageCheck.answer)
@@ -272,5 +340,5 @@ def _answered_by(session: Session, e164: str, now: dt.datetime, message_id: str)
             )
         ).all()
         if any(detail.get("message_id") == message_id for detail in details):
-            return int(row.event_id), str(row.area), int(row.answer)
+            return int(row.event_id), int(row.revision), str(row.account_no), str(row.area), int(row.answer)
     return None

@@ -289,9 +289,15 @@ def _event_rows(session: Session, query: Select[Any]) -> list[EventRow]:
     return rows
 
 
-def live_events(session: Session, division_id: int | None) -> list[EventRow]:
-    """Suspected breakdowns (first, for the desk to confirm) and published events not yet restored or cancelled,
-    of one division (None: every division), latest start first."""
+# Under way, the unplanned comes first: a breakdown, then a planned shutdown, then a roster slot.
+_UNDER_WAY_ORDER = {"breakdown": 0, "shutdown": 1, "roster": 2}
+
+
+def live_events(session: Session, division_id: int | None, *, now: dt.datetime | None = None) -> list[EventRow]:
+    """Suspected breakdowns and published events not yet restored or cancelled, of one division (None: every
+    division), in the order the desk acts on them: suspected first (to confirm), then those under way at `now`
+    (breakdowns, shutdowns, roster slots; latest start first), then those still to come (soonest first).
+    Without `now`, latest start first after the suspected ones."""
     query = (
         select(OutageEvent)
         .where(OutageEvent.status.in_(LIVE_STATUSES))
@@ -299,7 +305,19 @@ def live_events(session: Session, division_id: int | None) -> list[EventRow]:
     )
     if division_id is not None:
         query = query.where(OutageEvent.division_id == division_id)
-    return _event_rows(session, query)
+    rows = _event_rows(session, query)
+    if now is None:
+        return rows
+
+    def order(row: EventRow) -> tuple[int, int, float]:
+        start = row.starts_at.timestamp()
+        if row.status == "suspected":
+            return 0, 0, -start
+        if row.starts_at <= now:
+            return 1, _UNDER_WAY_ORDER.get(row.kind, 3), -start
+        return 2, 0, start
+
+    return sorted(rows, key=order)
 
 
 def recent_closed(

@@ -8,7 +8,8 @@ get one schedule SMS a day from `queue_roster_sms`.
 
 Suggested timers (the lead's beat schedule): in the evening, `roster_day(tomorrow)` and
 `queue_roster_sms(tomorrow)` (the SMS is not urgent, so the dispatcher holds it to daytime hours: sent the
-evening before, it arrives before a night slot); every few minutes, `close_roster_slots`.
+evening before, it arrives before a night slot; queued at night, it lists only the slots not over by 08:00);
+every few minutes, `close_roster_slots`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from cis.models import (
     Substation,
 )
 from cis.models.base import UtcDateTime
-from cis.notify import OUTBOX_COLUMNS
+from cis.notify import OUTBOX_COLUMNS, daytime_from
 from cis.phones import normalise_mobile
 from outage.errors import InvalidOutage, InvalidRoster, NotInScope, UnknownRoster
 from outage.events import Actor, add_revision, create_event, feeders_of
@@ -457,22 +458,34 @@ def close_roster_slots(uow: UnitOfWork, *, now: dt.datetime) -> int:
     return len(due)
 
 
+def slots_to_come(day: dt.date, slots: tuple[Slot, ...], at: dt.datetime) -> tuple[Slot, ...]:
+    """The slots of `day` not over by `at` (under way or still ahead): what a schedule read at `at` should list."""
+    return tuple(slot for slot in slots if _slot_times(day, slot)[1] > at)
+
+
 def queue_roster_sms(uow: UnitOfWork, day: dt.date, *, now: dt.datetime) -> int:
     """Queue `day`'s schedule SMS ("outage.roster") for every subscription (SMS ROSTER) whose account is on a
     feeder of an active roster valid on `day`; returns the rows queued.
 
-    Skipped: a mobile that sent STOP, an account opted out of SMS, an account not active. One INSERT ...
-    SELECT ... ON CONFLICT (dedupe_key) DO NOTHING: the key `roster:{roster}:{day}:{account}:{mobile}` makes
-    a second run queue nothing. Each row expires at the end of `day` (IST); after it, nothing is queued.
+    The SMS is not urgent, so it goes at 08:00-21:00 IST: it lists only the slots not over by then (queued at
+    00:05 for the same day, it goes at 08:00 and leaves out a 01:00-04:00 slot), and a roster with none left
+    gets no SMS. Skipped: a mobile that sent STOP, an account opted out of SMS, an account not active. One
+    INSERT ... SELECT ... ON CONFLICT (dedupe_key) DO NOTHING: the key `roster:{roster}:{day}:{account}:{mobile}`
+    makes a second run queue nothing. Each row expires at the end of `day` (IST); after it, nothing is queued.
     """
     _, day_end = _day_bounds(day)
     if now >= day_end:
         return 0
+    goes_at = daytime_from(now)
     with uow:
         session = uow.session
-        schedules = session.execute(
-            select(RosterSchedule.id, RosterSchedule.off_slots).where(*_valid_on(day)).order_by(RosterSchedule.id)
-        ).all()
+        schedules = [
+            (roster_id, slots_text(left))
+            for roster_id, off_slots in session.execute(
+                select(RosterSchedule.id, RosterSchedule.off_slots).where(*_valid_on(day)).order_by(RosterSchedule.id)
+            ).all()
+            if (left := slots_to_come(day, parse_slots(off_slots), goes_at))
+        ]
         if not schedules:
             return 0
         dialect = session.connection().dialect.name
@@ -524,6 +537,7 @@ def queue_roster_sms(uow: UnitOfWork, day: dt.date, *, now: dt.datetime) -> int:
             .join(RosterSchedule, RosterSchedule.id == RosterFeeder.roster_id)
             .where(
                 *_valid_on(day),
+                RosterSchedule.id.in_([roster_id for roster_id, _ in schedules]),
                 Account.status == "active",
                 Account.sms_opt_out.is_(False),
                 ~exists().where(SmsOptOut.e164 == RosterSubscription.e164),

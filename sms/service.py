@@ -89,6 +89,7 @@ class _Request:
     message_id: str
     now: dt.datetime
     portal_url: str
+    check_reopen: int = feedback.DEFAULT_REOPEN_AFTER
 
 
 def handle_inbound(
@@ -102,6 +103,7 @@ def handle_inbound(
     templates: Mapping[str, SmsTemplate] | None = None,
     allowed_urls: Collection[str] | None = None,
     allowed_numbers: Collection[str] = (),
+    check_reopen: int = feedback.DEFAULT_REOPEN_AFTER,
 ) -> Reply:
     """Answer one inbound SMS from `mobile`; never raises.
 
@@ -110,7 +112,8 @@ def handle_inbound(
     Requests that change state (complaint, reading, pay-info SMS, OTP) use `message_id` as the request id, so
     a message delivered twice is acted on once. REG from a new mobile sends an OTP to the mobile on record;
     the 6-digit reply from the new mobile links it. STOP and START turn alert SMS off and on for the sender.
-    A bare 1 or 2 answers the restoration check the sender was asked (a 2 reopens the outage); ROSTER and
+    A bare 1 or 2 answers the restoration check the sender was asked (a 2 logs a no-supply complaint, and
+    reopens the outage once `check_reopen` of those asked said 2); ROSTER and
     ROSTER OFF start and stop the daily supply schedule SMS of the account's feeder for the sender.
     A CIS error gets a polite reply; anything else gets HELP.
     """
@@ -122,7 +125,7 @@ def handle_inbound(
         return Reply(key, rendered.text, rendered.segments, rendered, queued, dict(variables))
 
     try:
-        request = _request(UnitOfWork(session_factory), mobile, message_id, now, portal_url)
+        request = _request(UnitOfWork(session_factory), mobile, message_id, now, portal_url, check_reopen)
         key, variables, queued = _answer(request, commands.parse(text))
         return reply(key, variables, queued)
     except Exception:  # no consumer ever gets silence: log and send the command list
@@ -130,13 +133,15 @@ def handle_inbound(
         return reply(HELP, {})
 
 
-def _request(uow: UnitOfWork, mobile: str, message_id: str, now: dt.datetime, portal_url: str) -> _Request:
+def _request(
+    uow: UnitOfWork, mobile: str, message_id: str, now: dt.datetime, portal_url: str, check_reopen: int
+) -> _Request:
     e164 = mobile_or_none(mobile)
     own: tuple[str, ...] = ()
     if e164 is not None:
         found = accounts.find_accounts_by_mobile(uow, e164)
         own = tuple(a.account_no for a in found if a.status != "perm_disconnected")
-    return _Request(uow, e164, own, message_id, now, portal_url)
+    return _Request(uow, e164, own, message_id, now, portal_url, check_reopen)
 
 
 def _answer(request: _Request, command: commands.Command) -> tuple[str, Mapping[str, str | int], bool]:
@@ -280,6 +285,17 @@ def _complaint(request: _Request, command: commands.Complaint) -> tuple[str, Map
         ),
         now=request.now,
     )
+    return _complaint_reply(request, receipt, account_no)
+
+
+def _complaint_reply(
+    request: _Request, receipt: complaints.ComplaintReceipt, account_no: str | None
+) -> tuple[str, Mapping[str, str | int], bool]:
+    """What the sender of a complaint reads: the acknowledgement the use case queued, or the open one's number."""
+    if receipt.already_open and account_no is not None:
+        # Nothing new was registered (and no acknowledgement queued): the reply names the open complaint.
+        variables = {"number": receipt.number, "account": account_no, "due": moment_text(receipt.sla_due_at)}
+        return "reply.complaint_exists", variables, False
     if receipt.outage is not None and account_no is not None:
         # The acknowledgement queued by the use case already says the outage and its ETR: this is that SMS.
         notice = receipt.outage
@@ -420,14 +436,24 @@ def _check_reply(request: _Request, answer: int) -> tuple[str, Mapping[str, str 
     """A 1 or 2 answers the restoration check this mobile was asked; from anyone else it means nothing."""
     if request.mobile is None:
         return HELP, {}, False
-    told = feedback.answer_check(request.uow, request.mobile, answer, now=request.now, message_id=request.message_id)
+    told = feedback.answer_check(
+        request.uow,
+        request.mobile,
+        answer,
+        now=request.now,
+        message_id=request.message_id,
+        reopen_after=request.check_reopen,
+    )
     if told is None:
         return HELP, {}, False
     if told.answer == 1:
         return "reply.check_thanks", {"area": told.area}, False
+    if told.complaint is not None:
+        # A 2 logs the consumer's own no-supply complaint: its acknowledgement (linked to the outage when enough
+        # said 2 and it is live again) is the reply.
+        return _complaint_reply(request, told.complaint, told.account_no)
     if told.live:
         return "reply.check_reopened", {"area": told.area}, False
-    # Restored too long ago to reopen: the consumer's own no-supply complaint is the way.
     return "reply.no_outage", {"area": told.area}, False
 
 

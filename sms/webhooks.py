@@ -37,6 +37,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from cis import notify
 from cis.logs import get_logger
 from cis.phones import mask_mobile, mobile_or_none
+from outage.feedback import DEFAULT_REOPEN_AFTER
 from sms import commands
 from sms.dispatch import Receipt, record_receipts
 from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
@@ -67,6 +68,7 @@ def receive(
     allowed_urls: Collection[str] | None = None,
     allowed_numbers: Collection[str] = (),
     send_reply: bool = True,
+    check_reopen: int = DEFAULT_REOPEN_AFTER,
 ) -> Reply:
     """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id);
     with `send_reply` False the command is carried out and the reply only returned."""
@@ -80,6 +82,7 @@ def receive(
         portal_url=portal_url,
         allowed_urls=allowed_urls,
         allowed_numbers=allowed_numbers,
+        check_reopen=check_reopen,
     )
     recipient = mobile_or_none(mobile)
     if reply.already_queued or recipient is None or not send_reply:
@@ -164,6 +167,7 @@ def sms_blueprint(
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     name: str = "sms",
     throttle: Throttle | None = None,
+    check_reopen: int = DEFAULT_REOPEN_AFTER,
 ) -> Blueprint:
     bp = Blueprint(name, __name__)
     validator = RequestValidator(twilio_auth_token) if twilio_auth_token else None
@@ -240,6 +244,7 @@ def sms_blueprint(
             allowed_urls=(portal_url,),
             allowed_numbers=allowed_numbers,
             send_reply=send_reply,
+            check_reopen=check_reopen,
         )
 
     @bp.post("/sms/twilio/inbound")

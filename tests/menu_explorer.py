@@ -55,6 +55,7 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
     "complaint": [
         {"number": "10000017", "created": True, "due": "2026-11-20T18:30:00"},
         {"number": "10000017", "created": True, "due": "2026-11-20T18:00:00", "outage": OUTAGE},
+        {"number": "10000017", "created": False, "already_open": True, "due": "2026-11-20T18:30:00"},
     ],
     "status": [
         {"status": {"number": "10000017", "status": "open", "sla_due_at": "2026-11-20T18:00:00", "escalated": True}},

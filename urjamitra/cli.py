@@ -139,6 +139,18 @@ def _bind(settings: Settings) -> BaseWSGIServer:
         raise CliError(f"cannot listen on {settings.web_bind} (in use): set URJA_WEB_BIND") from exc
 
 
+def _stop_on_signals() -> None:
+    """Ctrl+C (SIGINT) and SIGTERM end the server cleanly, also when it was started in the background: a shell
+    starts a background job with SIGINT ignored, and Python keeps an ignored SIGINT ignored (no KeyboardInterrupt)."""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _serve(server: BaseWSGIServer) -> None:
     try:
         server.serve_forever()
@@ -146,6 +158,17 @@ def _serve(server: BaseWSGIServer) -> None:
         pass
     finally:
         server.server_close()
+
+
+def _ussd_demo(settings: Settings) -> tuple[Settings, str]:
+    """The settings `up` serves with, and the USSD secret to show: without URJA_USSD_SECRET the gateway webhook
+    refuses everything, so `up` makes a random one for this run (it is printed, with a curl line to try it)."""
+    import secrets
+
+    if settings.ussd_secret:
+        return settings, "$URJA_USSD_SECRET"
+    demo = secrets.token_urlsafe(12)
+    return replace(settings, ussd_secret=demo), demo
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
@@ -168,6 +191,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     _build_prompts_if_possible(settings)
+    settings, ussd_secret = _ussd_demo(settings)
     server = None if args.no_serve else _bind(settings)
     fastagi = None if args.no_serve else _fastagi_server(settings)
     url = f"http://{settings.web_host}:{server.server_port if server else settings.web_port}"
@@ -203,22 +227,38 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  call the IVR     {command} phone --caller {caller}   (in another terminal)")
     print(f'  send an SMS      {command} sms --from {caller} "BILL"   (HELP lists the commands)')
     if server is not None:
+        print(
+            f'  try USSD         curl -s {url}/ussd -H "X-USSD-Secret: {ussd_secret}" -d sessionId=demo-1 '
+            f"-d 'serviceCode=*1912#' -d phoneNumber={caller} -d text="
+        )
+        whose = "your URJA_USSD_SECRET"
+        if not ussd_secret.startswith("$"):
+            whose = "this run's demo secret (URJA_USSD_SECRET sets one)"
+        print(f"                   {whose}; then text=1, text=1*2, ...: the session's inputs so far, joined by *")
+    if server is not None:
         drained = "by Celery workers and beat" if settings.redis_url else "every 3 s by this process"
         if settings.sms_provider == "console":
             print(f"  SMS sent         {url}/sms/console   (admin; console provider; outbox drained {drained})")
         else:
             print(f"  SMS              {settings.sms_provider} provider; outbox drained {drained}")
-        print("Press Ctrl+C to stop.")
-    sys.stdout.flush()
-    if server is not None:
+    if server is None:
+        sys.stdout.flush()
+        return 0
+    # Ctrl+C works from the moment it is offered, also in a background job (where SIGINT starts ignored).
+    _stop_on_signals()
+    pump = None
+    try:
+        print("Press Ctrl+C to stop.", flush=True)
         pump = None if settings.redis_url else _OutboxPump(settings)
-        try:
-            _serve(server)
-        finally:
-            if pump is not None:
-                pump.stop()
-            if fastagi is not None:
-                fastagi.stop()
+        _serve(server)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if pump is not None:
+            pump.stop()
+        if fastagi is not None:
+            fastagi.stop()
     return 0
 
 
@@ -295,9 +335,12 @@ def _build_prompts_if_possible(settings: Settings) -> None:
 
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     server = _bind(settings)
-    print(f"serving on http://{settings.web_host}:{server.server_port}/")
-    sys.stdout.flush()
-    _serve(server)
+    _stop_on_signals()
+    try:
+        print(f"serving on http://{settings.web_host}:{server.server_port}/", flush=True)
+        _serve(server)
+    except KeyboardInterrupt:
+        server.server_close()
     return 0
 
 
@@ -375,6 +418,10 @@ def cmd_bill_revise(settings: Settings, args: argparse.Namespace) -> int:
         f"account {revised.account_no} {revised.cycle}: version {revised.version}, {revised.units} units, "
         f"Rs {revised.old_amount_paise / 100:,.2f} -> Rs {revised.amount_paise / 100:,.2f}"
     )
+    if revised.sms_to:
+        print(f"the consumer is told by SMS (bill.revised) on the mobile ending {revised.sms_to[-4:]}")
+    else:
+        print("no SMS: the account has no mobile on record, or it opted out of SMS")
     return 0
 
 
@@ -654,6 +701,7 @@ def cmd_sms(settings: Settings, args: argparse.Namespace) -> int:
             message_id=f"cli-{uuid.uuid4().hex[:16]}",
             now=dt.datetime.now(dt.UTC),
             portal_url=settings.portal_link,
+            check_reopen=settings.check_reopen,
         )
     finally:
         engine.dispose()

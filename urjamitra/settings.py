@@ -183,6 +183,7 @@ class Settings:
     limit_sms: str = "10 per 10 minutes"  # inbound SMS commands per mobile (Twilio and the DLT gateway)
     limit_ussd: str = "60 per 10 minutes"  # USSD screens per mobile
     staff_idle_minutes: int = 30  # a staff session unused this long ends (and every one 12 hours after sign-in)
+    check_reopen: int = 3  # this many "2" answers from that sample reopen the outage (fewer: a complaint each)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -235,6 +236,7 @@ class Settings:
             ("etr_margin_minutes", "URJA_ETR_MARGIN_MINUTES"),
             ("suspect_complaints", "URJA_SUSPECT_COMPLAINTS"),
             ("suspect_minutes", "URJA_SUSPECT_MINUTES"),
+            ("check_reopen", "URJA_CHECK_REOPEN"),
         ):
             raw = env.get(var, str(getattr(defaults, name)))
             if not (raw.isascii() and raw.isdigit() and int(raw) > 0):

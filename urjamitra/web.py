@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             public_url=settings.public_url,
             portal_url=settings.portal_link,
             throttle=per_mobile.sms,
+            check_reopen=settings.check_reopen,
         )
     )
     app.register_blueprint(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, Code, UtcDateTime
 
 COMPLAINT_STATUSES = ("open", "resolved", "closed", "reopened")
+_OPEN = "status IN ('open', 'reopened') AND account_id IS NOT NULL"
 
 
 class Complaint(Base):
@@ -18,6 +19,16 @@ class Complaint(Base):
         # The same request from a channel (an IVR call's step, an SMS id, a form token) is one complaint.
         UniqueConstraint("channel", "channel_request_id"),
         Index("ix_complaint_status_sla_due_at", "status", "sla_due_at"),
+        # One open complaint of a category per account: a second one from any channel, even at the same
+        # moment, is answered with the first one's number (cis.complaints.register_complaint).
+        Index(
+            "uq_complaint_open_account_category",
+            "account_id",
+            "category",
+            unique=True,
+            postgresql_where=text(_OPEN),
+            sqlite_where=text(_OPEN),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -106,7 +106,12 @@ def categories() -> ResponseReturnValue:
 
 @bp.post("/complaints")
 def lodge() -> ResponseReturnValue:
-    """Register a complaint from the portal; the `Idempotency-Key` header makes a resubmission harmless."""
+    """Register a complaint from the portal; the `Idempotency-Key` header makes a resubmission harmless.
+
+    The `mobile` field is a contact, not proof: the acknowledgement SMS goes to the account's registered mobile
+    (to the mobile given only when it is registered on the account). A second open complaint of the same kind
+    on the account answers 200 with the first one's number and a `message` saying so.
+    """
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify(error="BadRequest", message="Send a JSON object."), 400
@@ -122,4 +127,7 @@ def lodge() -> ResponseReturnValue:
         channel_request_id=request.headers.get("Idempotency-Key") or None,
     )
     receipt = register_complaint(_uow(), cmd)
-    return jsonify(_plain(asdict(receipt))), 201 if receipt.created else 200
+    body = _plain(asdict(receipt))
+    if receipt.already_open:
+        body["message"] = f"A complaint of this kind is already registered for this account, number {receipt.number}."
+    return jsonify(body), 201 if receipt.created else 200

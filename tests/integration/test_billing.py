@@ -318,6 +318,67 @@ def test_a_revision_keeps_the_old_bill_and_recomputes_what_is_due(engine: Engine
     assert rows[0].detail["old_amount_paise"] == old.amount_paise
 
 
+def _revised_sms(engine: Engine) -> list[tuple[str, str]]:
+    """The revision SMS in the outbox, as (recipient, the text the consumer reads)."""
+    from sms.dispatch import variables_for
+    from sms.templates import load_templates, render
+
+    template = load_templates()["bill.revised"]
+    with Session(engine) as session:
+        rows = session.scalars(select(Outbox).where(Outbox.template == "bill.revised")).all()
+    shown = []
+    for row in rows:
+        variables = variables_for(template, row.payload, {"portal_url": "https://urja.example.in"})
+        sms = render(template, variables, allowed_urls=("https://urja.example.in",), allowed_numbers=(), now=NOW)
+        assert sms.segments == 1
+        shown.append((row.recipient, sms.text))
+    return shown
+
+
+def test_a_revision_tells_the_consumer_the_new_amount_by_sms(engine: Engine) -> None:
+    account_id, account_no = _account(engine, mobiles=("+919876543210",))
+    _history(engine, account_id)
+    _reading(engine, account_id, 5400)
+    bill_run(engine, "2026-10", now=NOW)
+    old_amount = _bills(engine, account_id)[0].amount_paise
+
+    revised = revise_bill(
+        UnitOfWork(make_session_factory(engine)),
+        account_no,
+        "2026-10",
+        reason="Reading misread",
+        actor="staff:7",
+        current_kwh=5250,
+        now=NOW + dt.timedelta(days=2),
+    )
+
+    new = _bills(engine, account_id)[1]
+    assert revised.sms_to == "+919876543210"
+    rupees = f"{new.amount_paise // 100:,}.{new.amount_paise % 100:02d}"
+    was = f"{old_amount // 100:,}.{old_amount % 100:02d}"
+    assert _revised_sms(engine) == [
+        (
+            "+919876543210",
+            f"A/c {account_no}: bill for Oct 2026 revised to Rs {rupees} (was Rs {was}), due by "
+            f"{new.due_date.day} {new.due_date:%b %Y}. Pay at https://urja.example.in -Urja Mitra",
+        )
+    ]
+
+
+def test_a_revision_of_an_account_that_opted_out_sends_nothing(engine: Engine) -> None:
+    account_id, account_no = _account(engine, mobiles=("+919876543210",), opt_out=True)
+    _history(engine, account_id)
+    _reading(engine, account_id, 5400)
+    bill_run(engine, "2026-10", now=NOW)
+
+    revised = revise_bill(
+        UnitOfWork(make_session_factory(engine)), account_no, "2026-10", reason="Recheck", actor="staff:7", units=100
+    )
+
+    assert revised.sms_to is None
+    assert _revised_sms(engine) == []
+
+
 def test_a_revision_needs_a_known_bill_and_a_reason(engine: Engine) -> None:
     account_id, account_no = _account(engine)
     _history(engine, account_id)

@@ -73,6 +73,21 @@ class Browser:
             return str(response.read().decode())
 
 
+def _stop(process: subprocess.Popen[str], *, sig: int = signal.SIGINT, seconds: float = 30) -> int:
+    """Stop a server the test started, as a user would (Ctrl+C); killed if it does not stop in time, so that a
+    failing test never leaves it running. Its exit code (negative: the signal that ended it)."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    if process.stdout:
+        process.stdout.close()
+    return int(process.returncode)
+
+
 def _read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> str:
     """What the process printed up to the line starting with `marker`, waiting at most `seconds`."""
     lines: queue.Queue[str | None] = queue.Queue()
@@ -173,13 +188,42 @@ def test_up_seeds_an_empty_database_serves_the_home_page_and_prints_where_to_loo
         status, _ = _get(f"http://127.0.0.1:{port}/sms/console")  # urllib follows the redirect to the login form
         assert status == 200
         assert _get(f"http://127.0.0.1:{port}/sms/console.json")[1].count("complaint.ack") == 0
+        # USSD can be tried at once: up prints a demo secret in a curl line that works as printed.
+        curl = re.search(r"try USSD\s+(curl .*)$", output, re.M)
+        assert curl is not None, shown
+        screen = subprocess.run(["bash", "-c", curl.group(1)], capture_output=True, text=True, timeout=30)
+        assert screen.returncode == 0, screen.stderr
+        assert screen.stdout.startswith("CON "), screen.stdout
+        assert "1 " in screen.stdout  # the main menu's first choice
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
+        code = _stop(process)
         errors.close()
-    assert process.returncode == 0, (tmp_path / "stderr.log").read_text()
+    assert code == 0, (tmp_path / "stderr.log").read_text()
+
+
+def test_up_started_in_the_background_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """`urjamitra up &` in a script: the shell starts it with SIGINT ignored; Ctrl+C (SIGINT) must still stop it."""
+    env = _env(tmp_path, URJA_WEB_BIND="127.0.0.1:0", URJA_DEMO_CONSUMERS="100")
+    process = subprocess.Popen(
+        [*URJAMITRA, "up"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what a shell does to a background job
+    )
+    try:
+        output = _read_until(process, "Press Ctrl+C", seconds=180)
+        port = re.search(r"home page\s+http://127\.0\.0\.1:(\d+)/", output)
+        assert port is not None, output
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+    finally:
+        _stop(process, sig=signal.SIGKILL, seconds=10)
+    assert code == 0
+    with socket.socket() as probe:  # the web port is free again
+        probe.bind(("127.0.0.1", int(port.group(1))))
 
 
 def test_up_on_a_seeded_database_does_not_seed_again(tmp_path: Path) -> None:
@@ -272,7 +316,11 @@ def test_fastagi_in_two_processes_serves_calls_and_stops_whole_on_sigterm(tmp_pa
             assert "दस अंकों की खाता संख्या" in phone.stdout, phone.stdout + phone.stderr
     finally:
         server.send_signal(signal.SIGTERM)
-        printed = server.communicate(timeout=30)[0]
+        try:
+            printed = server.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            printed = ""
+            _stop(server, sig=signal.SIGKILL)  # a test that fails must not leave its servers behind
     assert printed.count("FastAGI serving the IVR") == 2, printed
     with socket.socket() as probe:  # no worker is left holding the port
         probe.bind(("127.0.0.1", port))

@@ -237,10 +237,10 @@ def test_the_same_request_id_on_different_channels_makes_different_complaints(
     by_ivr, by_ussd = (
         register_complaint(
             uow,
-            RegisterComplaint(channel=channel, category="no_supply", account_no="4600000006", channel_request_id="42"),
+            RegisterComplaint(channel=channel, category=category, account_no="4600000006", channel_request_id="42"),
             now=NOW,
         )
-        for channel in ("ivr", "ussd")
+        for channel, category in (("ivr", "no_supply"), ("ussd", "voltage"))  # one open complaint of each kind
     )
 
     assert by_ivr.created is True
@@ -764,3 +764,222 @@ def test_a_complaint_of_another_category_during_an_outage_is_not_linked(
     with session_factory() as fresh:
         assert _complaint(fresh, receipt.number).outage_event_id is None
         assert [a.template for a in _acks_of(fresh, receipt.number)] == ["complaint.ack"]
+
+
+# --- who is sent the acknowledgement --------------------------------------------------------------
+
+STRANGER = "+919700000001"  # a mobile somebody typed into a web form: nobody proved it is theirs
+
+
+def _outbox_to(fresh: Session, recipient: str) -> list[Outbox]:
+    return list(fresh.scalars(select(Outbox).where(Outbox.recipient == recipient)))
+
+
+def test_a_web_complaint_naming_a_mobile_nobody_proved_acknowledges_the_accounts_own_mobile(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4620000001", mobiles=(REGISTERED,))
+    session.commit()
+
+    receipt = register_complaint(
+        uow, RegisterComplaint("portal", "voltage", "4620000001", mobile=STRANGER, text="Fan runs slow"), now=NOW
+    )
+
+    assert receipt.created is True
+    with session_factory() as fresh:
+        assert [ack.recipient for ack in _acks(fresh, receipt.number)] == [REGISTERED]
+        assert _outbox_to(fresh, STRANGER) == []
+        assert _complaint(fresh, receipt.number).mobile == STRANGER  # kept as a contact for the field staff
+
+
+def test_a_hazard_from_the_web_with_an_unproved_mobile_sends_no_sms_at_all(
+    uow: UnitOfWork, session_factory: Callable[[], Session]
+) -> None:
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint("portal", "dangerous_line", mobile=STRANGER, text="Sparking pole near the school gate"),
+        now=NOW,
+    )
+
+    assert receipt.created is True
+    with session_factory() as fresh:
+        assert _acks(fresh, receipt.number) == []
+        assert _outbox_to(fresh, STRANGER) == []
+
+
+@pytest.mark.parametrize(
+    ("mobile", "verified"), [("+919876543211", False), (STRANGER, True)], ids=["registered", "proven-by-otp"]
+)
+def test_a_web_complaint_acknowledges_a_mobile_registered_on_the_account_or_proven_by_otp(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session], mobile: str, verified: bool
+) -> None:
+    factories.account(session, account_no="4620000002", mobiles=(REGISTERED, "+919876543211"))
+    session.commit()
+
+    receipt = register_complaint(
+        uow,
+        RegisterComplaint("portal", "meter", "4620000002", mobile=mobile, mobile_verified=verified),
+        now=NOW,
+    )
+
+    with session_factory() as fresh:
+        assert [ack.recipient for ack in _acks(fresh, receipt.number)] == [mobile]
+
+
+@pytest.mark.parametrize("channel", ["ivr", "sms", "ussd"])
+def test_the_caller_id_of_a_call_sms_or_ussd_session_is_proof_of_the_mobile(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session], channel: str
+) -> None:
+    factories.account(session, account_no="4620000003", mobiles=(REGISTERED,))
+    session.commit()
+
+    receipt = register_complaint(uow, RegisterComplaint(channel, "billing", "4620000003", mobile=CALLER), now=NOW)
+
+    with session_factory() as fresh:
+        assert [ack.recipient for ack in _acks(fresh, receipt.number)] == [CALLER]
+
+
+# --- one open complaint of a kind per account ------------------------------------------------------
+
+
+def test_a_second_open_complaint_of_the_same_kind_answers_with_the_first_ones_number(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4630000001", mobiles=(REGISTERED,))
+    session.commit()
+    first = register_complaint(
+        uow, RegisterComplaint("sms", "no_supply", "4630000001", mobile=CALLER, channel_request_id="SM-a"), now=NOW
+    )
+
+    by_sms = register_complaint(
+        uow,
+        RegisterComplaint("sms", "no_supply", "4630000001", mobile=CALLER, channel_request_id="SM-b"),
+        now=NOW + dt.timedelta(seconds=5),
+    )
+    by_ivr = register_complaint(
+        uow,
+        RegisterComplaint("ivr", "no_supply", "4630000001", mobile=CALLER, channel_request_id="call-c"),
+        now=NOW + dt.timedelta(minutes=10),
+    )
+
+    assert (first.created, first.already_open) == (True, False)
+    for again in (by_sms, by_ivr):
+        assert again == ComplaintReceipt(first.number, False, "no_supply", first.sla_due_at, already_open=True)
+    with session_factory() as fresh:
+        rows = fresh.scalars(select(Complaint).where(Complaint.account_id.is_not(None))).all()
+        assert [(r.number, r.channel_request_id) for r in rows] == [(first.number, "SM-a")]
+        assert len(_acks(fresh, first.number)) == 1
+
+
+def test_another_kind_or_a_complaint_after_the_first_is_resolved_is_registered_anew(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    factories.account(session, account_no="4630000002", mobiles=(REGISTERED,))
+    session.commit()
+    first = register_complaint(uow, RegisterComplaint("ivr", "voltage", "4630000002"), now=NOW)
+
+    meter = register_complaint(uow, RegisterComplaint("ivr", "meter", "4630000002"), now=NOW)
+    with session_factory() as s:
+        _complaint(s, first.number).status = "resolved"
+        s.commit()
+    again = register_complaint(uow, RegisterComplaint("ivr", "voltage", "4630000002"), now=NOW + dt.timedelta(days=1))
+
+    assert meter.created is True
+    assert again.created is True
+    assert len({first.number, meter.number, again.number}) == 3
+
+
+def test_hazards_without_an_account_are_never_taken_for_duplicates(
+    uow: UnitOfWork, session_factory: Callable[[], Session]
+) -> None:
+    one, two = (
+        register_complaint(uow, RegisterComplaint("sms", "dangerous_line", mobile=CALLER, text=where), now=NOW)
+        for where in ("Pole 14 sparking", "Wire down at the market")
+    )
+
+    assert (one.created, two.created) == (True, True)
+    assert one.number != two.number
+
+
+def _eight_at_once(engine: Engine, account_no: str) -> list[ComplaintReceipt]:
+    """Eight different requests (channels, request ids) for the same account and kind, all let go at once."""
+    factory = make_session_factory(engine)
+    start = threading.Barrier(8)
+    channels = ("sms", "ivr", "ussd", "portal", "sms", "ivr", "ussd", "portal")
+
+    def register(n: int) -> ComplaintReceipt:
+        cmd = RegisterComplaint(channels[n], "no_supply", account_no, mobile=CALLER, channel_request_id=f"at-once-{n}")
+        start.wait(timeout=30)
+        return register_complaint(UnitOfWork(factory), cmd, now=NOW)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(register, range(8)))
+
+
+def _assert_one_complaint(engine: Engine, account_id: int, receipts: list[ComplaintReceipt]) -> None:
+    assert len({r.number for r in receipts}) == 1
+    assert [r.created for r in receipts].count(True) == 1
+    assert [r.already_open for r in receipts].count(True) == 7
+    with make_session_factory(engine)() as fresh:
+        rows = fresh.scalars(select(Complaint).where(Complaint.account_id == account_id)).all()
+        assert [row.number for row in rows] == [receipts[0].number]
+        assert len(_acks(fresh, receipts[0].number)) == 1
+
+
+def test_eight_simultaneous_complaints_of_one_kind_on_postgresql_make_one(pg_engine: Engine) -> None:
+    account_no = "49" + "".join(secrets.choice("0123456789") for _ in range(8))
+    with make_session_factory(pg_engine)() as s:
+        account_id = factories.account(s, account_no=account_no, mobiles=(REGISTERED,)).id
+        s.commit()
+    try:
+        _assert_one_complaint(pg_engine, account_id, _eight_at_once(pg_engine, account_no))
+    finally:
+        _delete_committed(pg_engine, account_id, "at-once-0")
+
+
+def test_eight_simultaneous_complaints_of_one_kind_on_a_sqlite_file_make_one(sqlite_engine: Engine) -> None:
+    with make_session_factory(sqlite_engine)() as s:
+        account_id = factories.account(s, account_no="4630000003", mobiles=(REGISTERED,)).id
+        s.commit()
+
+    _assert_one_complaint(sqlite_engine, account_id, _eight_at_once(sqlite_engine, "4630000003"))
+
+
+def test_the_migration_closes_duplicates_already_open_before_it_adds_the_index(sqlite_engine: Engine) -> None:
+    from alembic import command
+
+    from cis.migrate import alembic_config, upgrade
+
+    config = alembic_config(sqlite_engine.url.render_as_string(hide_password=False))
+    with sqlite_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    factory = make_session_factory(sqlite_engine)
+    with factory() as s:
+        acc = factories.account(s, account_no="4630000004", mobiles=(REGISTERED,))
+        for n in range(3):
+            s.add(
+                Complaint(
+                    number=complaint_no_for_id(900 + n),
+                    id=900 + n,
+                    account_id=acc.id,
+                    category="no_supply",
+                    channel="sms",
+                    status="open",
+                    escalation_level=0,
+                    sla_due_at=NOW,
+                    created_at=NOW,
+                )
+            )
+        s.commit()
+
+    upgrade(sqlite_engine)
+
+    with factory() as fresh:
+        rows = fresh.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert [r.status for r in rows] == ["open", "closed", "closed"]
+        assert rows[1].resolution == (
+            f"Closed as a duplicate of complaint {rows[0].number}, open for the same account and category."
+        )
+        audits = fresh.scalars(select(AuditLog).where(AuditLog.action == "complaint.closed_as_duplicate")).all()
+        assert sorted(a.entity_id for a in audits) == [rows[1].number, rows[2].number]

@@ -95,6 +95,27 @@ def test_a_complaint_is_stored_before_its_number_is_read_twice_and_an_ack_sms_is
     dialog.finish(c, hung_up=True)
 
 
+@pytest.mark.parametrize("channel", ["asterisk", "ussd"])
+def test_a_second_complaint_of_the_same_kind_hears_the_open_ones_number_and_no_sms_is_promised(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session], channel: str
+) -> None:
+    first, _ = call(dialog, world.single_mobile, "", "3", "1")
+    number = first.state["data"]["complaint"]
+    again, turn = dialog.start(channel=channel, call_ref="call-2", caller=world.single_mobile, lang="hi")
+    keys = ("3", "1") if channel == "ussd" else ("", "3", "1")  # a USSD screen shows the menu at once
+    turns = [turn] + [dialog.resume(again, entry) for entry in keys]
+
+    text = said(turns[-1])
+    spoken_number = " ".join(catalog().text(f"num.{d}", "hi") for d in number)
+    assert text.startswith(catalog().text("complaint.already", "hi"))
+    assert text.count(spoken_number) == 2
+    assert catalog().text("complaint.sms_sent", "hi") not in text
+    assert again.state["data"]["complaint"] == number
+    with session_factory() as s:
+        assert [c.number for c in s.scalars(select(Complaint))] == [number]
+        assert len(s.scalars(select(Outbox).where(Outbox.template == "complaint.ack")).all()) == 1
+
+
 def test_the_same_request_replayed_registers_one_complaint(
     dialog: Dialog, world: World, session_factory: Callable[[], Session]
 ) -> None:

@@ -32,6 +32,7 @@ from cis.models import (
 from cis.web.auth import auth_blueprint
 from outage import events, queries
 from outage.desk import desk_blueprint
+from outage.roster import RosterPlan, create_roster, roster_day
 from tests import factories
 from tests.integration.test_staff_login import Clock, add_staff, form_token, sign_in
 
@@ -275,7 +276,7 @@ def test_restore_marks_every_feeder_and_tells_consumers(desk: Desk, session: Ses
     ref = _breakdown(desk, session)
     desk.clock.now = NOW + dt.timedelta(minutes=50)
 
-    assert _post(desk, f"/desk/events/{ref.event_id}/restore")[0] == 302
+    assert _post(desk, f"/desk/events/{ref.event_id}/restore", confirm="1")[0] == 302
 
     session.expire_all()
     event = session.get(OutageEvent, ref.event_id)
@@ -286,7 +287,7 @@ def test_restore_marks_every_feeder_and_tells_consumers(desk: Desk, session: Ses
     assert desk.told == [restored]
     assert _flash(desk).startswith(f"Outage {ref.event_id} marked restored. It will reach 3 consumers")
     # Restored once: a second click is refused, nothing more is written.
-    status, _, page = _post(desk, f"/desk/events/{ref.event_id}/restore")
+    status, _, page = _post(desk, f"/desk/events/{ref.event_id}/restore", confirm="1")
     assert status == 409
     assert "is restored, so it cannot be restored" in page
     assert _count(session, OutageRevision) == 2
@@ -295,7 +296,7 @@ def test_restore_marks_every_feeder_and_tells_consumers(desk: Desk, session: Ses
 def test_cancel_withdraws_a_breakdown(desk: Desk, session: Session) -> None:
     ref = _breakdown(desk, session)
 
-    assert _post(desk, f"/desk/events/{ref.event_id}/cancel", note="published in error")[0] == 302
+    assert _post(desk, f"/desk/events/{ref.event_id}/cancel", note="published in error", confirm="1")[0] == 302
 
     session.expire_all()
     event = session.get(OutageEvent, ref.event_id)
@@ -337,7 +338,7 @@ def test_a_suspected_breakdown_is_confirmed_with_one_click(desk: Desk, session: 
     assert f'action="/desk/events/{event_id}/confirm"' in page
     assert _count(session, FeederInterruption) == 0
 
-    assert _post(desk, f"/desk/events/{event_id}/confirm")[0] == 302
+    assert _post(desk, f"/desk/events/{event_id}/confirm", confirm="1")[0] == 302
 
     session.expire_all()
     event = session.get(OutageEvent, event_id)
@@ -352,7 +353,7 @@ def test_a_suspected_breakdown_is_confirmed_with_one_click(desk: Desk, session: 
 def test_a_suspected_breakdown_is_dismissed_telling_nobody(desk: Desk, session: Session) -> None:
     event_id = _suspected(session, desk.a)
 
-    assert _post(desk, f"/desk/events/{event_id}/dismiss")[0] == 302
+    assert _post(desk, f"/desk/events/{event_id}/dismiss", confirm="1")[0] == 302
 
     session.expire_all()
     event = session.get(OutageEvent, event_id)
@@ -362,7 +363,8 @@ def test_a_suspected_breakdown_is_dismissed_telling_nobody(desk: Desk, session: 
     assert _flash(desk) == f"Suspected breakdown {event_id} dismissed; nobody is told."
     # A published event is not dismissed by that button (cancelling it tells its consumers).
     ref = _breakdown(desk, session)
-    assert _post(desk, f"/desk/events/{ref.event_id}/dismiss")[0] == 409
+    assert _post(desk, f"/desk/events/{ref.event_id}/dismiss", confirm="1")[0] == 409
+    assert _post(desk, f"/desk/events/{ref.event_id}/dismiss")[0] == 409  # nor offered to confirm
 
 
 def test_a_desk_neither_sees_nor_touches_another_divisions_outages(desk: Desk, session: Session) -> None:
@@ -374,12 +376,12 @@ def test_a_desk_neither_sees_nor_touches_another_divisions_outages(desk: Desk, s
     assert desk.b.feeder.name not in live
     assert desk.client.get("/desk/events.json").get_json()["live"] == []
     assert desk.client.get(f"/desk/events/{theirs.event_id}").status_code == 404
-    assert _post(desk, f"/desk/events/{theirs.event_id}/restore")[0] == 403
-    assert _post(desk, f"/desk/events/{theirs.event_id}/cancel")[0] == 403
-    assert _post(desk, f"/desk/events/{theirs.event_id}/etr", etr=ist(NOW + dt.timedelta(hours=5)))[0] == 403
-    assert _post(desk, f"/desk/events/{suspected}/confirm")[0] == 403
-    assert _post(desk, f"/desk/events/{suspected}/dismiss")[0] == 403
-    assert _post(desk, "/desk/events/999999/restore")[0] == 404
+    assert _post(desk, f"/desk/events/{theirs.event_id}/restore", confirm="1")[0] == 404
+    assert _post(desk, f"/desk/events/{theirs.event_id}/cancel", confirm="1")[0] == 404
+    assert _post(desk, f"/desk/events/{theirs.event_id}/etr", etr=ist(NOW + dt.timedelta(hours=5)))[0] == 404
+    assert _post(desk, f"/desk/events/{suspected}/confirm", confirm="1")[0] == 404
+    assert _post(desk, f"/desk/events/{suspected}/dismiss", confirm="1")[0] == 404
+    assert _post(desk, "/desk/events/999999/restore", confirm="1")[0] == 404
     for confirm in ("", "1"):
         status, _, page = _post(
             desk, "/desk/breakdown", feeder=str(desk.b.feeder.id), since=ist(NOW), cause="x", confirm=confirm
@@ -398,7 +400,7 @@ def test_a_desk_neither_sees_nor_touches_another_divisions_outages(desk: Desk, s
 def test_desk_forms_need_the_token(desk: Desk, session: Session) -> None:
     ref = _breakdown(desk, session)
 
-    forged = desk.client.post(f"/desk/events/{ref.event_id}/restore", data={"csrf_token": "forged"})
+    forged = desk.client.post(f"/desk/events/{ref.event_id}/restore", data={"csrf_token": "forged", "confirm": "1"})
     publish = desk.client.post(
         "/desk/breakdown", data={"feeder": str(desk.a.feeder.id), "since": ist(NOW), "cause": "x", "confirm": "1"}
     )
@@ -438,7 +440,7 @@ def test_the_live_list_refreshes_and_shows_each_events_detail(desk: Desk, sessio
         "Jumper snapped",
         "20 Nov 2026, 14:30 IST",
         "20 Nov 2026, 18:30 IST",
-        "etr_changed",
+        "New ETR, consumers told",
     ):
         assert shown in row
     assert body["live"] == [
@@ -566,7 +568,9 @@ def test_an_administrator_picks_a_division_and_acts_in_any(
     chooser = admin.get("/desk/breakdown").get_data(as_text=True)
     admin.post("/desk/division", data={"division": str(desk.a.id), "csrf_token": form_token(admin, "/desk/")})
     form = admin.get("/desk/breakdown").get_data(as_text=True)
-    restored = admin.post(f"/desk/events/{theirs.event_id}/restore", data={"csrf_token": form_token(admin, "/desk/")})
+    restored = admin.post(
+        f"/desk/events/{theirs.event_id}/restore", data={"csrf_token": form_token(admin, "/desk/"), "confirm": "1"}
+    )
 
     assert [e["id"] for e in everything["live"]] == [theirs.event_id]
     assert "Pick a division" in chooser
@@ -590,7 +594,9 @@ def test_a_failed_fan_out_keeps_the_revision_for_the_sweep(
     sign_in(client, "desk.a")
     ref = _breakdown(desk, session)
 
-    response = client.post(f"/desk/events/{ref.event_id}/restore", data={"csrf_token": form_token(client, "/desk/")})
+    response = client.post(
+        f"/desk/events/{ref.event_id}/restore", data={"csrf_token": form_token(client, "/desk/"), "confirm": "1"}
+    )
     page = client.get("/desk/").get_data(as_text=True)
 
     assert response.status_code == 302
@@ -598,3 +604,197 @@ def test_a_failed_fan_out_keeps_the_revision_for_the_sweep(
     session.expire_all()
     restored = session.scalars(select(OutageRevision).where(OutageRevision.action == "restored")).one()
     assert (restored.notify, restored.fanned_out_at) == (True, None)
+
+
+# --- every action that tells consumers (or drops a breakdown) asks first --------------------------------------
+
+
+def _text(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.mark.parametrize(
+    ("action", "suspected", "fields", "question", "button"),
+    [
+        ("restore", False, {"at": ist(NOW)}, "Mark outage {id} restored?", "Yes, mark restored and tell consumers"),
+        ("cancel", False, {"note": "wrong DT"}, "Cancel outage {id} (breakdown)?", "Yes, cancel and tell consumers"),
+        ("confirm", True, {"cause": "DT fuse"}, "Publish suspected breakdown {id}?", "Yes, publish and tell consumers"),
+        ("dismiss", True, {}, "Dismiss suspected breakdown {id}?", "Yes, dismiss"),
+    ],
+)
+def test_one_click_only_asks_and_the_change_waits_for_the_confirmation(
+    desk: Desk,
+    session: Session,
+    action: str,
+    suspected: bool,
+    fields: dict[str, str],
+    question: str,
+    button: str,
+) -> None:
+    event_id = _suspected(session, desk.a) if suspected else _breakdown(desk, session).event_id
+    revisions = _count(session, OutageRevision)
+
+    status, _, page = _post(desk, f"/desk/events/{event_id}/{action}", **fields)
+
+    assert status == 200
+    text = _text(page)
+    assert question.format(id=event_id) in text
+    assert f'<button type="submit" name="confirm" value="1">{button}</button>' in page
+    assert "No, go back" in text
+    for name, value in fields.items():  # what was typed rides along to the confirmation
+        assert f'<input type="hidden" name="{name}" value="{value}">' in page
+    if action != "dismiss":
+        assert "It will reach 3 consumers: 3 by SMS, 0 by voice call, 0 unreachable." in text
+    assert "<script" not in page  # works without JavaScript
+    session.expire_all()
+    assert _count(session, OutageRevision) == revisions
+    assert desk.told == []
+
+    status, location, _ = _post(desk, f"/desk/events/{event_id}/{action}", confirm="1", **fields)
+
+    assert (status, location) == (302, "/desk/")
+    assert _count(session, OutageRevision) == revisions + 1
+
+
+def test_a_confirmation_page_is_not_offered_for_what_no_longer_applies(desk: Desk, session: Session) -> None:
+    ref = _breakdown(desk, session)
+    events.restore(UnitOfWork(lambda: session), ref.event_id, actor=events.Actor("staff:desk.a", desk.a.id), now=NOW)
+
+    status, _, page = _post(desk, f"/desk/events/{ref.event_id}/restore")
+
+    assert status == 409
+    assert f"Outage {ref.event_id} is restored, so it cannot be restored." in html.unescape(page)
+    assert "Yes, mark restored" not in page
+
+
+# --- another division's events and rosters are answered as missing ones ---------------------------------
+
+
+def test_every_desk_route_answers_404_alike_for_another_divisions_event_and_a_missing_one(
+    desk: Desk, session: Session
+) -> None:
+    theirs = _breakdown(desk, session, desk.b).event_id
+    suspected = _suspected(session, desk.b)
+    roster = create_roster(
+        UnitOfWork(lambda: session),
+        RosterPlan("Their roster", (desk.b.feeder.id,), "02:00-04:00", NOW.date(), None),
+        actor=events.Actor("staff:desk.b", desk.b.id),
+        now=NOW,
+    )
+    missing = 999_999
+    revisions = _count(session, OutageRevision)
+    etr = ist(NOW + dt.timedelta(hours=5))
+
+    answers: dict[str, tuple[int, str]] = {}
+    for label, event_id in (("theirs", theirs), ("suspected", suspected), ("missing", missing)):
+        page = desk.client.get(f"/desk/events/{event_id}")
+        answers[f"GET {label}"] = (page.status_code, page.get_data(as_text=True))
+        for action in ("etr", "restore", "cancel", "confirm", "dismiss"):
+            for confirm in ("", "1"):
+                status, _, body = _post(desk, f"/desk/events/{event_id}/{action}", etr=etr, confirm=confirm)
+                answers[f"{action} {confirm} {label}"] = (status, body)
+    for label, roster_id in (("theirs", roster), ("missing", missing)):
+        status, _, body = _post(desk, f"/desk/rosters/{roster_id}/end")
+        answers[f"end roster {label}"] = (status, body)
+
+    assert {key: status for key, (status, _) in answers.items()} == {key: 404 for key in answers}
+    assert len({body for _, body in answers.values()}) == 1  # nothing tells one from the other
+    assert "outside your division" not in next(iter(answers.values()))[1]
+    session.expire_all()
+    assert _count(session, OutageRevision) == revisions
+    assert session.get(RosterSchedule, roster).active  # type: ignore[union-attr]
+    assert desk.told == []
+
+
+# --- words, not codes ---------------------------------------------------------------------------------------
+
+
+def test_staff_read_what_happened_in_words_never_the_codes_stored(desk: Desk, session: Session) -> None:
+    ref = _breakdown(desk, session)
+    actor = events.Actor("staff:desk.a", desk.a.id)
+    uow = UnitOfWork(lambda: session)
+    events.update_etr(uow, ref.event_id, NOW + dt.timedelta(hours=2, minutes=10), actor=actor, now=NOW)  # noted
+    events.update_etr(uow, ref.event_id, NOW + dt.timedelta(hours=4), actor=actor, now=NOW)  # told
+
+    live = _text(desk.client.get("/desk/").get_data(as_text=True))
+    event = _text(desk.client.get(f"/desk/events/{ref.event_id}").get_data(as_text=True))
+
+    for code in ("etr_noted", "etr_changed", "staff:", "system:outage", "consumer:check"):
+        assert code not in live
+        assert code not in event
+    assert "New ETR, a small change: nobody messaged" in event
+    assert "New ETR, consumers told" in event
+    assert re.search(rf"Outage {ref.event_id}: Breakdown ?, live", event)
+    assert "desk.x" in event  # the author, without the "staff:" prefix
+
+
+# --- roster slots keep to their schedule ------------------------------------------------------------------
+
+
+def _roster_slot(desk: Desk, session: Session) -> int:
+    create_roster(
+        UnitOfWork(lambda: session),
+        RosterPlan("Rural group A", (desk.a.feeder.id,), "14:00-18:00", NOW.date(), None),
+        actor=events.Actor("staff:desk.a", desk.a.id),
+        now=NOW,
+    )
+    roster_day(UnitOfWork(lambda: session), NOW.date(), now=NOW)
+    return session.scalars(select(OutageEvent.id).where(OutageEvent.kind == "roster")).one()
+
+
+def test_a_roster_slot_offers_no_etr_or_restore_only_calling_it_off(desk: Desk, session: Session) -> None:
+    slot = _roster_slot(desk, session)
+
+    page = desk.client.get(f"/desk/events/{slot}").get_data(as_text=True)
+    live = desk.client.get("/desk/").get_data(as_text=True)
+    etr = _post(desk, f"/desk/events/{slot}/etr", etr=ist(NOW + dt.timedelta(hours=5)))
+    restore = _post(desk, f"/desk/events/{slot}/restore", confirm="1")
+    asked = _post(desk, f"/desk/events/{slot}/restore")
+
+    assert f"/desk/events/{slot}/etr" not in page
+    assert f"/desk/events/{slot}/restore" not in page
+    assert f'action="/desk/events/{slot}/cancel"' in page
+    assert "This slot ends by itself at 20 Nov 2026, 18:00 IST" in _text(page)
+    assert "update ETR, restore" not in live.split(f'id="event-{slot}"')[1].split("</tr>")[0]
+    assert "Roster slot" in live
+    for status, _, body in (etr, restore, asked):
+        assert status == 400
+        assert "a roster slot ends by itself at its planned end" in html.unescape(body)
+    session.expire_all()
+    assert session.get(OutageEvent, slot).status == "published"  # type: ignore[union-attr]
+    assert [r.action for r in session.scalars(select(OutageRevision).where(OutageRevision.event_id == slot))] == [
+        "published"
+    ]
+
+
+# --- the live list: what is off now first ----------------------------------------------------------------
+
+
+def test_a_live_breakdown_sorts_above_shutdowns_still_to_come(desk: Desk, session: Session) -> None:
+    actor = events.Actor("staff:desk.a", desk.a.id)
+    uow = UnitOfWork(lambda: session)
+    extra = factories.network(session)
+    feeder = session.get(Feeder, extra.feeder_id)
+    assert feeder is not None
+    feeder.substation_id = desk.a.substation_id  # a second feeder of division A
+    session.commit()
+    later = events.publish_shutdown(
+        uow,
+        events.Shutdown((extra.feeder_id,), NOW + dt.timedelta(days=2), NOW + dt.timedelta(days=2, hours=3), "Works"),
+        actor=actor,
+        now=NOW,
+    )
+    sooner = events.publish_shutdown(
+        uow,
+        events.Shutdown((desk.a.feeder.id,), NOW + dt.timedelta(hours=5), NOW + dt.timedelta(hours=8), "Tree"),
+        actor=actor,
+        now=NOW,
+    )
+    broken = _breakdown(desk, session)  # the latest published, and off since an hour ago
+
+    page = desk.client.get("/desk/").get_data(as_text=True)
+    listed = desk.client.get("/desk/events.json").get_json()["live"]
+
+    order = [broken.event_id, sooner.event_id, later.event_id]
+    assert [int(i) for i in re.findall(r'<tr id="event-(\d+)"', page)] == order
+    assert [e["id"] for e in listed] == order

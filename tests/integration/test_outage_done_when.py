@@ -136,7 +136,10 @@ def test_the_desk_publishes_a_breakdown_everyone_hears_it_and_the_restoration_on
         live = json.loads(desk.get("/desk/events.json"))["live"]
         (event,) = [e for e in live if e["kind"] == "breakdown" and e["status"] == "published"]
         assert event["feeders"] == [{"id": feeder_id, "name": feeder_name}]
-        desk.post(f"/desk/events/{event['id']}/restore", f"/desk/events/{event['id']}", [])
+        asked = desk.post(f"/desk/events/{event['id']}/restore", f"/desk/events/{event['id']}", [])
+        assert "Yes, mark restored and tell consumers" in asked  # the desk is asked first; nothing is sent yet
+        assert not alerts("was restored at")
+        desk.post(f"/desk/events/{event['id']}/restore", f"/desk/events/{event['id']}", [("confirm", "1")])
         breakdown_to = {m["recipient"] for m in alerts("Fault: no power in")}
         restored = _wait_for(
             "the restoration SMS to everyone told",
@@ -163,7 +166,11 @@ def test_the_desk_publishes_a_breakdown_everyone_hears_it_and_the_restoration_on
         assert "D01" in indices.stdout
     finally:
         up.send_signal(signal.SIGINT)
-        up.wait(timeout=30)
+        try:
+            up.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave the server running when the test fails
+            up.kill()
+            up.wait(timeout=10)
         if up.stdout:
             up.stdout.close()
         errors.close()

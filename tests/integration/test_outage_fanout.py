@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork, make_session_factory
-from cis.models import Account, DistributionTransformer, Feeder, OutageRevision, Outbox, SmsOptOut
+from cis.models import Account, ConsoleSms, DistributionTransformer, Feeder, OutageRevision, Outbox, SmsOptOut
+from outage.errors import InvalidOutage
 from outage.events import (
     Actor,
     Breakdown,
@@ -27,6 +30,9 @@ from outage.events import (
     update_etr,
 )
 from outage.fanout import fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
+from sms.dispatch import DispatchConfig, drain
+from sms.providers import ConsoleProvider
+from sms.templates import load_templates
 from tests import factories
 from tests.conftest import emptied_engine, own_postgres_database
 
@@ -326,9 +332,13 @@ def test_changes_to_a_roster_slot_are_told_to_nobody(world: World) -> None:
         add_revision(s, event, "published", False, DESK, NOW)
         s.commit()
         event_id = event.id
-    moved = update_etr(world.uow, event_id, NOW + dt.timedelta(hours=3), actor=DESK, now=NOW)
-    back = restore(world.uow, event_id, actor=DESK, now=NOW + dt.timedelta(minutes=5))
-    assert (moved.notify, back.notify) == (False, False)
+    # A slot keeps to its schedule: no new ETR, no restoration by hand; calling it off tells nobody.
+    with pytest.raises(InvalidOutage, match="a roster slot ends by itself"):
+        update_etr(world.uow, event_id, NOW + dt.timedelta(hours=3), actor=DESK, now=NOW)
+    with pytest.raises(InvalidOutage, match="a roster slot ends by itself"):
+        restore(world.uow, event_id, actor=DESK, now=NOW + dt.timedelta(minutes=5))
+    called_off = cancel(world.uow, event_id, actor=DESK, now=NOW + dt.timedelta(minutes=5), note="enough power today")
+    assert called_off.notify is False
     assert fan_out_pending(world.engine, now=NOW + dt.timedelta(minutes=5)) == []
     assert world.rows() == []
 
@@ -344,3 +354,56 @@ def test_a_consumers_2_does_not_reopen_an_outage_a_newer_breakdown_covers(world:
     )
     assert reopen(world.uow, old, actor=Actor("consumer:check"), now=NOW + dt.timedelta(hours=1), note="2") is None
     assert newer.event_id != old
+
+
+# --- when a planned shutdown's notice goes --------------------------------------------------------------------
+
+
+def _ist(hour: int, minute: int = 0, day: int = 20) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo("Asia/Kolkata")).astimezone(dt.UTC)
+
+
+def _sent_by_console(world: World, at: dt.datetime) -> list[str]:
+    """Drain the outbox at `at` through the console provider; the recipients of every shutdown SMS sent so far."""
+    provider = ConsoleProvider(make_session_factory(world.engine), stream=io.StringIO(), clock=lambda: at)
+    config = DispatchConfig(batch_size=50, allowed_urls=(), defaults={"portal_url": "https://urja.example.in"})
+    drain(world.engine, provider, templates=load_templates(), bucket=None, config=config, clock=lambda: at)
+    with Session(world.engine) as s:
+        return sorted(s.scalars(select(ConsoleSms.recipient).where(ConsoleSms.template == "outage.shutdown")))
+
+
+def test_a_shutdown_notice_published_at_7_44_waits_for_8_00(world: World) -> None:
+    published_at = _ist(7, 44)
+    publish_shutdown(
+        world.uow,
+        Shutdown((world.feeder_a,), _ist(14), _ist(17), "Line maintenance"),
+        actor=DESK,
+        now=published_at,
+    )
+    fan_out_pending(world.engine, now=published_at)
+
+    rows = [r for r in world.rows() if r.template == "outage.shutdown"]
+    assert {(r.channel, r.not_before) for r in rows} == {("sms", _ist(8)), ("voice", _ist(8))}
+    assert _sent_by_console(world, published_at) == []
+    assert _sent_by_console(world, _ist(7, 59)) == []
+    assert len(_sent_by_console(world, _ist(8))) == len(world.by_sms)
+
+
+@pytest.mark.parametrize(
+    ("published_at", "starts"),
+    [(_ist(11), _ist(14)), (_ist(2), _ist(8, 30)), (_ist(21, 30), _ist(9, 0, day=21))],
+    ids=["in-the-day", "a-morning-shutdown-published-at-night", "waiting-would-leave-under-two-hours"],
+)
+def test_a_shutdown_notice_goes_at_once_in_the_day_or_when_waiting_would_make_it_late(
+    world: World, published_at: dt.datetime, starts: dt.datetime
+) -> None:
+    publish_shutdown(
+        world.uow,
+        Shutdown((world.feeder_a,), starts, starts + dt.timedelta(hours=3), "Line maintenance"),
+        actor=DESK,
+        now=published_at,
+    )
+    fan_out_pending(world.engine, now=published_at)
+
+    assert {r.not_before for r in world.rows() if r.template == "outage.shutdown"} == {None}
+    assert len(_sent_by_console(world, published_at)) == len(world.by_sms)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork, make_session_factory
 from cis.interruptions import active_interruption
-from cis.models import Account, AuditLog, OutageCheck, OutageEvent, OutageRevision, Outbox
+from cis.models import Account, AuditLog, Complaint, OutageCheck, OutageEvent, OutageRevision, Outbox
 from outage import queries
 from outage.events import Actor, Breakdown, publish_breakdown, restore
 from outage.fanout import fan_out
@@ -225,51 +225,139 @@ def asked_one(engine: Engine, uow: UnitOfWork, consumers: int = 10, at_least: in
     return feeder, [c.e164 for c in checks(engine, feeder.event_id)]
 
 
+def account_no_of(feeder: Restored, e164: str) -> str:
+    return next(feeder.account_nos[a] for a, m in feeder.mobiles.items() if m == e164)
+
+
+def complaints_of(engine: Engine, account_no: str) -> list[Complaint]:
+    with make_session_factory(engine)() as s:
+        return list(
+            s.scalars(
+                select(Complaint)
+                .join(Account, Account.id == Complaint.account_id)
+                .where(Account.account_no == account_no)
+                .order_by(Complaint.id)
+            )
+        )
+
+
 def test_a_1_records_that_power_is_back_and_changes_nothing_else(engine: Engine, uow: UnitOfWork) -> None:
     feeder, mobiles = asked_one(engine, uow)
 
     told = answer_check(uow, mobiles[0], 1, now=LATER, message_id="SMa1")
 
-    assert told == CheckAnswer(feeder.event_id, feeder.area, 1, reopened=False, live=False)
+    assert told == CheckAnswer(
+        feeder.event_id, feeder.area, 1, reopened=False, live=False, account_no=account_no_of(feeder, mobiles[0])
+    )
     answered = [(c.e164, c.answer, c.answered_at) for c in checks(engine, feeder.event_id) if c.answer is not None]
     assert answered == [(mobiles[0], 1, LATER)]
     assert [a for a, _, _ in revisions(engine, feeder.event_id)] == ["published", "restored"]
+    assert complaints_of(engine, account_no_of(feeder, mobiles[0])) == []
 
 
-def test_a_2_puts_the_event_back_on_the_desk_once_however_many_say_it(engine: Engine, uow: UnitOfWork) -> None:
+def test_one_2_logs_a_no_supply_complaint_for_that_consumer_and_tells_nobody_else(
+    engine: Engine, uow: UnitOfWork
+) -> None:
     feeder, mobiles = asked_one(engine, uow)
+    account_no = account_no_of(feeder, mobiles[0])
 
-    first = answer_check(uow, mobiles[0], 2, now=LATER, message_id="SMb1")
-    second = answer_check(uow, mobiles[1], 2, now=LATER + dt.timedelta(minutes=1), message_id="SMb2")
+    told = answer_check(uow, mobiles[0], 2, now=LATER, message_id="SMb1")
 
-    assert first == CheckAnswer(feeder.event_id, feeder.area, 2, reopened=True, live=True)
-    assert second == CheckAnswer(feeder.event_id, feeder.area, 2, reopened=False, live=True)
+    assert told is not None
+    assert (told.reopened, told.live, told.account_no) == (False, False, account_no)
+    assert told.complaint is not None
+    assert (told.complaint.created, told.complaint.outage) == (True, None)
+    (complaint,) = complaints_of(engine, account_no)
+    assert (complaint.number, complaint.category, complaint.channel, complaint.mobile, complaint.status) == (
+        told.complaint.number,
+        "no_supply",
+        "sms",
+        mobiles[0],
+        "open",
+    )
+    assert complaint.outage_event_id is None
+    assert [a for a, _, _ in revisions(engine, feeder.event_id)] == ["published", "restored"]
+    with make_session_factory(engine)() as s:
+        event = s.get(OutageEvent, feeder.event_id)
+        assert event is not None
+        assert event.status == "restored"
+        acks = s.scalars(select(Outbox.recipient).where(Outbox.template == "complaint.ack")).all()
+        assert acks == [mobiles[0]]
+    for other in set(feeder.account_nos.values()) - {account_no}:  # nobody else hears supply is off
+        assert active_interruption(uow, other, LATER) is None
+
+
+def test_enough_2s_from_the_sample_reopen_the_event_once_and_link_their_complaints(
+    engine: Engine, uow: UnitOfWork
+) -> None:
+    feeder, mobiles = asked_one(engine, uow)
+    answers = [
+        answer_check(uow, e164, 2, now=LATER + dt.timedelta(minutes=n), message_id=f"SMr{n}", reopen_after=3)
+        for n, e164 in enumerate(mobiles[:4])
+    ]
+
+    assert [(a.reopened, a.live) for a in answers if a is not None] == [
+        (False, False),
+        (False, False),
+        (True, True),
+        (False, True),
+    ]
     assert revisions(engine, feeder.event_id) == [
         ("published", DESK.name, None),
         ("restored", DESK.name, None),
         ("reopened", "consumer:check", "consumer reports supply still off"),
     ]
+    linked = [c for e164 in mobiles[:4] for c in complaints_of(engine, account_no_of(feeder, e164))]
+    assert [c.outage_event_id for c in linked] == [feeder.event_id] * 4
     with make_session_factory(engine)() as s:
         event = s.get(OutageEvent, feeder.event_id)
         assert event is not None
         assert (event.status, event.restored_at) == ("published", None)
         assert feeder.event_id in [row.id for row in queries.live_events(s, None)]  # the desk sees it live again
-    account_no = next(iter(feeder.account_nos.values()))
-    notice = active_interruption(uow, account_no, LATER)
+    never_asked = next(n for a, n in feeder.account_nos.items() if feeder.mobiles[a] not in mobiles)
+    notice = active_interruption(uow, never_asked, LATER)
     assert notice is not None
     assert notice.kind == "breakdown"
+    # Restored again: the complaints of those who said it was still off are resolved with it.
+    restore(uow, feeder.event_id, actor=DESK, now=LATER + dt.timedelta(hours=1))
+    resolved = [c for e164 in mobiles[:4] for c in complaints_of(engine, account_no_of(feeder, e164))]
+    assert {c.status for c in resolved} == {"resolved"}
+
+
+def test_a_sample_smaller_than_the_setting_reopens_when_all_of_it_says_2(engine: Engine, uow: UnitOfWork) -> None:
+    _feeder, mobiles = asked_one(engine, uow, consumers=2)
+
+    first, second = (
+        answer_check(uow, e164, 2, now=LATER, message_id=f"SMs{n}", reopen_after=3) for n, e164 in enumerate(mobiles)
+    )
+
+    assert len(mobiles) == 2
+    assert first is not None
+    assert second is not None
+    assert (first.reopened, second.reopened, second.live) == (False, True, True)
 
 
 def test_the_same_message_delivered_twice_is_one_answer(engine: Engine, uow: UnitOfWork) -> None:
     feeder, mobiles = asked_one(engine, uow)
 
-    first = answer_check(uow, mobiles[0], 2, now=LATER, message_id="SMc1")
-    again = answer_check(uow, mobiles[0], 2, now=LATER + dt.timedelta(seconds=40), message_id="SMc1")
+    first = answer_check(uow, mobiles[0], 2, now=LATER, message_id="SMc1", reopen_after=1)
+    again = answer_check(uow, mobiles[0], 2, now=LATER + dt.timedelta(seconds=40), message_id="SMc1", reopen_after=1)
 
     assert first is not None
+    assert again is not None
     assert first.reopened
-    assert again == CheckAnswer(feeder.event_id, feeder.area, 2, reopened=False, live=True)
+    assert (again.event_id, again.area, again.answer, again.reopened, again.live) == (
+        feeder.event_id,
+        feeder.area,
+        2,
+        False,
+        True,
+    )
+    assert first.complaint is not None
+    assert again.complaint is not None
+    assert (again.complaint.number, again.complaint.created) == (first.complaint.number, False)
     assert [c.answered_at for c in checks(engine, feeder.event_id) if c.answer is not None] == [LATER]
+    assert len(complaints_of(engine, account_no_of(feeder, mobiles[0]))) == 1
     with make_session_factory(engine)() as s:
         assert s.scalar(select(func.count()).where(AuditLog.action == "outage.check_answered")) == 1
     assert [a for a, _, _ in revisions(engine, feeder.event_id)].count("reopened") == 1

@@ -370,3 +370,43 @@ def test_no_schedule_is_queued_once_its_day_is_over(
     subscribe(uow, acc.id, MOBILE, now=NOW)
 
     assert queue_roster_sms(uow, DAY, now=ist(2026, 11, 22, 0, 0)) == 0
+
+
+def _roster_texts(session: Session) -> list[str]:
+    template = load_templates()["outage.roster"]
+    session.expire_all()
+    rows = session.scalars(select(Outbox).where(Outbox.template == "outage.roster")).all()
+    return [
+        render(template, variables_for(template, row.payload), allowed_urls=(), allowed_numbers=()).text for row in rows
+    ]
+
+
+def test_todays_schedule_queued_in_the_night_lists_only_the_slots_not_over_by_8_am(
+    uow: UnitOfWork, session: Session, rural: tuple[Account, Feeder]
+) -> None:
+    acc, feeder = rural
+    _roster(uow, session, [feeder], "01:00-04:00, 07:00-09:00, 13:00-15:00")
+    subscribe(uow, acc.id, MOBILE, now=NOW)
+
+    # 00:05 IST: the SMS waits for 08:00, when 01:00-04:00 is long over and 07:00-09:00 still under way.
+    assert queue_roster_sms(uow, DAY, now=ist(2026, 11, 21, 0, 5)) == 1
+
+    assert _roster_texts(session) == [
+        f"Supply schedule for {feeder.name} on 21 Nov 2026: power will be off 7:00-9:00 AM, 1:00-3:00 PM. "
+        "Please plan your use accordingly. -Urja Mitra"
+    ]
+
+
+def test_the_evening_before_the_schedule_lists_every_slot_and_a_day_with_none_left_gets_none(
+    uow: UnitOfWork, session: Session, rural: tuple[Account, Feeder]
+) -> None:
+    acc, feeder = rural
+    _roster(uow, session, [feeder], "01:00-04:00")
+    subscribe(uow, acc.id, MOBILE, now=NOW)
+
+    assert queue_roster_sms(uow, DAY, now=ist(2026, 11, 21, 0, 5)) == 0  # it would go at 08:00, after the slot
+    assert queue_roster_sms(uow, DAY, now=NOW) == 1  # 18:00 the evening before: it goes now
+    assert _roster_texts(session) == [
+        f"Supply schedule for {feeder.name} on 21 Nov 2026: power will be off 1:00-4:00 AM. "
+        "Please plan your use accordingly. -Urja Mitra"
+    ]

@@ -269,23 +269,65 @@ def _reopenings(factory: Callable[[], Session], event_id: int) -> list[str]:
         )
 
 
-def test_a_2_reopens_the_outage_and_the_desk_sees_it(
+def _account_on(mobile_no: str, feeder: Feeder) -> str:
+    return feeder.accounts[[mobile(n) for n in range(8)].index(mobile_no)]
+
+
+def _complaint_number(factory: Callable[[], Session], account_no: str) -> str:
+    with factory() as s:
+        return s.scalars(
+            select(Complaint.number)
+            .join(Account, Account.id == Complaint.account_id)
+            .where(Account.account_no == account_no)
+        ).one()
+
+
+def test_one_2_registers_that_consumers_no_supply_complaint_and_reopens_nothing(
+    engine: Engine, uow: UnitOfWork, feeder: Feeder, factory: Callable[[], Session], sms: Callable[..., Reply]
+) -> None:
+    event_id, asked = _restored_and_asked(engine, uow, feeder)
+    account_no = _account_on(asked[0], feeder)
+
+    reply = sms(asked[0], "2", now=ANSWERED)
+
+    number = _complaint_number(factory, account_no)
+    assert (reply.template_key, reply.already_queued) == ("complaint.ack", True)
+    assert reply.text == (
+        f"Dear consumer, complaint {number} for A/c {account_no} is registered. Expected resolution by "
+        f"20 Nov 2026, 8:00 PM. Track: SMS STATUS {number} -Urja Mitra"
+    )
+    with factory() as s:
+        event = s.get(OutageEvent, event_id)
+        assert event is not None
+        assert event.status == "restored"
+        assert queries.live_events(s, None) == []
+    assert _reopenings(factory, event_id) == []
+    # Everyone else on the feeder is still told the supply is on.
+    outage = sms(STRANGER, f"OUTAGE {_account_on(asked[1], feeder)}", now=ANSWERED)
+    assert outage.template_key == "reply.no_outage"
+
+
+def test_the_third_2_reopens_the_outage_and_the_desk_sees_it(
     engine: Engine, uow: UnitOfWork, feeder: Feeder, factory: Callable[[], Session], sms: Callable[..., Reply]
 ) -> None:
     event_id, asked = _restored_and_asked(engine, uow, feeder)
 
-    reply = sms(asked[0], "2", now=ANSWERED)
+    replies = [sms(e164, "2", now=ANSWERED + dt.timedelta(minutes=n)) for n, e164 in enumerate(asked[:3])]
 
-    assert reply.template_key == "reply.check_reopened"
-    assert reply.text == (
-        f"Sorry that supply in {feeder.area} is still off. The outage desk has been told and our team will "
-        "restore it. For help call 1912. -Urja Mitra"
+    assert [r.template_key for r in replies] == ["complaint.ack", "complaint.ack", "complaint.ack_outage"]
+    account_no = _account_on(asked[2], feeder)
+    number = _complaint_number(factory, account_no)
+    assert replies[2].text == (
+        f"Complaint {number} for A/c {account_no} noted: supply in {feeder.area} is off due to a breakdown, "
+        "expected back by the earliest possible. -Urja Mitra"
     )
     with factory() as s:
         event = s.get(OutageEvent, event_id)
         assert event is not None
         assert event.status == "published"
         assert [row.id for row in queries.live_events(s, None)] == [event_id]
+        linked = s.scalars(select(Complaint.outage_event_id).where(Complaint.category == "no_supply")).all()
+        assert linked == [event_id] * 3
     assert _reopenings(factory, event_id) == ["consumer:check"]
     # Whoever asks now is told the supply is off, with no time promised until the desk gives one.
     outage = sms(STRANGER, f"OUTAGE {feeder.accounts[0]}", now=ANSWERED)
@@ -293,20 +335,19 @@ def test_a_2_reopens_the_outage_and_the_desk_sees_it(
     assert "Our team is at work; restoration time not known yet." in outage.text
 
 
-def test_a_second_2_is_thanked_the_same_but_reopens_nothing_more(
+def test_a_2_delivered_again_after_its_check_is_answered_reopens_nothing_more(
     engine: Engine, uow: UnitOfWork, feeder: Feeder, factory: Callable[[], Session], sms: Callable[..., Reply]
 ) -> None:
     event_id, asked = _restored_and_asked(engine, uow, feeder)
 
-    first = sms(asked[0], "2", now=ANSWERED)
-    second = sms(asked[1], " 2 ", now=ANSWERED + dt.timedelta(minutes=2))
-    repeated = sms(asked[1], "2", message_id="SMrep", now=ANSWERED + dt.timedelta(minutes=3))
-    again = sms(asked[1], "2", message_id="SMrep", now=ANSWERED + dt.timedelta(minutes=4))
+    first = sms(asked[1], "2", message_id="SMrep", now=ANSWERED)
+    repeated = sms(asked[1], " 2 ", now=ANSWERED + dt.timedelta(minutes=3))
 
-    assert first.template_key == second.template_key == "reply.check_reopened"
+    assert first.template_key == "complaint.ack"
     assert repeated.template_key == "reply.help"  # that mobile's check is answered: nothing is waiting
-    assert again.template_key == "reply.help"
-    assert _reopenings(factory, event_id) == ["consumer:check"]
+    assert _reopenings(factory, event_id) == []
+    with factory() as s:
+        assert len(s.scalars(select(Complaint)).all()) == 1
 
 
 def test_a_1_is_thanked_and_leaves_the_outage_restored(
@@ -329,25 +370,27 @@ def test_a_1_is_thanked_and_leaves_the_outage_restored(
 def test_the_same_2_delivered_twice_gets_the_same_reply(
     engine: Engine, uow: UnitOfWork, feeder: Feeder, factory: Callable[[], Session], sms: Callable[..., Reply]
 ) -> None:
-    event_id, asked = _restored_and_asked(engine, uow, feeder)
+    _event_id, asked = _restored_and_asked(engine, uow, feeder)
 
     first = sms(asked[0], "2", message_id="SMtwice", now=ANSWERED)
     again = sms(asked[0], "2", message_id="SMtwice", now=ANSWERED + dt.timedelta(seconds=30))
 
     assert (again.template_key, again.text) == (first.template_key, first.text)
-    assert first.template_key == "reply.check_reopened"
-    assert _reopenings(factory, event_id) == ["consumer:check"]
+    assert first.template_key == "complaint.ack"
+    with factory() as s:
+        assert len(s.scalars(select(Complaint)).all()) == 1
+        assert len(s.scalars(select(Outbox).where(Outbox.template == "complaint.ack")).all()) == 1
 
 
-def test_a_2_too_long_after_the_restoration_points_to_a_complaint(
+def test_a_2_too_long_after_the_restoration_registers_a_complaint(
     engine: Engine, uow: UnitOfWork, feeder: Feeder, factory: Callable[[], Session], sms: Callable[..., Reply]
 ) -> None:
     event_id, asked = _restored_and_asked(engine, uow, feeder)
 
     reply = sms(asked[0], "2", now=RESTORED + dt.timedelta(hours=13))
 
-    assert reply.template_key == "reply.no_outage"
-    assert "SMS COMP NOSUPPLY or call 1912" in reply.text
+    assert reply.template_key == "complaint.ack"
+    assert _complaint_number(factory, _account_on(asked[0], feeder)) in reply.text
     assert _reopenings(factory, event_id) == []
 
 

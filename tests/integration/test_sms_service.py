@@ -96,6 +96,24 @@ def test_a_complaint_is_registered_once_when_the_message_arrives_twice(
         assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "complaint.ack")) == 1
 
 
+def test_a_second_open_complaint_of_the_same_kind_is_answered_with_the_first_ones_number(
+    world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
+) -> None:
+    first = sms(world.single_mobile, "COMP NOSUPPLY since morning")
+    again = sms(world.single_mobile, "COMP NOSUPPLY still off", now=NOW + dt.timedelta(seconds=20))
+
+    with session_factory() as s:
+        number = s.scalars(select(Complaint.number).where(Complaint.channel == "sms")).one()
+        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "complaint.ack")) == 1
+    assert first.template_key == "complaint.ack"
+    assert (again.template_key, again.already_queued) == ("reply.complaint_exists", False)
+    assert again.text == (
+        f"Complaint already registered for A/c {world.single}, number {number}. "
+        f"Expected resolution by 20 Nov 2026, 7:30 PM. Track: SMS STATUS {number} -Urja Mitra"
+    )
+    assert again.segments == 1
+
+
 def test_a_complaint_for_an_account_not_on_this_mobile_is_refused(world: World, sms: Callable[..., Reply]) -> None:
     assert sms(world.stranger_mobile, f"COMP {world.single} VOLTAGE").template_key == "reply.not_registered"
 

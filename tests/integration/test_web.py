@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from cis.complaints import RegisterComplaint, register_complaint
 from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import head_revision, upgrade
-from cis.models import Complaint
+from cis.models import Complaint, Outbox
 from tests import factories
 from tests.integration.test_staff_login import add_staff, sign_in
 from tests.web_support import forget_counts
@@ -187,6 +187,44 @@ def test_posting_a_complaint_creates_it_and_the_same_idempotency_key_returns_the
     assert again.get_json()["number"] == number
     assert again.get_json()["created"] is False
     assert _complaints_with_key(database_url, "form-7f3a") == 1
+
+
+def _outbox_to(database_url: str, mobile: str) -> list[str]:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(select(Outbox.template).where(Outbox.recipient == mobile)))
+    finally:
+        engine.dispose()
+
+
+def test_thirty_anonymous_complaints_naming_a_strangers_mobile_send_it_nothing(
+    client: FlaskClient, database_url: str
+) -> None:
+    victim = "+919700000042"
+    answers = [
+        client.post(
+            "/api/complaints",
+            json={"category": "dangerous_line", "mobile": victim, "text": f"Sparking pole number {n}"},
+        )
+        for n in range(30)
+    ] + [client.post("/api/complaints", json={"category": "voltage", "account_no": BILLED, "mobile": victim})]
+
+    assert [a.status_code for a in answers] == [201] * 31
+    assert _outbox_to(database_url, victim) == []
+    assert _outbox_to(database_url, REGISTERED) == ["complaint.ack"]  # the account's own mobile is told
+
+
+def test_a_second_open_complaint_of_the_same_kind_answers_with_the_first_ones_number(client: FlaskClient) -> None:
+    first = client.post("/api/complaints", json={"category": "meter", "account_no": BILLED})
+    again = client.post("/api/complaints", json={"category": "meter", "account_no": BILLED, "text": "Still stuck"})
+
+    number = first.get_json()["number"]
+    assert first.status_code == 201
+    assert again.status_code == 200
+    body = again.get_json()
+    assert (body["number"], body["created"], body["already_open"]) == (number, False, True)
+    assert body["message"] == f"A complaint of this kind is already registered for this account, number {number}."
 
 
 @pytest.mark.parametrize(

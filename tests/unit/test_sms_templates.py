@@ -34,6 +34,7 @@ PLAUSIBLE = {
     "cycle": "Jul 2025",
     "units": 1245,
     "amount": "12,345.00",
+    "old_amount": "12,345.00",
     "balance": "12,345.00",
     "portal_url": PORTAL,
     "date": "15 Aug 2025",
