@@ -108,7 +108,7 @@ def test_a_second_complaint_of_the_same_kind_hears_the_open_ones_number_and_no_s
     text = said(turns[-1])
     spoken_number = " ".join(catalog().text(f"num.{d}", "hi") for d in number)
     assert text.startswith(catalog().text("complaint.already", "hi"))
-    assert text.count(spoken_number) == 2
+    assert text.count(spoken_number) == (1 if channel == "ussd" else 2)  # a screen shows it once, the voice repeats
     assert catalog().text("complaint.sms_sent", "hi") not in text
     assert again.state["data"]["complaint"] == number
     with session_factory() as s:

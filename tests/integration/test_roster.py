@@ -393,7 +393,7 @@ def test_todays_schedule_queued_in_the_night_lists_only_the_slots_not_over_by_8_
 
     assert _roster_texts(session) == [
         f"Supply schedule for {feeder.name} on 21 Nov 2026: power will be off 7:00-9:00 AM, 1:00-3:00 PM. "
-        "Please plan your use accordingly. -Urja Mitra"
+        "Please plan your use. -Urja Mitra"
     ]
 
 
@@ -408,5 +408,5 @@ def test_the_evening_before_the_schedule_lists_every_slot_and_a_day_with_none_le
     assert queue_roster_sms(uow, DAY, now=NOW) == 1  # 18:00 the evening before: it goes now
     assert _roster_texts(session) == [
         f"Supply schedule for {feeder.name} on 21 Nov 2026: power will be off 1:00-4:00 AM. "
-        "Please plan your use accordingly. -Urja Mitra"
+        "Please plan your use. -Urja Mitra"
     ]

@@ -94,6 +94,6 @@ def test_the_pay_sms_links_to_the_portal_url_or_else_the_public_landing_page(
     assert main(["outbox", "drain"], settings) == 0
     out = capsys.readouterr().out
     link = portal or "https://urjamitra.example.in"  # the public URL: its / is the consumers' landing page
-    assert f"[sms URJAMT -> {mobile}] A/c {account}: Rs " in out
+    assert f"[sms URJAMT -> +91*******{mobile[-3:]}] A/c {account}: Rs " in out  # the log masks the mobile
     assert f"Pay online at {link}, by UPI, or at any cash counter." in out
     assert "delivered 1" in out

@@ -314,12 +314,12 @@ def test_the_third_2_reopens_the_outage_and_the_desk_sees_it(
 
     replies = [sms(e164, "2", now=ANSWERED + dt.timedelta(minutes=n)) for n, e164 in enumerate(asked[:3])]
 
-    assert [r.template_key for r in replies] == ["complaint.ack", "complaint.ack", "complaint.ack_outage"]
+    assert [r.template_key for r in replies] == ["complaint.ack", "complaint.ack", "complaint.ack_outage_no_etr"]
     account_no = _account_on(asked[2], feeder)
     number = _complaint_number(factory, account_no)
     assert replies[2].text == (
-        f"Complaint {number} for A/c {account_no} noted: supply in {feeder.area} is off due to a breakdown, "
-        "expected back by the earliest possible. -Urja Mitra"
+        f"Complaint {number} noted: power in {feeder.area} is off due to a breakdown; restoration time not known yet. "
+        "-Urja Mitra"
     )
     with factory() as s:
         event = s.get(OutageEvent, event_id)
