@@ -149,10 +149,21 @@ def consumers_by_feeder(session: Session, feeder_ids: Sequence[int]) -> dict[int
     return counts
 
 
+def lock_feeders(session: Session, feeder_ids: Iterable[int]) -> None:
+    """Lock these feeders' rows until the transaction ends (in id order, so two lockers cannot deadlock): whoever
+    checks a feeder's live events and then adds one goes second behind anyone doing the same, and sees their work.
+    """
+    session.execute(
+        select(Feeder.id).where(Feeder.id.in_(sorted(set(feeder_ids)))).order_by(Feeder.id).with_for_update()
+    )
+
+
 def _live_overlap(
     session: Session, feeders: Sequence[tuple[int, str, int]], kind: str, starts: dt.datetime, ends: dt.datetime | None
 ) -> None:
-    """Refuse a second live event of the same kind on a feeder (a breakdown inside a shutdown is fine)."""
+    """Refuse a second live event of the same kind on a feeder (a breakdown inside a shutdown is fine); the
+    feeders stay locked, so two desks publishing on one feeder at once make one event, not two."""
+    lock_feeders(session, (f for f, _, _ in feeders))
     fi = FeederInterruption
     query = (
         select(fi.feeder_id, fi.event_id)

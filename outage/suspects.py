@@ -8,7 +8,7 @@ from sqlalchemy import exists, func, select, update
 
 from cis.db import UnitOfWork
 from cis.models import Complaint, FeederInterruption, OutageEvent, OutageEventFeeder
-from outage.events import SYSTEM, add_revision, create_event, feeders_of
+from outage.events import SYSTEM, add_revision, create_event, feeders_of, lock_feeders
 
 DEFAULT_THRESHOLD = 3
 DEFAULT_WINDOW = dt.timedelta(minutes=15)
@@ -44,7 +44,7 @@ def detect_suspected(
             .where(OutageEvent.status == "suspected", OutageEventFeeder.feeder_id == Complaint.feeder_id)
             .exists()
         )
-        bursts = session.execute(
+        burst_query = (
             select(Complaint.feeder_id, func.count(), func.min(Complaint.created_at))
             .where(
                 Complaint.status == "open",
@@ -58,7 +58,12 @@ def detect_suspected(
             )
             .group_by(Complaint.feeder_id)
             .having(func.count() >= threshold)
-        ).all()
+        )
+        bursts = session.execute(burst_query).all()
+        if bursts:
+            # Two sweeps at once: the second waits for the first's feeders, then finds them suspected already.
+            lock_feeders(session, (int(b[0]) for b in bursts))
+            bursts = session.execute(burst_query).all()
         for feeder_id, count, first in bursts:
             feeders = feeders_of(session, [int(feeder_id)], None)
             event = create_event(

@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cis.complaints import RegisterComplaint, register_complaint
 from cis.db import UnitOfWork, make_session_factory
-from cis.models import AuditLog, OutageRevision
+from cis.models import AuditLog, OutageEvent, OutageRevision
 from cis.optout import opt_in, opt_out
 from outage.events import Actor, Breakdown, publish_breakdown, restore
+from outage.suspects import detect_suspected
 from tests import factories
 from tests.conftest import emptied_engine, own_postgres_database
 
@@ -93,3 +95,39 @@ def test_ten_restores_of_one_breakdown_at_once_restore_it_once(factory: Callable
             "published",
             "restored",
         ]
+
+
+def test_ten_desks_publishing_a_breakdown_on_one_feeder_at_once_make_one(factory: Callable[[], Session]) -> None:
+    with factory() as s:
+        feeder_id = factories.feeder_of(s, factories.account(s, mobiles=(MOBILE,))).id
+        s.commit()
+    broke = NOW - dt.timedelta(hours=1)
+    report = Breakdown(since=broke, cause="Conductor snapped", feeder_ids=(feeder_id,))
+
+    answers = _at_once(10, lambda: publish_breakdown(UnitOfWork(factory), report, actor=DESK, now=NOW).number)
+
+    assert Counter(answers) == {"1": 1, "OverlappingOutage": 9}
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(OutageEvent)) == 1
+
+
+def test_ten_sweeps_at_once_raise_one_suspected_breakdown(factory: Callable[[], Session]) -> None:
+    with factory() as s:
+        dtr = factories.network(s)
+        accounts = [
+            factories.account(s, dtr=dtr, mobiles=(f"+9198392{n:05d}",), account_no=f"48000000{n:02d}").account_no
+            for n in range(3)
+        ]
+        s.commit()
+    for n, account_no in enumerate(accounts):
+        register_complaint(
+            UnitOfWork(factory),
+            RegisterComplaint(channel="sms", category="no_supply", account_no=account_no, channel_request_id=f"s{n}"),
+            now=NOW + dt.timedelta(minutes=n),
+        )
+
+    answers = _at_once(10, lambda: len(detect_suspected(UnitOfWork(factory), now=NOW + dt.timedelta(minutes=5))))
+
+    assert Counter(answers) == {"1": 1, "0": 9}
+    with factory() as s:
+        assert s.scalars(select(OutageEvent.status)).all() == ["suspected"]
