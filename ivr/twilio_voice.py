@@ -46,6 +46,7 @@ CHANNEL = "twilio"
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 SIGNATURE_HEADER = "X-Twilio-Signature"
 XML = "text/xml"
+RETRY_AFTER_S = 30  # what a callback that could not be recorded is told to wait before trying again
 STEM = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 
 
@@ -199,7 +200,11 @@ def voice_blueprint(
         except Exception:
             failed = True
             log.exception("Twilio call %s: ending the call record failed (status %s)", call_sid, call_status)
-        return twiml(empty_twiml(), status=500 if failed else 200)
+        if failed:  # the database is down or slow: Twilio may call back again later
+            response = twiml(empty_twiml(), status=503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+        return twiml(empty_twiml())
 
     @bp.get("/prompts/<lang>/<path:stem>.mp3")
     def prompt(lang: str, stem: str) -> Response:

@@ -55,6 +55,7 @@ APOLOGY_KEY = "common.sorry_error"
 SECRET_HEADER = "X-USSD-Secret"
 MAX_INPUT = 64
 PLAIN = "text/plain"
+RETRY_AFTER_S = 30
 
 
 # -- the renderer (pure) ---------------------------------------------------------------------------------------
@@ -254,7 +255,9 @@ def ussd_blueprint(
             dialog.hangup(CHANNEL, session, duration_s=round(int(millis) / 1000) if millis.isdigit() else None)
         except Exception:
             log.exception("USSD session %s: ending the call record failed", session)
-            return plain("", 500)
+            response = plain("", 503)  # the database is down or slow: the gateway may notify again later
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         return plain("OK")
 
     return bp

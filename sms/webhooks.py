@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from cis import notify
+from cis import inputs, notify
 from cis.phones import mask_mobile, mobile_or_none
 from sms.dispatch import Receipt, record_receipts
 from sms.providers import SIGNATURE_HEADER, TIMESTAMP_HEADER, gateway_signature
@@ -58,13 +58,16 @@ def receive(
     allowed_numbers: Collection[str] = (),
 ) -> Reply:
     """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id)."""
+    # Whatever the provider passed on is answered: characters no database can store are dropped, not refused.
+    text = inputs.cleaned(text, max_length=MAX_TEXT, multiline=True)
     request_id = f"{provider}:{message_id}"
-    if len(request_id) > MAX_REQUEST_ID:  # the CIS keeps 80 characters of a request id
-        request_id = f"{provider}:{hashlib.sha256(message_id.encode()).hexdigest()[:40]}"
+    # The CIS keeps 80 storable characters of a request id: a longer or unstorable id is kept as its digest.
+    if len(request_id) > MAX_REQUEST_ID or inputs.cleaned(message_id, max_length=MAX_REQUEST_ID) != message_id:
+        request_id = f"{provider}:{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}"
     reply = handle_inbound(
         session_factory,
         mobile=mobile,
-        text=text[:MAX_TEXT],
+        text=text,
         message_id=request_id,
         now=now,
         portal_url=portal_url,
@@ -141,9 +144,10 @@ def sms_blueprint(
                 log.warning("refused gateway SMS request to %s", request.path)
                 return Response("", status=403)
             try:
-                document = json.loads(body)
-            except ValueError:
-                return _json({"error": "the body is not JSON"}, 400)
+                # NUL and lone surrogates dropped: a consumer's message is answered whatever it holds.
+                document = inputs.json_document(body, clean=True)
+            except inputs.InvalidInput as exc:  # not JSON, or nested too deep
+                return _json({"error": str(exc)}, 400)
             if not isinstance(document, dict):
                 return _json({"error": "the body is not a JSON object"}, 400)
             return view(document)

@@ -74,6 +74,10 @@ class Settings:
     suspect_complaints: int = 3  # this many no-supply complaints from one feeder ...
     suspect_minutes: int = 15  # ... within this many minutes raise a suspected breakdown on the desk
     check_share: float = 0.02  # the share of consumers asked "is your power back?" after a restoration
+    max_body_bytes: int = 1_048_576  # the largest request body the web app reads (413 beyond)
+    db_connect_timeout: int = 5  # seconds to wait for a database connection (the web app's and the webhooks')
+    db_statement_timeout: int = 10  # seconds a web request's statement (or lock wait) may take; 0: no limit
+    db_pool_timeout: int = 5  # seconds a web request waits for a free connection of the pool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +138,17 @@ class Settings:
             share = -1.0
         if not 0 <= share <= 1:
             raise SettingsError(f"URJA_CHECK_SHARE must be a share from 0 to 1, got {check_share!r}")
+        edge_numbers = {}
+        for name, var, low, high in (
+            ("max_body_bytes", "URJA_MAX_BODY_BYTES", 1024, 1_073_741_824),
+            ("db_connect_timeout", "URJA_DB_CONNECT_TIMEOUT", 1, 600),
+            ("db_statement_timeout", "URJA_DB_STATEMENT_TIMEOUT", 0, 3600),
+            ("db_pool_timeout", "URJA_DB_POOL_TIMEOUT", 1, 600),
+        ):
+            raw = env.get(var, str(getattr(defaults, name)))
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
+                raise SettingsError(f"{var} must be a whole number from {low} to {high}, got {raw!r}")
+            edge_numbers[name] = int(raw)
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
@@ -168,6 +183,7 @@ class Settings:
             twilio_api_url=env.get("URJA_TWILIO_API_URL") or None,
             check_share=share,
             **outage_numbers,
+            **edge_numbers,
         )
 
     @property
