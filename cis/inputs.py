@@ -285,6 +285,23 @@ def json_document(body: bytes | str, *, max_depth: int = MAX_JSON_DEPTH, clean: 
     return document
 
 
+def _holds_unstorable(document: Any) -> bool:
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if unstorable(item):
+                return True
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if unstorable(key):
+                    return True
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _cleaned_document(item: Any) -> Any:
     if isinstance(item, str):
         return _UNSTORABLE.sub("", item)

@@ -52,10 +52,10 @@ class BoundedIntConverter(IntegerConverter):
 
     def __init__(
         self,
-        map: Map,  # noqa: A002 - Werkzeug's name for it
+        map: Map,
         fixed_digits: int = 0,
-        min: int | None = None,  # noqa: A002
-        max: int | None = None,  # noqa: A002
+        min: int | None = None,
+        max: int | None = None,
         signed: bool = False,
     ) -> None:
         super().__init__(map, fixed_digits, 0 if min is None else min, inputs.MAX_ID if max is None else max, signed)
@@ -137,7 +137,7 @@ def install(app: Flask, settings: Settings) -> None:
         log.error("database unavailable on %s %s: %s", request.method, request.path, _brief(error))
         channel = channel_of(request.path)
         if channel == "voice":
-            twiml = apology_twiml("hi", audio_url=lambda lang, stem: None, catalog=catalog, agent_dial=settings.agent_dial)
+            twiml = apology_twiml("hi", audio_url=_no_audio, catalog=catalog, agent_dial=settings.agent_dial)
             return Response(twiml, 200, mimetype="text/xml")
         if channel == "ussd":
             return Response(apology_ussd(catalog), 200, mimetype="text/plain")
@@ -145,6 +145,10 @@ def install(app: Flask, settings: Settings) -> None:
 
     for kind in DATABASE_UNAVAILABLE:
         app.register_error_handler(kind, unavailable)
+
+
+def _no_audio(lang: str, stem: str) -> str | None:
+    return None
 
 
 def _first_sentence(text: str) -> str:

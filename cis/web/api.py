@@ -86,9 +86,7 @@ def lodge() -> ResponseReturnValue:
     given = {k: body.get(k) for k in _FIELD_LENGTHS}
     if any(v is not None and not isinstance(v, str) for v in given.values()):
         return jsonify(error="BadRequest", message="Every field is text."), 400
-    fields = {
-        k: inputs.text(v, field=k, max_length=_FIELD_LENGTHS[k], multiline=k == "text") for k, v in given.items()
-    }
+    fields = {k: inputs.text(v, field=k, max_length=_FIELD_LENGTHS[k], multiline=k == "text") for k, v in given.items()}
     # The key is scoped to the caller's address: another client's same key is another request.
     request_id = inputs.idempotency_key(request.headers.get("Idempotency-Key"), client=request.remote_addr or "")
     cmd = RegisterComplaint(
