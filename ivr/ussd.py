@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 from flask import Blueprint, Response, request
 
+from cis import inputs
 from ivr import speech
 from ivr.dialog import WebhookDialog
 from ivr.logs import get_logger
@@ -56,6 +57,8 @@ SECRET_HEADER = "X-USSD-Secret"
 MAX_INPUT = 64
 PLAIN = "text/plain"
 RETRY_AFTER_S = 30
+MAX_SESSION_ID = 100  # what the CIS keeps of a call reference
+MAX_TEXT = 500  # the whole input of a session: far more than any real one
 
 
 # -- the renderer (pure) ---------------------------------------------------------------------------------------
@@ -111,6 +114,14 @@ def newest_input(text: str) -> str | None:
     if not text:
         return None
     return text.rsplit("*", 1)[-1].strip()[:MAX_INPUT]
+
+
+def _session_id(raw: str) -> str | None:
+    """The gateway's session id, or None when it cannot be one (empty, too long, control characters)."""
+    try:
+        return inputs.text(raw, field="sessionId", max_length=MAX_SESSION_ID)
+    except inputs.InvalidInput:
+        return None
 
 
 def _screen(turn: Turn, lang: Lang, catalog: Catalog) -> str:
@@ -218,9 +229,11 @@ def ussd_blueprint(
     @bp.post("/ussd")
     def screen() -> Response:
         form = request.form
-        session, text = form.get("sessionId", ""), form.get("text", "")
-        if not session:
+        session = _session_id(form.get("sessionId", ""))
+        if session is None:
             return plain("END", 400)
+        # The consumer's keys are answered whatever they hold: characters no database can store are dropped.
+        text = inputs.cleaned(form.get("text", ""), max_length=MAX_TEXT)
         again = replay.get(session, text)
         if again is not None:
             return plain(again)
@@ -228,10 +241,10 @@ def ussd_blueprint(
             turn = dialog.handle(
                 channel=CHANNEL,
                 call_ref=session,
-                caller=form.get("phoneNumber", ""),
+                caller=inputs.cleaned(form.get("phoneNumber", ""), max_length=MAX_SESSION_ID),
                 digits=newest_input(text),
                 lang=None,
-                called=form.get("serviceCode") or None,
+                called=inputs.cleaned(form.get("serviceCode", ""), max_length=MAX_SESSION_ID) or None,
                 # The whole input so far names the request: a gateway's retry, on any web process, is
                 # answered with the same screen and does not advance the session.
                 request_key=text,
@@ -246,8 +259,8 @@ def ussd_blueprint(
     @bp.post("/ussd/end")
     def end() -> Response:
         form = request.form
-        session = form.get("sessionId", "")
-        if not session:
+        session = _session_id(form.get("sessionId", ""))
+        if session is None:
             return plain("", 400)
         replay.forget(session)
         millis = form.get("durationInMillis", "")

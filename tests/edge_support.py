@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -60,9 +61,9 @@ def build_world(engine: Engine, *, tag: str = "") -> World:
     now = dt.datetime.now(dt.UTC)
     factory = make_session_factory(engine)
     with factory() as session:
-        billed = factories.account(session, mobiles=(MOBILE,))
+        billed = factories.account(session, account_no=f"47000001{len(tag):02d}", mobiles=(MOBILE,))
         factories.bill(session, billed, amount_paise=172_700, issued_at=now - dt.timedelta(days=20))
-        other = factories.account(session, dtr=factories.network(session))
+        other = factories.account(session, account_no=f"47000002{len(tag):02d}")
         feeder = factories.feeder_of(session, billed)
         division_id = session.execute(
             select(SubDivision.division_id)
@@ -141,9 +142,13 @@ def close_app(app: Flask) -> None:
     app.extensions["urja.celery"].close()
 
 
-def twilio_headers(path: str, form: dict[str, str], query: dict[str, str] | None = None) -> dict[str, str]:
-    """X-Twilio-Signature over the public URL of `path` (with its query) and the form, as Twilio signs."""
-    url = PUBLIC_URL + path + (f"?{urlencode(query)}" if query else "")
+def twilio_headers(
+    path: str, form: Mapping[str, str], query: dict[str, str] | None = None, *, raw_query: str | None = None
+) -> dict[str, str]:
+    """X-Twilio-Signature over the public URL of `path` (with its query, or the query string exactly as sent)
+    and the form (a dict, or a MultiDict with repeated fields), as Twilio signs."""
+    encoded = raw_query if raw_query is not None else urlencode(query or {})
+    url = PUBLIC_URL + path + (f"?{encoded}" if encoded else "")
     return {"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(url, form)}
 
 

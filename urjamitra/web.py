@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, render_template
+from flask import Flask, Response, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -78,6 +79,9 @@ PARTS: tuple[dict[str, Any], ...] = (
         "links": ["/login", "/desk/", "/outages", "/outages.json", "/reliability"],
     },
 )
+
+
+OPENAPI = (resources.files("urjamitra") / "openapi.json").read_bytes()
 
 
 def _utc_now() -> dt.datetime:
@@ -168,6 +172,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         except SQLAlchemyError:
             counts = {}
         return render_template("home.html", parts=PARTS, counts=counts, settings=settings.masked())
+
+    @app.get("/api/openapi.json")
+    def openapi() -> ResponseReturnValue:
+        """The OpenAPI description of the JSON API and the providers' webhooks (urjamitra/openapi.json)."""
+        return Response(OPENAPI, mimetype="application/json")
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
