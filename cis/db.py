@@ -34,7 +34,8 @@ def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) ->
     """
     if url.startswith("sqlite"):
         busy = 30 if timeouts is None or timeouts.statement_s is None else timeouts.statement_s
-        if timeouts is not None:
+        in_memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:")
+        if timeouts is not None and not in_memory:  # an in-memory database has one connection, no queue
             kwargs.setdefault("pool_timeout", timeouts.pool_s)
         engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False}, **kwargs)
 

@@ -181,12 +181,13 @@ def sms_blueprint(
     @twilio_signed
     def twilio_status() -> Response:
         form = request.form
-        status = form.get("MessageStatus") or form.get("SmsStatus") or ""
-        error = form.get("ErrorCode")
+        # What the report names is stored: characters no database can store are dropped (a provider's report).
+        status = inputs.cleaned(form.get("MessageStatus") or form.get("SmsStatus") or "", max_length=40)
+        error = inputs.cleaned(form.get("ErrorCode") or "", max_length=40)
         receipt = Receipt(
             status=status,
             ref=request.args.get("ref"),
-            provider_id=form.get("MessageSid") or None,
+            provider_id=inputs.cleaned(form.get("MessageSid") or "", max_length=64) or None,
             error=f"twilio error {error}" if error else None,
         )
         record_receipts(engine, "twilio", [receipt], now=clock())

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -47,6 +48,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 FORM = "application/x-www-form-urlencoded"
+# CI runs a small set, the same cases every run (derandomized); URJA_FUZZ_EXAMPLES=500 explores further with
+# fresh random data each run (hypothesis prints how to reproduce what it finds).
+FUZZ_EXAMPLES = int(os.environ.get("URJA_FUZZ_EXAMPLES") or 12)
 # Routes of the app that are web pages (HTML), or staff-only JSON: the route fuzzer walks those.
 NOT_IN_THE_DESCRIPTION = ("/static/", "/desk/", "/sms/console")
 
@@ -161,10 +165,10 @@ def send_signed(case: Any, app: Flask) -> TestResponse:
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     database=None,
-    derandomize=True,
+    derandomize="URJA_FUZZ_EXAMPLES" not in os.environ,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
