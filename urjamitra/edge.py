@@ -27,7 +27,7 @@ from flask import Flask, Response, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.twiml.messaging_response import MessagingResponse
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from cis import inputs
@@ -41,6 +41,14 @@ log = logging.getLogger(__name__)
 Channel = Literal["json", "voice", "voice_callback", "twilio_sms", "ussd", "ussd_callback", "html"]
 RETRY_AFTER_S = 30
 UNAVAILABLE_MESSAGE = "The service is busy or under maintenance. Please try again in a minute."
+# What an HTTP error says when the code raising it gave no message of its own.
+PLAIN_MESSAGES = {
+    400: "The request could not be understood. Please check what was entered and try again.",
+    403: "You are not allowed to do this.",
+    404: "There is nothing at this address. Please check the link.",
+    405: "This address does not take that kind of request.",
+    413: "The request is larger than the {limit} this site accepts.",
+}
 # The database could not be reached, was locked, or cancelled a statement that ran too long.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
@@ -125,9 +133,11 @@ def install(app: Flask, settings: Settings) -> None:
             return error
         name = type(error).__name__
         message = error.description or name
-        if isinstance(error, BadRequest) and channel_of(request.path) == "json" and not error.description:
-            message = "The request is malformed."
-        return answer(error.code, name, _first_sentence(message))
+        if message == type(error).description:  # Werkzeug's own wording, written for developers
+            message = PLAIN_MESSAGES.get(error.code, _first_sentence(message))
+            if error.code == 413:
+                message = message.format(limit=f"{settings.max_body_bytes // 1024:,} KB")
+        return answer(error.code, name, message)
 
     @app.errorhandler(inputs.InvalidInput)
     def _invalid(error: inputs.InvalidInput) -> Response:
