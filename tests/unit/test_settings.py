@@ -247,3 +247,39 @@ def test_an_agent_line_twilio_cannot_dial_is_refused() -> None:
         Settings.from_env({"URJA_AGENT_DIAL": "1912"})
     assert Settings.from_env({"URJA_AGENT_DIAL": "sip:1912@pbx.example.in"}).agent_dial == "sip:1912@pbx.example.in"
     assert Settings.from_env({}).agent_dial is None
+
+
+def test_the_web_edge_limits_have_defaults_and_are_read() -> None:
+    defaults = Settings.from_env({})
+    tuned = Settings.from_env(
+        {
+            "URJA_MAX_BODY_BYTES": "65536",
+            "URJA_DB_CONNECT_TIMEOUT": "3",
+            "URJA_DB_STATEMENT_TIMEOUT": "0",
+            "URJA_DB_POOL_TIMEOUT": "2",
+        }
+    )
+
+    assert (defaults.max_body_bytes, defaults.db_connect_timeout, defaults.db_statement_timeout) == (1_048_576, 5, 10)
+    assert defaults.db_pool_timeout == 5
+    assert (tuned.max_body_bytes, tuned.db_connect_timeout, tuned.db_statement_timeout, tuned.db_pool_timeout) == (
+        65536,
+        3,
+        0,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("URJA_MAX_BODY_BYTES", "12"),
+        ("URJA_MAX_BODY_BYTES", "9" * 40),
+        ("URJA_DB_CONNECT_TIMEOUT", "0"),
+        ("URJA_DB_STATEMENT_TIMEOUT", "-1"),
+        ("URJA_DB_POOL_TIMEOUT", "5s"),
+    ],
+)
+def test_web_edge_limits_that_cannot_work_are_refused_naming_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})
