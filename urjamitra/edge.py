@@ -129,15 +129,19 @@ def install(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | HTTPException:
-        if error.code is None or error.code < 400:
-            return error
+        if error.code is None or error.code < 400 or error.response is not None:
+            return error  # a redirect, or an answer the view made itself
         name = type(error).__name__
         message = error.description or name
         if message == type(error).description:  # Werkzeug's own wording, written for developers
             message = PLAIN_MESSAGES.get(error.code, _first_sentence(message))
             if error.code == 413:
                 message = message.format(limit=f"{settings.max_body_bytes // 1024:,} KB")
-        return answer(error.code, name, message)
+        response = answer(error.code, name, message)
+        for header, value in error.get_headers():  # Allow on a 405, Retry-After on a 429, ...
+            if header.lower() not in ("content-type", "content-length"):
+                response.headers[header] = value
+        return response
 
     @app.errorhandler(inputs.InvalidInput)
     def _invalid(error: inputs.InvalidInput) -> Response:

@@ -300,3 +300,16 @@ def test_ussd_and_voice_refuse_oversized_values_without_an_error(client: FlaskCl
     assert ussd.status_code < 500
     assert ussd.get_data(as_text=True).startswith(("CON ", "END"))
     assert voice.status_code < 500
+
+
+def test_http_errors_on_the_api_are_json_and_keep_their_headers(client: FlaskClient) -> None:
+    wrong_method = client.put("/api/complaints", json={})
+    missing = client.get("/api/no-such-thing")
+
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert wrong_method.get_json() == {
+        "error": "MethodNotAllowed",
+        "message": "This address does not take that kind of request.",
+    }
+    assert (missing.status_code, missing.get_json()["error"]) == (404, "NotFound")
