@@ -40,6 +40,8 @@ from urjamitra.edge import channel_of
 
 SPEC = json.loads((resources.files("urjamitra") / "openapi.json").read_text())
 schema = schemathesis.openapi.from_dict(SPEC)
+# One method an operation does not take is enough to check the 405 (the edge answers all alike).
+schema.config.phases.coverage.unexpected_methods = {"put"}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -50,7 +52,7 @@ CHECKS = [
 FORM = "application/x-www-form-urlencoded"
 # CI runs a small set, the same cases every run (derandomized); URJA_FUZZ_EXAMPLES=500 explores further with
 # fresh random data each run (hypothesis prints how to reproduce what it finds).
-FUZZ_EXAMPLES = int(os.environ.get("URJA_FUZZ_EXAMPLES") or 12)
+FUZZ_EXAMPLES = int(os.environ.get("URJA_FUZZ_EXAMPLES") or 10)
 # Routes of the app that are web pages (HTML), or staff-only JSON: the route fuzzer walks those.
 NOT_IN_THE_DESCRIPTION = ("/static/", "/desk/", "/sms/console")
 
