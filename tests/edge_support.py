@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -168,11 +169,19 @@ def post_gateway(client: FlaskClient, path: str, document: Any) -> Any:
 
 
 def sign_in(client: FlaskClient, username: str) -> str:
-    """Sign `username` in through the login form, as a browser; returns the session's form token."""
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    """Sign `username` in through the login form, as a browser; returns the signed-in session's form token."""
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": form_token(client)}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
+    return form_token(client, response.headers["Location"])
+
+
+def form_token(client: FlaskClient, path: str = "/login") -> str:
+    """The form token a page on `path` gives this client (else the one its session holds), as a browser reads it."""
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if found:
+        return found.group(1)
     with client.session_transaction() as session:
-        found = session.get("csrf")
-    return str(found) if found else token
+        return str(session.get("csrf") or "")
