@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from cis import tariffs
+from cis import inputs, tariffs
 from cis.errors import CisError
+
+MAX_LOAD_KW = Decimal(100_000)  # 100 MW: beyond any connection a discom bills on a tariff category
+MAX_UNITS = 100_000_000  # kWh in one period: 100 MW for 41 days
+MAX_READING = 999_999  # a 6-digit register
+MAX_DAYS = 366
 
 
 class CalculatorInputError(CisError):
@@ -30,13 +36,66 @@ class Quote:
 
 
 def _load(raw: str | Decimal | float) -> Decimal:
-    try:
-        load = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise CalculatorInputError("The load is a number of kW, e.g. 2 or 1.5.") from exc
-    if not load.is_finite() or load <= 0:
+    if isinstance(raw, Decimal):
+        load: Decimal | None = raw
+    else:
+        load = inputs.decimal_number(
+            str(raw),
+            field="load",
+            label="sanctioned load",
+            minimum=Decimal(0),
+            maximum=MAX_LOAD_KW,
+            places=3,
+            unit="kW",
+            exclusive_minimum=True,
+        )
+    if load is None or not load.is_finite() or load <= 0:
         raise CalculatorInputError("The sanctioned load must be more than 0 kW.")
+    if load > MAX_LOAD_KW:
+        raise CalculatorInputError(f"The sanctioned load can be at most {MAX_LOAD_KW:,} kW.")
     return load
+
+
+def quote_from_text(values: Mapping[str, str | None], *, on: dt.date | None = None) -> Quote:
+    """The quote for what a form, a query string or a script gives as text: `category`, `load`, `units` (or
+    `previous_reading` and `current_reading`), `days` (or `from` and `to`; the dates win over the days).
+
+    Every value is checked at once (cis.inputs): numbers in range, dates in a sane window. Raises
+    InvalidInput or CalculatorInputError with a message a consumer can act on.
+    """
+
+    def number(name: str, label: str, maximum: int, minimum: int = 0) -> int | None:
+        return inputs.whole_number(values.get(name), field=name, label=label, minimum=minimum, maximum=maximum)
+
+    units = number("units", "units", MAX_UNITS)
+    previous = number("previous_reading", "previous reading", MAX_READING)
+    current = number("current_reading", "current reading", MAX_READING)
+    readings = None
+    if previous is not None or current is not None:
+        if previous is None or current is None:
+            raise CalculatorInputError("Give both the previous and the current reading.")
+        readings = (previous, current)
+    start = inputs.date(values.get("from"), field="from", label="'from' date")
+    end = inputs.date(values.get("to"), field="to", label="'to' date")
+    period = None
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise CalculatorInputError("Give both the 'from' and the 'to' date.")
+        period = (start, end)
+    days = None if period else number("days", "number of days", MAX_DAYS, minimum=1)
+    category = inputs.text(values.get("category"), field="category", max_length=20) or ""
+    load = values.get("load")
+    if load is None or not load.strip():
+        raise CalculatorInputError("Give the sanctioned load in kW, e.g. 2 or 1.5.")
+    return quote(
+        category,
+        load,
+        units=units,
+        readings=readings,
+        days=days,
+        period=period,
+        on=on,
+    )
 
 
 def quote(
@@ -68,8 +127,8 @@ def quote(
         days = (end - start).days
         on = on or end
     assert days is not None
-    if days <= 0 or days > 366:
-        raise CalculatorInputError("The billing period is between 1 and 366 days.")
+    if days <= 0 or days > MAX_DAYS:
+        raise CalculatorInputError(f"The billing period is between 1 and {MAX_DAYS} days.")
     schedule = tariffs.schedule_on(schedules, on or dt.date.today())
     tariff = schedule.categories.get(code)
     if tariff is None:
@@ -80,6 +139,8 @@ def quote(
     assert units is not None
     if units < 0:
         raise CalculatorInputError("Units consumed cannot be negative.")
+    if units > MAX_UNITS:
+        raise CalculatorInputError(f"Units consumed can be at most {MAX_UNITS:,}.")
     load = _load(load_kw)
     charges = tariffs.calculate(tariff, load_kw=load, units=units, days=days)
     return Quote(code, tariff.description, load, units, days, schedule.code, charges)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -10,10 +11,33 @@ from sqlalchemy import Connection, Engine, Join, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, as a server would behave."""
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a request may wait on the database, so that nothing waits forever (the web app and webhooks).
+
+    `connect_s`: to open a connection; `statement_s`: one statement, lock waits included (PostgreSQL's
+    statement_timeout; SQLite's busy timeout), None for no limit; `pool_s`: for a free connection of the pool.
+    Batch work (seeding, the billing run, the outage fan-out) legitimately runs long: give it no Timeouts.
+    """
+
+    connect_s: int = 5
+    statement_s: int | None = 10
+    pool_s: int = 5
+
+
+def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, as a server would behave.
+
+    With `timeouts`, a statement running (or waiting for a lock) longer than `statement_s` is cancelled and a
+    connection or a pool slot not had within its limit raises: SQLAlchemy's OperationalError or TimeoutError,
+    which the web edge answers with 503.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        busy = 30 if timeouts is None or timeouts.statement_s is None else timeouts.statement_s
+        in_memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:")
+        if timeouts is not None and not in_memory:  # an in-memory database has one connection, no queue
+            kwargs.setdefault("pool_timeout", timeouts.pool_s)
+        engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -25,6 +49,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         event.listen(engine, "before_execute", _for_update_takes_the_write_lock)
         return engine
+    if timeouts is not None and url.startswith("postgresql"):
+        connect_args: dict[str, Any] = {"connect_timeout": max(2, timeouts.connect_s)}  # libpq's minimum is 2
+        if timeouts.statement_s:
+            connect_args["options"] = f"-c statement_timeout={timeouts.statement_s * 1000}"
+        kwargs.setdefault("connect_args", connect_args)
+        kwargs.setdefault("pool_timeout", timeouts.pool_s)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

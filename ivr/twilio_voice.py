@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, abort, request, send_file, url_for
 from twilio.request_validator import RequestValidator
 
+from cis import inputs
 from ivr.dialog import WebhookDialog
 from ivr.logs import get_logger
 from ivr.outbound import decode_params
@@ -46,6 +47,8 @@ CHANNEL = "twilio"
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 SIGNATURE_HEADER = "X-Twilio-Signature"
 XML = "text/xml"
+RETRY_AFTER_S = 30  # what a callback that could not be recorded is told to wait before trying again
+MAX_CALL_SID = 100  # what the CIS keeps of a call reference (Twilio's are 34 characters)
 STEM = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 
 
@@ -178,6 +181,8 @@ def voice_blueprint(
     def status() -> Response:
         form = request.form
         call_sid, call_status = form.get("CallSid", ""), form.get("CallStatus", "")
+        if len(call_sid) > MAX_CALL_SID or inputs.unstorable(call_sid):
+            return twiml(empty_twiml(), status=400)  # not a call of Twilio's
         if not call_sid or call_status not in FINAL_STATUSES:
             return twiml(empty_twiml())
         duration = form.get("CallDuration", "")
@@ -199,7 +204,11 @@ def voice_blueprint(
         except Exception:
             failed = True
             log.exception("Twilio call %s: ending the call record failed (status %s)", call_sid, call_status)
-        return twiml(empty_twiml(), status=500 if failed else 200)
+        if failed:  # the database is down or slow: Twilio may call back again later
+            response = twiml(empty_twiml(), status=503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+        return twiml(empty_twiml())
 
     @bp.get("/prompts/<lang>/<path:stem>.mp3")
     def prompt(lang: str, stem: str) -> Response:

@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 
+from cis import inputs
 from ivr import speech
 from ivr.dialog import WebhookDialog
 from ivr.logs import get_logger
@@ -67,6 +68,9 @@ _OPTION = re.compile(r"[0-9*#]+ ")  # a menu line: "1 Bill", "0 Agent"
 SECRET_HEADER = "X-USSD-Secret"
 MAX_INPUT = 64
 PLAIN = "text/plain"
+RETRY_AFTER_S = 30
+MAX_SESSION_ID = 100  # what the CIS keeps of a call reference
+MAX_TEXT = 500  # the whole input of a session: far more than any real one
 
 
 # -- the renderer (pure) ---------------------------------------------------------------------------------------
@@ -135,6 +139,14 @@ def newest_input(text: str) -> str | None:
     if not text:
         return None
     return text.rsplit("*", 1)[-1].strip()[:MAX_INPUT]
+
+
+def _session_id(raw: str) -> str | None:
+    """The gateway's session id, or None when it cannot be one (empty, too long, control characters)."""
+    try:
+        return inputs.text(raw, field="sessionId", max_length=MAX_SESSION_ID)
+    except inputs.InvalidInput:
+        return None
 
 
 def _screen(turn: Turn, catalog: Catalog) -> tuple[str, str]:
@@ -288,9 +300,11 @@ def ussd_blueprint(
     @bp.post("/ussd")
     def screen() -> Response:
         form = request.form
-        session, text = form.get("sessionId", ""), form.get("text", "")
-        if not session:
+        session = _session_id(form.get("sessionId", ""))
+        if session is None:
             return plain("END", 400)
+        # The consumer's keys are answered whatever they hold: characters no database can store are dropped.
+        text = inputs.cleaned(form.get("text", ""), max_length=MAX_TEXT)
         again = replay.get(session, text)
         if again is not None:
             return plain(again)
@@ -304,10 +318,10 @@ def ussd_blueprint(
             turn = dialog.handle(
                 channel=CHANNEL,
                 call_ref=session,
-                caller=form.get("phoneNumber", ""),
+                caller=inputs.cleaned(form.get("phoneNumber", ""), max_length=MAX_SESSION_ID),
                 digits=newest_input(asked),
                 lang=None,
-                called=form.get("serviceCode") or None,
+                called=inputs.cleaned(form.get("serviceCode", ""), max_length=MAX_SESSION_ID) or None,
                 # The whole input so far names the request: a gateway's retry, on any web process, is
                 # answered with the same screen and does not advance the session.
                 request_key=asked,
@@ -322,8 +336,8 @@ def ussd_blueprint(
     @bp.post("/ussd/end")
     def end() -> Response:
         form = request.form
-        session = form.get("sessionId", "")
-        if not session:
+        session = _session_id(form.get("sessionId", ""))
+        if session is None:
             return plain("", 400)
         replay.forget(session)
         millis = form.get("durationInMillis", "")
@@ -331,7 +345,9 @@ def ussd_blueprint(
             dialog.hangup(CHANNEL, session, duration_s=round(int(millis) / 1000) if millis.isdigit() else None)
         except Exception:
             log.exception("USSD session %s: ending the call record failed", session)
-            return plain("", 500)
+            response = plain("", 503)  # the database is down or slow: the gateway may notify again later
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         return plain("OK")
 
     return bp

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from cis import inputs
 from cis.db import UnitOfWork
 from cis.logs import get_logger
 from cis.staff_auth import StaffRef
@@ -112,18 +113,10 @@ def ist_input(moment: dt.datetime | None) -> str:
 
 def parse_ist(raw: str | None, what: str, *, required: bool = True) -> dt.datetime | None:
     """An IST wall-clock time from a datetime-local input ('2026-11-20T15:30'), as an aware UTC datetime."""
-    text = (raw or "").strip()
-    if not text:
-        if required:
-            raise _FormError(f"Please give the {what}.")
-        return None
     try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise _FormError(f"The {what} must be a date and time, e.g. 2026-11-20 15:30 (IST).") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=IST)
-    return moment.astimezone(dt.UTC)
+        return inputs.local_datetime(raw, IST, field="when", label=what, zone_label="IST", required=required)
+    except inputs.InvalidInput as exc:
+        raise _FormError(str(exc)) from exc
 
 
 def _ids(values: Sequence[str], what: str) -> tuple[int, ...]:
@@ -811,15 +804,10 @@ def desk_blueprint(
         )
 
     def day(raw: str | None, what: str, *, required: bool) -> dt.date | None:
-        text = (raw or "").strip()
-        if not text:
-            if required:
-                raise _FormError(f"Please give the {what}.")
-            return None
         try:
-            return dt.date.fromisoformat(text)
-        except ValueError as exc:
-            raise _FormError(f"The {what} must be a date, e.g. 2026-11-20.") from exc
+            return inputs.date(raw, field="day", label=what, required=required)
+        except inputs.InvalidInput as exc:
+            raise _FormError(str(exc)) from exc
 
     @bp.get("/rosters")
     def rosters() -> ResponseReturnValue:

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, abort, jsonify, make_response, render_tem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cis import inputs
 from cis.models import ConsoleSms
 from cis.phones import mobile_or_none
 from cis.web.auth import guard
@@ -85,13 +86,14 @@ def console_blueprint(session_factory: Callable[[], Session], *, enabled: bool) 
         if raw_to and to is None:
             raise _BadQuery(f"{raw_to!r} is not an Indian mobile number.")
         raw_before = (request.args.get("before") or "").strip()
-        if raw_before and not (raw_before.isascii() and raw_before.isdigit()):
+        before = inputs.record_id(raw_before)
+        if raw_before and before is None:
             raise _BadQuery("'before' must be a message id.")
         query = select(ConsoleSms).order_by(ConsoleSms.id.desc()).limit(PAGE + 1)
         if to is not None:
             query = query.where(ConsoleSms.recipient == to)
-        if raw_before:
-            query = query.where(ConsoleSms.id < int(raw_before))
+        if before is not None:
+            query = query.where(ConsoleSms.id < before)
         with session_factory() as session:
             rows = list(session.scalars(query))
         older = rows[PAGE - 1].id if len(rows) > PAGE else None

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from cis import notify
+from cis import inputs, notify
 from cis.logs import get_logger
 from cis.phones import mask_mobile, mobile_or_none
 from outage.feedback import DEFAULT_REOPEN_AFTER
@@ -72,11 +72,13 @@ def receive(
 ) -> Reply:
     """Answer one inbound SMS and put the reply in the outbox for the sender (once per message id);
     with `send_reply` False the command is carried out and the reply only returned."""
+    # Whatever the provider passed on is answered: characters no database can store are dropped, not refused.
+    text = inputs.cleaned(text, max_length=MAX_TEXT, multiline=True)
     request_id = _request_id(provider, message_id)
     reply = handle_inbound(
         session_factory,
         mobile=mobile,
-        text=text[:MAX_TEXT],
+        text=text,
         message_id=request_id,
         now=now,
         portal_url=portal_url,
@@ -108,8 +110,9 @@ def receive(
 
 def _request_id(provider: str, message_id: str) -> str:
     request_id = f"{provider}:{message_id}"
-    if len(request_id) > MAX_REQUEST_ID:  # the CIS keeps 80 characters of a request id
-        request_id = f"{provider}:{hashlib.sha256(message_id.encode()).hexdigest()[:40]}"
+    # The CIS keeps 80 storable characters of a request id: a longer or unstorable id is kept as its digest.
+    if len(request_id) > MAX_REQUEST_ID or inputs.cleaned(message_id, max_length=MAX_REQUEST_ID) != message_id:
+        request_id = f"{provider}:{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}"
     return request_id
 
 
@@ -205,9 +208,10 @@ def sms_blueprint(
                 log.warning("refused gateway SMS request to %s", request.path)
                 return Response("", status=403)
             try:
-                document = json.loads(body)
-            except ValueError:
-                return _json({"error": "the body is not JSON"}, 400)
+                # NUL and lone surrogates dropped: a consumer's message is answered whatever it holds.
+                document = inputs.json_document(body, clean=True)
+            except inputs.InvalidInput as exc:  # not JSON, or nested too deep
+                return _json({"error": str(exc)}, 400)
             if not isinstance(document, dict):
                 return _json({"error": "the body is not a JSON object"}, 400)
             return view(document)
@@ -262,12 +266,13 @@ def sms_blueprint(
     @twilio_signed
     def twilio_status() -> Response:
         form = request.form
-        status = form.get("MessageStatus") or form.get("SmsStatus") or ""
-        error = form.get("ErrorCode")
+        # What the report names is stored: characters no database can store are dropped (a provider's report).
+        status = inputs.cleaned(form.get("MessageStatus") or form.get("SmsStatus") or "", max_length=40)
+        error = inputs.cleaned(form.get("ErrorCode") or "", max_length=40)
         receipt = Receipt(
             status=status,
             ref=request.args.get("ref"),
-            provider_id=form.get("MessageSid") or None,
+            provider_id=inputs.cleaned(form.get("MessageSid") or "", max_length=64) or None,
             error=f"twilio error {error}" if error else None,
         )
         record_receipts(engine, "twilio", [receipt], now=clock())

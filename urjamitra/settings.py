@@ -184,6 +184,10 @@ class Settings:
     limit_ussd: str = "60 per 10 minutes"  # USSD screens per mobile
     staff_idle_minutes: int = 30  # a staff session unused this long ends (and every one 12 hours after sign-in)
     check_reopen: int = 3  # this many "2" answers from that sample reopen the outage (fewer: a complaint each)
+    max_body_bytes: int = 1_048_576  # the largest request body the web app reads (413 beyond)
+    db_connect_timeout: int = 5  # seconds to wait for a database connection (the web app's and the webhooks')
+    db_statement_timeout: int = 10  # seconds a web request's statement (or lock wait) may take; 0: no limit
+    db_pool_timeout: int = 5  # seconds a web request waits for a free connection of the pool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -266,6 +270,17 @@ class Settings:
         if not (proxies.isascii() and proxies.isdigit() and int(proxies) <= 5):
             raise SettingsError(f"URJA_TRUSTED_PROXIES must be a whole number from 0 to 5, got {proxies!r}")
         limits = {name: _limit(env.get(var) or getattr(defaults, name), var) for name, var in LIMITS.items()}
+        edge_numbers = {}
+        for name, var, low, high in (
+            ("max_body_bytes", "URJA_MAX_BODY_BYTES", 1024, 1_073_741_824),
+            ("db_connect_timeout", "URJA_DB_CONNECT_TIMEOUT", 1, 600),
+            ("db_statement_timeout", "URJA_DB_STATEMENT_TIMEOUT", 0, 3600),
+            ("db_pool_timeout", "URJA_DB_POOL_TIMEOUT", 1, 600),
+        ):
+            raw = env.get(var, str(getattr(defaults, name)))
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
+                raise SettingsError(f"{var} must be a whole number from {low} to {high}, got {raw!r}")
+            edge_numbers[name] = int(raw)
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
@@ -309,6 +324,7 @@ class Settings:
             staff_idle_minutes=int(idle),
             **outage_numbers,
             **limits,
+            **edge_numbers,
         )
 
     @property

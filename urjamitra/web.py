@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, make_response, render_template
+from flask import Flask, Response, jsonify, make_response, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
-from cis.db import make_engine, make_session_factory
+from cis.db import Timeouts, make_engine, make_session_factory
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
 from cis.web.api import bp as api_bp
@@ -26,6 +28,7 @@ from outage.public import public_outages_blueprint
 from outage.reliability_web import reliability_blueprint
 from sms.console_web import console_blueprint
 from sms.webhooks import sms_blueprint
+from urjamitra import edge
 from urjamitra.limits import MobileLimits, install_limits, limit_routes
 from urjamitra.outages import revision_hook
 from urjamitra.security import install_security
@@ -86,8 +89,20 @@ PARTS: tuple[dict[str, Any], ...] = (
 )
 
 
+OPENAPI = (resources.files("urjamitra") / "openapi.json").read_bytes()
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def web_timeouts(settings: Settings) -> Timeouts:
+    """The web app's and webhooks' limits on waiting for the database (batch jobs have none)."""
+    return Timeouts(
+        connect_s=settings.db_connect_timeout,
+        statement_s=settings.db_statement_timeout or None,
+        pool_s=settings.db_pool_timeout,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -96,7 +111,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The session cookie travels only over https where the site is served over https.
     app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_SECURE=settings.public_url.startswith("https:"))
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep bills in bill order: energy ... total
-    engine = make_engine(settings.database_url)
+    edge.install(app, settings)  # before any blueprint: its `int` converter must be the one routes get
+    engine = make_engine(settings.database_url, timeouts=web_timeouts(settings))
     app.extensions["urja.settings"] = settings
     app.extensions["urja.engine"] = engine
     app.extensions["urja.session_factory"] = make_session_factory(engine)
@@ -150,7 +166,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
-    app.extensions["urja.on_revision"] = revision_hook(settings, engine, app.extensions["urja.celery"])
+    # Without Redis the fan-out runs here and may run long: an engine without the web's statement timeout,
+    # connecting afresh each time (a desk action is rare), so it holds no connection in between.
+    batch_engine = make_engine(settings.database_url, poolclass=NullPool)
+    app.extensions["urja.on_revision"] = revision_hook(settings, batch_engine, app.extensions["urja.celery"])
 
     def on_revision(revision_id: int) -> None:
         fan_out = app.extensions.get("urja.on_revision")
@@ -177,6 +196,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         page.headers["Cache-Control"] = "no-store"  # the configuration: never kept by a browser or proxy
         return page
 
+    @app.get("/api/openapi.json")
+    def openapi() -> ResponseReturnValue:
+        """The OpenAPI description of the JSON API and the providers' webhooks (urjamitra/openapi.json)."""
+        return Response(OPENAPI, mimetype="application/json")
+
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
         report: dict[str, Any] = {"status": "ok"}
@@ -197,7 +221,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         if report.get("schema") is None and report["status"] == "ok":
             report["status"] = "error"
             report["database"] = "no schema: run `urjamitra db upgrade`"
-        return jsonify(report), 200 if report["status"] == "ok" else 503
+        response = jsonify(report)
+        if report["status"] != "ok":
+            response.status_code = 503
+            response.headers["Retry-After"] = str(edge.RETRY_AFTER_S)
+        return response
 
     limit_routes(app, limiter, settings)
     return app

@@ -11,14 +11,29 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from cis import inputs
 from cis.accounts import AccountSummary, account_summary
-from cis.complaints import CATEGORIES, ComplaintStatus, RegisterComplaint, complaint_status, register_complaint
+from cis.complaints import (
+    CATEGORIES,
+    MAX_TEXT,
+    ComplaintStatus,
+    RegisterComplaint,
+    complaint_status,
+    register_complaint,
+)
 from cis.db import UnitOfWork
 from cis.errors import CisError, MalformedAccountNumber, MalformedMobile, UnknownAccount, UnknownComplaint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-_STATUS = {UnknownAccount: 404, UnknownComplaint: 404, MalformedAccountNumber: 400, MalformedMobile: 400}
+_STATUS = {
+    UnknownAccount: 404,
+    UnknownComplaint: 404,
+    MalformedAccountNumber: 400,
+    MalformedMobile: 400,
+    inputs.InvalidInput: 400,
+}
+_FIELD_LENGTHS = {"category": 40, "account_no": 40, "mobile": 40, "text": MAX_TEXT}
 
 
 def _uow() -> UnitOfWork:
@@ -112,19 +127,28 @@ def lodge() -> ResponseReturnValue:
     (to the mobile given only when it is registered on the account). A second open complaint of the same kind
     on the account answers 200 with the first one's number and a `message` saying so.
     """
-    body = request.get_json(silent=True)
+    body = None
+    if request.is_json:
+        try:
+            body = inputs.json_document(request.get_data(cache=False))
+        except inputs.InvalidInput as exc:
+            if str(exc) != inputs.NOT_JSON:  # too deep, or text no database can store
+                return jsonify(error="BadRequest", message=str(exc)), 400
     if not isinstance(body, dict):
         return jsonify(error="BadRequest", message="Send a JSON object."), 400
-    fields = {k: body.get(k) for k in ("category", "account_no", "mobile", "text")}
-    if any(v is not None and not isinstance(v, str) for v in fields.values()):
+    given = {k: body.get(k) for k in _FIELD_LENGTHS}
+    if any(v is not None and not isinstance(v, str) for v in given.values()):
         return jsonify(error="BadRequest", message="Every field is text."), 400
+    fields = {k: inputs.text(v, field=k, max_length=_FIELD_LENGTHS[k], multiline=k == "text") for k, v in given.items()}
+    # The key is scoped to the caller's address: another client's same key is another request.
+    request_id = inputs.idempotency_key(request.headers.get("Idempotency-Key"), client=request.remote_addr or "")
     cmd = RegisterComplaint(
         channel="portal",
         category=fields["category"] or "",
         account_no=fields["account_no"],
         mobile=fields["mobile"],
         text=fields["text"],
-        channel_request_id=request.headers.get("Idempotency-Key") or None,
+        channel_request_id=request_id,
     )
     receipt = register_complaint(_uow(), cmd)
     body = _plain(asdict(receipt))

@@ -2,56 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from decimal import Decimal
 
+from babel.numbers import format_currency, format_decimal
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from cis.calculator import categories, quote
+from cis.calculator import categories, quote_from_text
 from cis.errors import CisError
 
 bp = Blueprint(
     "calculator", __name__, template_folder="templates", static_folder="static", static_url_path="/static/calculator"
 )
 
-
-def _int(name: str) -> int | None:
-    raw = (request.values.get(name) or "").strip()
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValueError(f"'{name.replace('_', ' ')}' must be a whole number.")
-    return int(raw)
-
-
-def _date(name: str) -> dt.date | None:
-    raw = (request.values.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValueError(f"'{name}' must be a date, YYYY-MM-DD.") from exc
+# What each line of the bill is called on the page, in bill order.
+LINE_NAMES = {
+    "energy": "Energy charge",
+    "fixed": "Fixed charge",
+    "minimum": "Minimum charge top-up",
+    "duty": "Electricity duty",
+    "rounding": "Rounded off to the whole rupee",
+    "total": "Total",
+}
+MINUS = "\u2212"
 
 
-def _quote_from_request():  # type: ignore[no-untyped-def]
-    units = _int("units")
-    previous, current = _int("previous_reading"), _int("current_reading")
-    readings = (previous, current) if previous is not None or current is not None else None
-    if readings is not None and (previous is None or current is None):
-        raise ValueError("Give both the previous and the current reading.")
-    start, end = _date("from"), _date("to")
-    period = (start, end) if start or end else None
-    if period is not None and (start is None or end is None):
-        raise ValueError("Give both the 'from' and the 'to' date.")
-    return quote(
-        request.values.get("category", ""),
-        request.values.get("load", ""),
-        units=units,
-        readings=readings,
-        days=None if period else _int("days"),
-        period=period,
-    )  # type: ignore[arg-type]
+def rupees(paise: int) -> str:
+    """'₹1,727.00', '₹1,23,456.50', '−₹0.25': Indian digit grouping, a real minus sign."""
+    text = format_currency(Decimal(paise) / 100, "INR", locale="en_IN")
+    return MINUS + text.lstrip("-") if paise < 0 else text
+
+
+def units_text(units: int) -> str:
+    return format_decimal(units, locale="en_IN")
+
+
+@bp.app_template_filter("rupees")
+def _rupees_filter(paise: int) -> str:
+    return rupees(paise)
 
 
 @bp.route("/calculator", methods=["GET", "POST"])
@@ -59,12 +47,25 @@ def form() -> ResponseReturnValue:
     result = error = None
     if request.method == "POST":
         try:
-            result = _quote_from_request()
-        except (CisError, ValueError) as exc:
+            result = quote_from_text(request.values)
+        except CisError as exc:
             error = str(exc)
     status = 400 if error else 200
+    lines = []
+    if result is not None:
+        lines = [
+            (name, LINE_NAMES.get(name, name.capitalize()), paise)
+            for name, paise in result.charges.components().items()
+            if paise or name in ("energy", "fixed", "duty", "total")
+        ]
     return render_template(
-        "calculator/form.html", categories=categories(), result=result, error=error, values=request.values
+        "calculator/form.html",
+        categories=categories(),
+        result=result,
+        lines=lines,
+        units_text=units_text,
+        error=error,
+        values=request.values,
     ), status
 
 
@@ -72,8 +73,8 @@ def form() -> ResponseReturnValue:
 def api() -> ResponseReturnValue:
     """?category=LMV-1U&load=2&units=250&days=30 (or previous_reading/current_reading; from/to win over days)."""
     try:
-        result = _quote_from_request()
-    except (CisError, ValueError) as exc:
+        result = quote_from_text(request.values)
+    except CisError as exc:
         return jsonify(error=type(exc).__name__, message=str(exc)), 400
     return jsonify(
         category=result.category,

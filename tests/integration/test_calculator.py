@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from cis.db import make_engine
 from cis.migrate import upgrade
+from cis.web.calculator import rupees
 from urjamitra.settings import Settings
 from urjamitra.web import create_app
 
@@ -68,7 +70,7 @@ def test_command_line_json_endpoint_and_web_form_agree(
     page = client.post("/calculator", data={"category": category, "load": load, **form})
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert f'data-component="total">₹{from_cli["total"]:.2f}' in html
+    assert f'data-component="total">{rupees(round(from_cli["total"] * 100))}' in html
 
 
 def test_the_list_names_every_category() -> None:
@@ -123,3 +125,56 @@ def test_the_form_takes_the_dates_when_given_even_with_the_default_days(client: 
     page = client.post("/calculator", data=form)
     assert page.status_code == 200
     assert "over 31 days" in page.get_data(as_text=True)
+
+
+def test_the_page_groups_rupees_the_indian_way_and_names_the_rounding(client: FlaskClient) -> None:
+    """Issue 12: the page showed '₹1727.00' and '₹-0.25'."""
+    page = client.post("/calculator", data={"category": "LMV-1U", "load": "2", "units": "250", "days": "30"})
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-component="total">₹1,727.00<' in html
+    assert 'data-component="rounding">−₹0.25<' in html
+    assert "Rounded off to the whole rupee" in html
+    assert "₹-" not in html
+    assert "₹1727" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"units": "-5"}, "The units cannot be negative."),
+        ({"units": "9" * 5000}, "The units can be at most 100,000,000."),
+        ({"units": "2.5"}, "The units must be a whole number."),
+        ({"load": "1e999999"}, "The sanctioned load must be a number of kW, e.g. 2 or 1.5."),
+        ({"load": "9" * 5000}, "The sanctioned load can be at most 100,000 kW."),
+        ({"load": "NaN"}, "The sanctioned load must be a number of kW, e.g. 2 or 1.5."),
+        ({"days": "-1"}, "The number of days must be at least 1."),
+        ({"days": "9" * 40}, "The number of days can be at most 366."),
+        ({"from": "0001-01-01", "to": "0001-02-01"}, "The 'from' date must be between 01 Jan 2000 and 31 Dec 2099."),
+        ({"previous_reading": "1", "current_reading": "9" * 30}, "The current reading can be at most 999,999."),
+    ],
+)
+def test_numbers_out_of_range_get_a_message_saying_the_range(
+    client: FlaskClient, query: dict[str, str], message: str
+) -> None:
+    """Issue 12: `units=-5` said 'must be a whole number'; `load=1e999999` or 5,000 digits answered 500."""
+    form = {"category": "LMV-1U", "load": "2", "units": "100", "days": "30", **query}
+    if "previous_reading" in query:
+        del form["units"]
+
+    api = client.get("/api/calc", query_string=form)
+    page = client.post("/calculator", data=form)
+
+    assert api.status_code == 400
+    assert api.json == {"error": "InvalidInput", "message": message}
+    assert page.status_code == 400
+    assert f'role="alert">{escape(message)}<' in page.get_data(as_text=True)
+
+
+def test_the_command_line_refuses_an_absurd_load_with_a_message() -> None:
+    done = _cli("--category", "LMV-1U", "--load", "1e999999", "--units", "100", "--days", "30")
+
+    assert done.returncode == 2
+    assert "The sanctioned load must be a number of kW" in done.stderr
+    assert "Traceback" not in done.stderr

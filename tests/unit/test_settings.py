@@ -344,3 +344,39 @@ def test_sms_link_to_the_public_url_unless_a_portal_url_is_given() -> None:
 def test_a_portal_url_that_is_no_web_address_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match="URJA_PORTAL_URL"):
         Settings.from_env({"URJA_PORTAL_URL": value})
+
+
+def test_the_web_edge_limits_have_defaults_and_are_read() -> None:
+    defaults = Settings.from_env({})
+    tuned = Settings.from_env(
+        {
+            "URJA_MAX_BODY_BYTES": "65536",
+            "URJA_DB_CONNECT_TIMEOUT": "3",
+            "URJA_DB_STATEMENT_TIMEOUT": "0",
+            "URJA_DB_POOL_TIMEOUT": "2",
+        }
+    )
+
+    assert (defaults.max_body_bytes, defaults.db_connect_timeout, defaults.db_statement_timeout) == (1_048_576, 5, 10)
+    assert defaults.db_pool_timeout == 5
+    assert (tuned.max_body_bytes, tuned.db_connect_timeout, tuned.db_statement_timeout, tuned.db_pool_timeout) == (
+        65536,
+        3,
+        0,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("URJA_MAX_BODY_BYTES", "12"),
+        ("URJA_MAX_BODY_BYTES", "9" * 40),
+        ("URJA_DB_CONNECT_TIMEOUT", "0"),
+        ("URJA_DB_STATEMENT_TIMEOUT", "-1"),
+        ("URJA_DB_POOL_TIMEOUT", "5s"),
+    ],
+)
+def test_web_edge_limits_that_cannot_work_are_refused_naming_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})
