@@ -41,7 +41,12 @@ PARTS: tuple[dict[str, Any], ...] = (
     {
         "name": "CIS JSON API",
         "what": "account summary, complaint registration and status",
-        "links": ["/api/accounts/<account no>", "/api/complaints/<number>", "/api/complaint-categories"],
+        "links": [
+            "/api/accounts/<account no>",
+            "/api/complaints/<number>",
+            "/api/complaint-categories",
+            "/api/openapi.json",
+        ],
     },
     {
         "name": "Consumer pages",

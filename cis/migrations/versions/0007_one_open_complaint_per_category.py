@@ -1,7 +1,7 @@
 """One open complaint of a category per account: a partial unique index (earlier duplicates closed first).
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-24
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 from cis.models.base import Json, UtcDateTime
 
 # revision identifiers, used by Alembic.
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
