@@ -20,7 +20,6 @@ failure of a call does. The providers' machine callbacks (`/voice/status`, `/uss
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Literal
 
 from flask import Flask, Response, render_template, request
@@ -31,12 +30,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from cis import inputs
+from cis.logs import get_logger
 from ivr.twiml import apology_twiml, empty_twiml
 from ivr.ussd import apology_ussd
 from prompts.catalog import catalog as packaged_catalog
 from urjamitra.settings import Settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Channel = Literal["json", "voice", "voice_callback", "twilio_sms", "ussd", "ussd_callback", "html"]
 RETRY_AFTER_S = 30

@@ -52,7 +52,7 @@ def install_limits(app: Flask, settings: Settings) -> Limiter:
         storage_options=options,
         key_prefix=settings.rate_limit_prefix,
         strategy="fixed-window",
-        headers_enabled=True,
+        headers_enabled=False,  # our 429 answers set Retry-After; a 503 keeps its own
         in_memory_fallback_enabled=bool(settings.redis_url),
     )
 
