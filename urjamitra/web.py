@@ -20,6 +20,7 @@ from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
+from cis.web.portal import portal_blueprint
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
@@ -168,6 +169,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             landing={"outage_desk": "/desk/", "admin": "/admin/system"},
             idle=dt.timedelta(minutes=settings.staff_idle_minutes),
         )
+    )
+    app.register_blueprint(
+        portal_blueprint(sessions, clock=_utc_now, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     )
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.

@@ -2,13 +2,13 @@
 
 How to use it in a portal view (bills, complaints, requests, mobiles & preferences):
 
-    from cis.web.portal.session import consumer_required, current_account
+    from cis.web.portal.session import consumer_required, me
 
     @bp.get("/portal/bills")
     @consumer_required
     def bills() -> ResponseReturnValue:
-        me = current_account()          # a cis.consumer_auth.SignedIn, never None behind the decorator
-        ... me.account_id, me.account_no, me.name, me.mobile (E.164 proven by OTP, or None) ...
+        account = me()                  # current_account(), never None behind the decorator: a SignedIn
+        ... account.account_id, .account_no, .name, .name_hi, .mobile (E.164 proven by OTP, or None) ...
 
 - `consumer_required` sends a browser that is not signed in (no cookie, signed out, 30 minutes idle, a new
   password set elsewhere) to /portal/login?next=<this page> (GET) or /portal/login (other methods), and refuses
@@ -78,6 +78,14 @@ def current_account() -> SignedIn | None:
         if found is None:
             g.urja_portal_forget = True  # ended: the browser need not keep sending it
     g.urja_portal = found
+    return found
+
+
+def me() -> SignedIn:
+    """`current_account()` in a view behind `consumer_required`, where it is never None."""
+    found = current_account()
+    if found is None:
+        raise RuntimeError("portal.session.me() is for views decorated with @consumer_required")
     return found
 
 

@@ -183,11 +183,10 @@ def portal_blueprint(
     @bp.get("/")
     @consumer_required
     def home() -> ResponseReturnValue:
-        me = current_account()
-        assert me is not None
-        choices = auth.switchable_accounts(uow(), me) if me.mobile else []
+        account = portal.me()
+        choices = auth.switchable_accounts(uow(), account) if account.mobile else []
         return render_template(
-            "portal/home.html", me=me, masked_name=auth.masked_name(me.name), can_switch=len(choices) > 1
+            "portal/home.html", me=account, masked_name=auth.masked_name(account.name), can_switch=len(choices) > 1
         )
 
     # --- register -----------------------------------------------------------------------------------------
@@ -417,23 +416,22 @@ def portal_blueprint(
     @bp.get("/switch")
     @consumer_required
     def switch() -> ResponseReturnValue:
-        me = current_account()
-        assert me is not None
-        return render_template("portal/switch.html", me=me, choices=auth.switchable_accounts(uow(), me), error=None)
+        account = portal.me()
+        choices = auth.switchable_accounts(uow(), account)
+        return render_template("portal/switch.html", me=account, choices=choices, error=None)
 
     @bp.post("/switch")
     @consumer_required
     def switch_post() -> ResponseReturnValue:
-        me = current_account()
-        token = portal.cookie_token()
-        assert me is not None and token is not None
+        account = portal.me()
         try:
             chosen = text(request.form.get("account"), field="account", max_length=20) or ""
-            auth.switch_account(uow(), token, chosen, now=clock())
+            auth.switch_account(uow(), portal.cookie_token() or "", chosen, now=clock())
         except (NotYourAccount, MalformedAccountNumber, InvalidInput):
-            choices = auth.switchable_accounts(uow(), me)
+            choices = auth.switchable_accounts(uow(), account)
             error = _("Please choose one of the accounts listed.")
-            return make_response(render_template("portal/switch.html", me=me, choices=choices, error=error), 400)
+            page_html = render_template("portal/switch.html", me=account, choices=choices, error=error)
+            return make_response(page_html, 400)
         return redirect(url_for("portal.home"), code=303)
 
     return bp
