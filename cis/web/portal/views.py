@@ -278,8 +278,6 @@ def portal_blueprint(
 
     @bp.get("/login")
     def login() -> ResponseReturnValue:
-        if current_account() is not None and request.args.get("next") is None:
-            return redirect(url_for("portal.home"), code=303)
         return page("portal/login.html", Form(), next=safe_next(request.args.get("next")))
 
     @bp.post("/login")
