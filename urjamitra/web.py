@@ -54,6 +54,13 @@ PARTS: tuple[dict[str, Any], ...] = (
         "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay",
         "links": ["/", "/complaints/status"],
     },
+    {
+        "name": "Consumer portal",
+        "what": "register with an account and bill number and an OTP to the verified mobile, sign in by password "
+        "(5 failures lock the account for 15 minutes) or by mobile OTP, a forgotten password by OTP, switch between "
+        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused",
+        "links": ["/portal/login", "/portal/register", "/portal/login/otp", "/portal/forgot", "/portal/"],
+    },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
         "name": "Bill calculator",
