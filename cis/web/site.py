@@ -8,6 +8,7 @@ GET /faq                       questions consumers ask, in the page's language (
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -30,11 +31,17 @@ class Question:
     answer: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Faq:
+    updated: dt.date
+    questions: tuple[Question, ...]
+
+
 @cache
-def faq() -> tuple[Question, ...]:
+def faq() -> Faq:
     """The questions of cis/data/faq.toml, in file order; each has Hindi and English text."""
     data = tomllib.loads((resources.files("cis") / "data" / "faq.toml").read_text(encoding="utf-8"))
-    return tuple(
+    questions = tuple(
         Question(
             slug=item["slug"],
             question={"hi": item["question_hi"], "en": item["question_en"]},
@@ -42,6 +49,7 @@ def faq() -> tuple[Question, ...]:
         )
         for item in data["question"]
     )
+    return Faq(updated=data["updated"], questions=questions)
 
 
 def local_path(target: str | None) -> str:
@@ -78,7 +86,8 @@ def site_blueprint() -> Blueprint:
 
     @bp.get("/faq")
     def questions() -> ResponseReturnValue:
-        return render_template("site/faq.html", questions=faq(), lang=page_lang())
+        found = faq()
+        return render_template("site/faq.html", questions=found.questions, updated=found.updated, lang=page_lang())
 
     return bp
 
