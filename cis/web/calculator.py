@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from cis.calculator import categories, quote_from_text
 from cis.errors import CisError
 from cis.inputs import InvalidInput
-from cis.web.i18n import N_, inr, number
+from cis.web.i18n import N_, inr, number, page_lang
 
 bp = Blueprint("calculator", __name__, template_folder="templates")
 
@@ -42,11 +42,13 @@ def _rupees_filter(paise: int) -> str:
 @bp.route("/calculator", methods=["GET", "POST"])
 def form() -> ResponseReturnValue:
     result = error = error_field = None
+    error_in_english = False
     if request.method == "POST":
         try:
             result = quote_from_text(request.values)
         except CisError as exc:
-            error = str(exc)
+            error = _(str(exc))  # the messages of cis are English; a catalog may give one in Hindi
+            error_in_english = page_lang() == "hi" and error == str(exc)
             field = getattr(exc, "field", None) if isinstance(exc, InvalidInput) else None
             error_field = field if field in FORM_FIELDS else None
     status = 400 if error else 200
@@ -65,6 +67,7 @@ def form() -> ResponseReturnValue:
         units_text=units_text,
         error=error,
         error_field=error_field,
+        error_in_english=error_in_english,
         values=request.values,
     ), status
 
