@@ -61,7 +61,7 @@ def form() -> ResponseReturnValue:
         ]
     return render_template(
         "calculator/form.html",
-        categories=categories(),
+        categories_shown=[(code, f"{code} — {text}") for code, text in categories()],
         result=result,
         lines=lines,
         units_text=units_text,

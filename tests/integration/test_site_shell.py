@@ -409,3 +409,29 @@ def test_the_faq_page_answers_in_the_page_language(client: FlaskClient) -> None:
     assert "उपभोक्ता पोर्टल पर पंजीकरण कैसे करें?" in hindi
     assert "How do I register on the consumer portal?" not in hindi
     assert english.count("<details") == len(faq().questions)
+
+
+def test_the_shared_field_macros_tie_hints_and_errors_to_their_fields(app: Flask) -> None:
+    from flask import render_template_string
+
+    source = (
+        '{% from "site/forms.html" import field, select_field, textarea_field %}'
+        '{{ field("mobile", "Mobile", value="98<x>", hint="10 digits", error="Give 10 digits.",'
+        ' attrs={"maxlength": 10}) }}'
+        '{{ select_field("kind", "Kind", [("a", "A"), ("b", "B")], selected="b") }}'
+        '{{ textarea_field("text", "What happened", error="Too long.") }}'
+    )
+    with app.test_request_context("/"):
+        html = render_template_string(source)
+    page = Page(html)
+    mobile, kind, text = page.fields
+
+    assert page.labels_for == {"mobile", "kind", "text"}
+    assert mobile["aria-describedby"] == "mobile-hint mobile-error"
+    assert mobile["aria-invalid"] == "true"
+    assert mobile["value"] == "98<x>"  # escaped in the markup, whole in the field
+    assert mobile["maxlength"] == "10"
+    assert "aria-describedby" not in kind
+    assert '<option value="b" selected>B</option>' in html
+    assert text["aria-describedby"] == "text-error"
+    assert '<p class="error" id="mobile-error" role="alert">Give 10 digits.</p>' in html
