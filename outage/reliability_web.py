@@ -60,6 +60,7 @@ def reliability_blueprint(session_factory: Callable[[], Session], clock: Callabl
                 ), status
         return render_template(
             "reliability/report.html",
+            as_of=clock(),
             report=report,
             error=None,
             month=month,

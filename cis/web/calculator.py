@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from cis import tariffs
 from cis.calculator import categories, quote_from_text
 from cis.errors import CisError
 from cis.inputs import InvalidInput
@@ -61,6 +64,7 @@ def form() -> ResponseReturnValue:
         ]
     return render_template(
         "calculator/form.html",
+        in_force=tariffs.schedule_on(tariffs.load_schedules(), dt.date.today()),
         categories_shown=[(code, f"{code} — {text}") for code, text in categories()],
         result=result,
         lines=lines,

@@ -291,7 +291,7 @@ def test_a_field_in_error_is_tied_to_its_message(client: FlaskClient) -> None:
 
 
 def test_public_pages_say_when_they_were_last_updated(client: FlaskClient) -> None:
-    for path in ("/outages", "/faq"):
+    for path in ("/outages", "/faq", "/reliability", "/calculator"):
         html = _get(client, path)[1]
         assert re.search(r'<p class="last-updated">Last updated: <time datetime="[0-9-]+', html), path
     assert "अंतिम अद्यतन:" in _get(client, "/faq", "hi")[1]
