@@ -11,10 +11,14 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Blueprint, Response, jsonify, make_response, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from cis.web.i18n import N_
 from outage import queries
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -28,6 +32,26 @@ def ist_text(moment: dt.datetime | None, *, empty: str = "not known yet") -> str
         return empty
     local = moment.astimezone(IST)
     return f"{local.day} {local:%b %Y, %H:%M} IST"
+
+
+KINDS = {"breakdown": N_("breakdown"), "planned": N_("planned shutdown")}
+
+
+def page_time(moment: dt.datetime | None) -> str:
+    """'20 Nov 2026, 15:30 IST' (or '20 नव॰ 2026, 15:30 IST') in the page's language; for a page, not the JSON."""
+    if moment is None:
+        return _("not known yet")
+    return f"{format_datetime(moment, 'd MMM y, HH:mm', tzinfo=IST, locale=get_locale() or 'en_IN')} IST"
+
+
+def _shown(item: queries.PublicInterruption) -> dict[str, Any]:
+    """A row of the page: the JSON's row with its times and kind in the page's language."""
+    return {
+        **_row(item),
+        "kind_text": _(KINDS[item.kind]) if item.kind in KINDS else item.kind,
+        "since_text": page_time(item.since),
+        "expected_restore_text": page_time(item.expected_restore_at),
+    }
 
 
 def _row(item: queries.PublicInterruption) -> dict[str, Any]:
@@ -51,16 +75,14 @@ def public_outages_blueprint(session_factory: Callable[[], Session], clock: Call
         "public_outages",
         __name__,
         template_folder="templates",
-        static_folder="static",
-        static_url_path="/static/outages",
     )
 
-    def found() -> tuple[dt.datetime, list[dict[str, Any]], list[dict[str, Any]]]:
+    def found() -> tuple[dt.datetime, list[queries.PublicInterruption], list[queries.PublicInterruption]]:
         now = clock()
         with session_factory() as db:
             live = queries.public_live(db, now=now)
             planned = queries.public_planned(db, now=now)
-        return now, [_row(i) for i in live], [_row(i) for i in planned]
+        return now, live, planned
 
     def public(response: Response) -> Response:
         response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_SECONDS}"
@@ -69,12 +91,23 @@ def public_outages_blueprint(session_factory: Callable[[], Session], clock: Call
     @bp.get("/outages")
     def outages() -> ResponseReturnValue:
         now, live, planned = found()
-        html = render_template("public_outages/outages.html", live=live, planned=planned, as_of=ist_text(now))
+        html = render_template(
+            "public_outages/outages.html",
+            live=[_shown(i) for i in live],
+            planned=[_shown(i) for i in planned],
+            as_of=page_time(now),
+            as_of_iso=now.astimezone(dt.UTC).isoformat(),
+        )
         return public(make_response(html))
 
     @bp.get("/outages.json")
     def outages_json() -> ResponseReturnValue:
         now, live, planned = found()
-        return public(make_response(jsonify(as_of=now.astimezone(dt.UTC).isoformat(), live=live, planned=planned)))
+        body = {
+            "as_of": now.astimezone(dt.UTC).isoformat(),
+            "live": [_row(i) for i in live],
+            "planned": [_row(i) for i in planned],
+        }
+        return public(make_response(jsonify(body)))
 
     return bp

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,8 +29,6 @@ def reliability_blueprint(session_factory: Callable[[], Session], clock: Callabl
         "reliability",
         __name__,
         template_folder="templates",
-        static_folder="static",
-        static_url_path="/static/reliability",
     )
 
     def build(session: Session) -> tuple[str, str | None, Report]:
@@ -46,16 +45,22 @@ def reliability_blueprint(session_factory: Callable[[], Session], clock: Callabl
                 month, code, report = build(session)
             except (InvalidMonth, UnknownDivision) as exc:
                 status = 400 if isinstance(exc, InvalidMonth) else 404
+                message = (
+                    _("'%(given)s' is not a month: give it as YYYY-MM, for example 2026-11.", given=exc.given)
+                    if isinstance(exc, InvalidMonth)
+                    else _("No division %(code)s is on record.", code=exc.code)
+                )
                 return render_template(
                     "reliability/report.html",
                     report=None,
-                    error=str(exc),
+                    error=message,
                     month=request.args.get("month", ""),
                     division=request.args.get("division", ""),
                     divisions=divisions,
                 ), status
         return render_template(
             "reliability/report.html",
+            as_of=clock(),
             report=report,
             error=None,
             month=month,

@@ -23,6 +23,7 @@ import json
 from typing import Any, Literal
 
 from flask import Flask, Response, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.twiml.messaging_response import MessagingResponse
@@ -31,6 +32,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from cis import inputs
 from cis.logs import get_logger
+from cis.web.i18n import N_
 from ivr.twiml import apology_twiml, empty_twiml
 from ivr.ussd import apology_ussd
 from prompts.catalog import catalog as packaged_catalog
@@ -40,13 +42,13 @@ log = get_logger(__name__)
 
 Channel = Literal["json", "voice", "voice_callback", "twilio_sms", "ussd", "ussd_callback", "html"]
 RETRY_AFTER_S = 30
-UNAVAILABLE_MESSAGE = "The service is busy or under maintenance. Please try again in a minute."
+UNAVAILABLE_MESSAGE = N_("The service is busy or under maintenance. Please try again in a minute.")
 # What an HTTP error says when the code raising it gave no message of its own.
 PLAIN_MESSAGES = {
-    400: "The request could not be understood. Please check what was entered and try again.",
-    403: "You are not allowed to do this.",
-    404: "There is nothing at this address. Please check the link.",
-    405: "This address does not take that kind of request.",
+    400: N_("The request could not be understood. Please check what was entered and try again."),
+    403: N_("You are not allowed to do this."),
+    404: N_("There is nothing at this address. Please check the link."),
+    405: N_("This address does not take that kind of request."),
     413: "The request is larger than the {limit} this site accepts.",
 }
 # The database could not be reached, was locked, or cancelled a statement that ran too long.
@@ -104,7 +106,8 @@ def install(app: Flask, settings: Settings) -> None:
         elif channel in ("ussd", "ussd_callback"):
             response = Response(f"END {message}" if channel == "ussd" else "", status, mimetype="text/plain")
         else:
-            html = render_template("errors/error.html", status=status, name=name, message=message)
+            shown = gettext(message)  # the page's language where the catalogs have the message, else as given
+            html = render_template("errors/error.html", status=status, name=name, message=message, shown=shown)
             response = Response(html, status, mimetype="text/html")
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)

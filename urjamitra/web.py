@@ -21,6 +21,7 @@ from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
+from cis.web.site import install_site
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["urja.session_factory"] = make_session_factory(engine)
     app.extensions["urja.celery"] = celery_for(settings)
     install_security(app, settings)
+    install_site(app, site_name=getattr(settings, "discom_name", "") or "")
     limiter = install_limits(app, settings)
     per_mobile = MobileLimits(limiter, settings)
     app.register_blueprint(landing_blueprint(app.extensions["urja.session_factory"], helpline="1912"))

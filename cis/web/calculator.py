@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
 
-from babel.numbers import format_currency, format_decimal
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
+from cis import tariffs
 from cis.calculator import categories, quote_from_text
 from cis.errors import CisError
+from cis.inputs import InvalidInput
+from cis.web.i18n import N_, inr, number, page_lang
 
-bp = Blueprint(
-    "calculator", __name__, template_folder="templates", static_folder="static", static_url_path="/static/calculator"
-)
+bp = Blueprint("calculator", __name__, template_folder="templates")
 
 # What each line of the bill is called on the page, in bill order.
 LINE_NAMES = {
-    "energy": "Energy charge",
-    "fixed": "Fixed charge",
-    "minimum": "Minimum charge top-up",
-    "duty": "Electricity duty",
-    "rounding": "Rounded off to the whole rupee",
-    "total": "Total",
+    "energy": N_("Energy charge"),
+    "fixed": N_("Fixed charge"),
+    "minimum": N_("Minimum charge top-up"),
+    "duty": N_("Electricity duty"),
+    "rounding": N_("Rounded off to the whole rupee"),
+    "total": N_("Total"),
 }
-MINUS = "\u2212"
+FORM_FIELDS = frozenset({"category", "load", "units", "previous_reading", "current_reading", "days", "from", "to"})
 
 
 def rupees(paise: int) -> str:
     """'₹1,727.00', '₹1,23,456.50', '−₹0.25': Indian digit grouping, a real minus sign."""
-    text = format_currency(Decimal(paise) / 100, "INR", locale="en_IN")
-    return MINUS + text.lstrip("-") if paise < 0 else text
+    return inr(paise)
 
 
 def units_text(units: int) -> str:
-    return format_decimal(units, locale="en_IN")
+    return number(units)
 
 
 @bp.app_template_filter("rupees")
@@ -44,27 +44,34 @@ def _rupees_filter(paise: int) -> str:
 
 @bp.route("/calculator", methods=["GET", "POST"])
 def form() -> ResponseReturnValue:
-    result = error = None
+    result = error = error_field = None
+    error_in_english = False
     if request.method == "POST":
         try:
             result = quote_from_text(request.values)
         except CisError as exc:
-            error = str(exc)
+            error = _(str(exc))  # the messages of cis are English; a catalog may give one in Hindi
+            error_in_english = page_lang() == "hi" and error == str(exc)
+            field = getattr(exc, "field", None) if isinstance(exc, InvalidInput) else None
+            error_field = field if field in FORM_FIELDS else None
     status = 400 if error else 200
     lines = []
     if result is not None:
         lines = [
-            (name, LINE_NAMES.get(name, name.capitalize()), paise)
+            (name, _(LINE_NAMES[name]) if name in LINE_NAMES else name.capitalize(), paise)
             for name, paise in result.charges.components().items()
             if paise or name in ("energy", "fixed", "duty", "total")
         ]
     return render_template(
         "calculator/form.html",
-        categories=categories(),
+        in_force=tariffs.schedule_on(tariffs.load_schedules(), dt.date.today()),
+        categories_shown=[(code, f"{code} — {text}") for code, text in categories()],
         result=result,
         lines=lines,
         units_text=units_text,
         error=error,
+        error_field=error_field,
+        error_in_english=error_in_english,
         values=request.values,
     ), status
 

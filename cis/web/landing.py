@@ -15,36 +15,42 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, make_response, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from cis.complaints import CATEGORIES, complaint_status
 from cis.db import UnitOfWork
 from cis.errors import UnknownComplaint
 from cis.web.api import public_status
+from cis.web.i18n import N_, moment_text
 
 IST = ZoneInfo("Asia/Kolkata")
 MAX_NUMBER = 32  # longer than any complaint number with spaces or dashes typed in it
 LEVELS = {
-    "je": "Junior Engineer",
-    "sdo": "Sub-Divisional Officer",
-    "ee": "Executive Engineer",
-    "se": "Superintending Engineer",
+    "je": N_("Junior Engineer"),
+    "sdo": N_("Sub-Divisional Officer"),
+    "ee": N_("Executive Engineer"),
+    "se": N_("Superintending Engineer"),
 }
-STATUS_HI = {"open": "खुली", "in_progress": "कार्यवाही में", "resolved": "निस्तारित", "closed": "बंद"}
+STATUSES = {"open": N_("Open"), "in_progress": N_("In progress"), "resolved": N_("Resolved"), "closed": N_("Closed")}
+# The titles of cis.complaints.CATEGORIES, marked here so that the catalogs hold them (a test keeps them equal).
+CATEGORY_TITLES = (
+    N_("No supply"),
+    N_("Low or fluctuating voltage"),
+    N_("Meter defective, burnt or stopped"),
+    N_("Wrong bill or bill not received"),
+    N_("Dangerous line, sparking or broken pole"),
+    N_("Electricity theft"),
+)
 
 
 def ist(moment: dt.datetime | None) -> str | None:
-    """'20 Nov 2026, 3:30 PM IST'."""
-    if moment is None:
-        return None
-    local = moment.astimezone(IST)
-    return f"{local.day} {local:%b %Y}, {local:%I:%M %p}".replace(", 0", ", ") + " IST"
+    """'20 Nov 2026, 3:30 pm IST' in the page's language."""
+    return moment_text(moment) if moment is not None else None
 
 
 def landing_blueprint(session_factory: Callable[[], Session], *, helpline: str = "1912") -> Blueprint:
-    bp = Blueprint(
-        "landing", __name__, template_folder="templates", static_folder="static", static_url_path="/static/site"
-    )
+    bp = Blueprint("landing", __name__, template_folder="templates")
 
     @bp.get("/")
     def home() -> ResponseReturnValue:
@@ -62,16 +68,16 @@ def landing_blueprint(session_factory: Callable[[], Session], *, helpline: str =
                 "landing/complaint.html",
                 number=raw,
                 found=None,
-                error=f"No complaint has the number {raw}. Please check the number in your SMS.",
+                error=_("No complaint has the number %(number)s. Please check the number in your SMS.", number=raw),
                 helpline=helpline,
             )
             return make_response(html, 404)
         category = CATEGORIES.get(found["category"])
         shown = {
             **found,
-            "category_title": category.title if category else found["category"],
-            "status_hi": STATUS_HI.get(found["status"], found["status"]),
-            "level": LEVELS.get(found["escalation_level"], found["escalation_level"]),
+            "category_title": _(category.title) if category else found["category"],
+            "status_text": _(STATUSES[found["status"]]) if found["status"] in STATUSES else found["status"],
+            "level": _(LEVELS[found["escalation_level"]]) if found["escalation_level"] in LEVELS else "",
             "registered": ist(dt.datetime.fromisoformat(found["registered_at"])),
             "due": ist(dt.datetime.fromisoformat(found["sla_due_at"])),
             "resolved": ist(dt.datetime.fromisoformat(found["resolved_at"])) if found["resolved_at"] else None,

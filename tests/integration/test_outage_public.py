@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork
 from cis.models import Division, Feeder, SubDivision, Substation
+from cis.web.site import install_site
 from outage import events
 from outage.public import public_outages_blueprint
 from tests import factories
@@ -24,6 +25,7 @@ DESK = events.Actor("staff:desk.test")
 def client(session_factory: Callable[[], Session]) -> FlaskClient:
     app = Flask(__name__)
     app.config.update(TESTING=True)
+    install_site(app)  # the layout the page extends
     app.register_blueprint(public_outages_blueprint(session_factory, lambda: NOW))
     return app.test_client()
 
@@ -55,9 +57,9 @@ def _shutdown(session: Session, feeder_id: int, starts: dt.datetime, reason: str
 
 
 def _rows(page: str, table: str) -> list[str]:
-    if f'<table id="{table}">' not in page:
+    if f'<table id="{table}"' not in page:
         return []
-    body = page.split(f'<table id="{table}">')[1].split("</table>")[0]
+    body = page.split(f'<table id="{table}"')[1].split("</table>")[0]
     return [" ".join(r.split()) for r in body.split("<tr>")[2:]]
 
 

@@ -33,6 +33,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from cis.models import Account, Consumer, DistributionTransformer, Division, Feeder, FeederInterruption
+from cis.web.site import install_site
 from outage.errors import InvalidMonth, UnknownDivision
 from outage.events import feeders_of
 from outage.reliability import FeederIndices, Report, division_id_of, format_report, reliability
@@ -206,6 +207,7 @@ def test_the_cli_table_carries_the_indices(session: Session, net: Network) -> No
 def client(session_factory: Callable[[], Session]) -> FlaskClient:
     app = Flask(__name__)
     app.config.update(TESTING=True)
+    install_site(app)  # the layout the page extends
     app.register_blueprint(
         reliability_blueprint(session_factory, lambda: dt.datetime(2026, 10, 31, 20, 0, tzinfo=dt.UTC))
     )
@@ -213,7 +215,7 @@ def client(session_factory: Callable[[], Session]) -> FlaskClient:
 
 
 def _cells(html: str, label: str) -> list[str]:
-    row = re.search(rf"<tr><td>[^<]*</td><td>{re.escape(label)}</td>(.*?)</tr>", html, re.S)
+    row = re.search(rf"<tr><td[^>]*>[^<]*</td><td[^>]*>{re.escape(label)}</td>(.*?)</tr>", html, re.S)
     assert row is not None, label
     return [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
 

@@ -1,0 +1,182 @@
+"""Hindi and English on every web page: the locale of a request, the merged Hindi catalog, money and dates.
+
+The locale is the `lang` cookie ("hi" or "en", set by GET /lang/<code>), else the best match of the browser's
+Accept-Language, else English. It is returned as hi_IN / en_IN so that Babel groups rupees the Indian way
+(₹1,23,456.00; the bare "en" would give ₹123,456.00); gettext falls back from hi_IN to the Hindi catalog.
+
+Every area of the site keeps its Hindi text in a catalog of its own, cis/web/translations/<area>/hi.po, so that
+no two features edit one file. When the app starts they are all read and merged into one gettext catalog,
+compiled in memory: no compiled .mo file is kept in the repository and no `pybabel compile` step is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from importlib import resources
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
+from flask import Flask, g, request
+from flask_babel import Babel, Domain, get_locale
+from werkzeug.wrappers import Response
+
+LANGS = ("hi", "en")
+LOCALES = {"hi": "hi_IN", "en": "en_IN"}
+LANG_COOKIE = "lang"
+LANG_NAMES = {"hi": "हिन्दी", "en": "English"}  # each language named in itself, for the toggle
+IST = ZoneInfo("Asia/Kolkata")
+MINUS = "\u2212"
+TRANSLATIONS = "translations"
+
+
+def N_(message: str) -> str:  # the name gettext's extractors know
+    """Mark `message` for the catalogs where it is defined; translate it with `_()` where it is shown."""
+    return message
+
+
+def page_lang() -> str:
+    """'hi' or 'en': the language of the page being answered."""
+    locale = get_locale()
+    return "hi" if locale is not None and locale.language == "hi" else "en"
+
+
+def select_locale() -> str:
+    """The cookie's language, else the browser's best match, else English; as hi_IN / en_IN."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen not in LANGS:
+        chosen = request.accept_languages.best_match(LANGS, default="en")
+    return LOCALES[chosen or "en"]
+
+
+def catalog_files(root: Path | None = None) -> list[Path]:
+    """Every area's Hindi catalog: translations/<area>/hi.po under cis/web (or `root`), in a fixed order."""
+    base = root or Path(str(resources.files("cis.web") / TRANSLATIONS))
+    return sorted(base.glob("*/hi.po"))
+
+
+def merged_catalog(files: Iterable[Path]) -> Translations:
+    """One gettext catalog holding the translated messages of all `files`, compiled in memory.
+
+    A message two areas both translate takes the text of the area read first (areas in name order); the
+    completeness test in tests/integration/test_site_shell.py makes sure every message has a text somewhere.
+    """
+    from babel.messages.catalog import Catalog
+
+    merged = Catalog(locale="hi", domain="messages")
+    for path in files:
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale="hi")
+        for message in catalog:
+            if not message.id or not message.string or message.fuzzy:
+                continue
+            if merged.get(message.id, message.context) is None:
+                merged.add(message.id, message.string, context=message.context)
+    buffer = BytesIO()
+    write_mo(buffer, merged)
+    buffer.seek(0)
+    return Translations(buffer, domain="messages")
+
+
+class _CatalogDomain(Domain):  # type: ignore[misc]
+    """Flask-Babel's domain, but answering from the catalog merged at start instead of .mo files on disk."""
+
+    def __init__(self, hindi: Translations) -> None:
+        super().__init__()
+        self._hindi = hindi
+        self._none = NullTranslations()
+
+    def get_translations(self) -> Translations | NullTranslations:
+        return self._hindi if page_lang() == "hi" else self._none
+
+
+class _SiteBabel(Babel):  # type: ignore[misc]
+    """Flask-Babel with one domain object for the app's life (its own makes a new one for every request)."""
+
+    def __init__(self, hindi: Translations) -> None:
+        self._domain = _CatalogDomain(hindi)
+        super().__init__()
+
+    @property
+    def domain_instance(self) -> Domain:
+        return self._domain
+
+
+def inr(paise: int | None) -> str:
+    """'₹1,23,456.00' from paise, grouped the Indian way; '−₹0.25' with a real minus sign; '' for None."""
+    if paise is None:
+        return ""
+    locale = get_locale() or Locale.parse("en_IN")
+    text = format_currency(Decimal(paise) / 100, "INR", locale=locale)
+    return MINUS + text.lstrip("-") if paise < 0 else text
+
+
+def number(value: int | float | Decimal, places: int | None = None) -> str:
+    """1,23,45,678 (Indian grouping) in the page's locale; with `places`, that many digits after the point."""
+    locale = get_locale() or Locale.parse("en_IN")
+    if places is None:
+        return str(format_decimal(value, locale=locale))
+    pattern = "#,##,##0" + ("." + "0" * places if places else "")
+    return str(format_decimal(value, format=pattern, locale=locale, decimal_quantization=True))
+
+
+def date_text(day: dt.date | dt.datetime | None) -> str:
+    """'20 Nov 2026' or '20 नव॰ 2026' (a moment is shown as its IST date)."""
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(IST).date() if day.tzinfo else day.date()
+    return str(format_date(day, "d MMM y", locale=get_locale() or Locale.parse("en_IN")))
+
+
+def moment_text(moment: dt.datetime | None) -> str:
+    """'20 Nov 2026, 3:30 pm IST' in the page's language; a naive moment is taken as UTC."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    text = format_datetime(moment, "d MMM y, h:mm a", tzinfo=IST, locale=get_locale() or Locale.parse("en_IN"))
+    return f"{text} IST"
+
+
+def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = None) -> None:
+    """Flask-Babel on `app` with the merged Hindi catalog, the money and date helpers, and `Vary` on pages.
+
+    Call it before any blueprint renders; templates then have `_()`, `inr()`, `date_text()`, `moment_text()`,
+    `number()`, `page_lang()` and `site_name`.
+    """
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en_IN")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
+    babel = _SiteBabel(merged_catalog(catalog_files(catalogs)))
+    babel.init_app(app, locale_selector=select_locale)
+    app.extensions["urja.site_name"] = site_name
+    app.jinja_env.filters.update(inr=inr, date_text=date_text, moment_text=moment_text, number=number)
+    app.jinja_env.globals.update(
+        inr=inr,
+        date_text=date_text,
+        moment_text=moment_text,
+        number=number,
+        page_lang=page_lang,
+        lang_names=LANG_NAMES,
+    )
+
+    @app.context_processor
+    def _site() -> dict[str, Any]:
+        return {"site_name": site_name}
+
+    @app.after_request
+    def _vary(response: Response) -> Response:
+        # A page chosen by language must not be served from a shared cache to someone who asked for the other.
+        babel_ctx = getattr(g, "_flask_babel", None)
+        if babel_ctx is not None and getattr(babel_ctx, "babel_locale", None) is not None:
+            response.vary.update(("Accept-Language", "Cookie"))
+        return response
