@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 
 class CisError(Exception):
@@ -232,3 +233,72 @@ class WrongOtp(CisError):
     def __init__(self, attempts_left: int) -> None:
         super().__init__(f"The OTP is not correct; {attempts_left} attempt(s) left.")
         self.attempts_left = attempts_left
+
+
+class MalformedBillNumber(CisError):
+    """The text given is not a bill number (12 digits whose last is a check digit)."""
+
+    def __init__(self, given: str) -> None:
+        super().__init__("A bill number has 12 digits; please copy it from your bill.")
+        self.given = given
+
+
+class WeakPassword(CisError):
+    """The new password may not be used; `reason` says why: short, long, characters, common or account."""
+
+    _WHY: ClassVar[dict[str, str]] = {
+        "short": "A password needs at least {n} characters.",
+        "long": "A password can have at most 128 characters.",
+        "characters": "The password contains characters that are not allowed.",
+        "common": "This password is too common and easy to guess; please choose another.",
+        "account": "The password may not contain your account number or mobile number.",
+    }
+
+    def __init__(self, reason: str, min_length: int) -> None:
+        super().__init__(self._WHY[reason].format(n=min_length))
+        self.reason = reason
+        self.min_length = min_length
+
+
+class RegistrationMismatch(CisError):
+    """The account number and bill number given do not match a bill of the last 12 months (which of them is not
+    said, nor whether the account exists)."""
+
+    def __init__(self) -> None:
+        super().__init__("The account number and bill number do not match a bill of the last 12 months.")
+
+
+class NoVerifiedMobile(CisError):
+    """The account has no verified mobile on record, so no OTP can prove who is registering."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(
+            f"Account {account_no} has no verified mobile on record. Please register your mobile at your "
+            f"sub-division office, or send REG {account_no} by SMS from your mobile."
+        )
+        self.account_no = account_no
+
+
+class WrongAccountPassword(CisError):
+    """The account number and password do not match a portal login (which of the two is not said)."""
+
+    def __init__(self) -> None:
+        super().__init__("The account number or password is not correct.")
+
+
+class TooManySignInTries(CisError):
+    """Too many failed tries lately for this account or from this address: wait before trying again."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            f"Too many failed tries. For your security this is paused for {minutes} minutes; you can sign in "
+            "with an OTP to your registered mobile meanwhile."
+        )
+        self.minutes = minutes
+
+
+class NotYourAccount(CisError):
+    """The portal session may not show this account: not its own, nor verified on the mobile it proved."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is not linked to the mobile you signed in with.")

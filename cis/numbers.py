@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from cis.errors import MalformedAccountNumber, UnknownComplaint
+from cis.errors import MalformedAccountNumber, MalformedBillNumber, UnknownComplaint
 
 ACCOUNT_NO_LENGTH = 10
 # Complaint numbers are the row id plus this offset, so the first one already has 8 digits and a
 # caller never hears a number with leading zeros; a Luhn check digit catches a mistyped digit.
 COMPLAINT_NO_OFFSET = 1_000_000
+# Bill numbers are the bill row id plus this offset and a Luhn digit: always 12 digits (an account number has 10,
+# so the two are never confused), and a mistyped digit is caught before any lookup.
+BILL_NO_OFFSET = 10_000_000_000
+BILL_NO_LENGTH = 12
 
 
 def parse_account_no(raw: str) -> str:
@@ -46,3 +50,20 @@ def complaint_id_for_no(raw: str) -> int:
     if luhn_digit(body) != check or int(body) <= COMPLAINT_NO_OFFSET:
         raise UnknownComplaint(raw)
     return int(body) - COMPLAINT_NO_OFFSET
+
+
+def bill_no_for_id(bill_id: int) -> str:
+    """The number printed on a bill (and asked for at portal registration) for a bill row id."""
+    body = str(bill_id + BILL_NO_OFFSET)
+    return body + luhn_digit(body)
+
+
+def bill_id_for_no(raw: str) -> int:
+    """The bill row id behind a bill number (spaces and dashes allowed), or MalformedBillNumber."""
+    text = (raw or "").strip().replace(" ", "").replace("-", "")
+    if len(text) != BILL_NO_LENGTH or not text.isascii() or not text.isdigit():
+        raise MalformedBillNumber(raw)
+    body, check = text[:-1], text[-1]
+    if luhn_digit(body) != check or int(body) <= BILL_NO_OFFSET:
+        raise MalformedBillNumber(raw)
+    return int(body) - BILL_NO_OFFSET

@@ -1,4 +1,9 @@
-"""One-time passwords: linking a new mobile to an account by a code sent to the mobile already on record."""
+"""One-time passwords: linking a new mobile to an account by a code sent to the mobile already on record (SMS REG),
+and the portal's codes (registration, a forgotten password, sign-in by mobile), answered by the browser that asked.
+
+Every code has 6 digits, lives 10 minutes and survives 5 wrong tries; sends are capped per hour. Only a salted
+SHA-256 of a code is stored.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cis import accounts, notify
+from cis import accounts, login_throttle, notify
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
@@ -27,6 +32,7 @@ from cis.errors import (
 from cis.models import Account, OtpChallenge, Outbox
 from cis.models.accounts import MAX_MOBILES_PER_ACCOUNT
 from cis.numbers import parse_account_no
+from cis.passwords import token_digest
 from cis.phones import normalise_mobile
 
 PURPOSE = "register"
@@ -163,18 +169,13 @@ def confirm_link_otp(
     """
     mobile = normalise_mobile(requested_by)
     given = code.strip()
-    counted = _count_try(uow, mobile, request_id[:100] if request_id else None, now)
+    which = (OtpChallenge.requested_by == mobile, OtpChallenge.purpose == PURPOSE)
+    counted = _count_try(uow, which, request_id[:100] if request_id else None, now)
     if not hmac.compare_digest(_digest(counted.salt, given), counted.code_hash):
         raise WrongOtp(MAX_ATTEMPTS - counted.attempts)
     with uow:
         session = uow.session
-        used = session.execute(
-            update(OtpChallenge.__table__)
-            .where(OtpChallenge.id == counted.id, OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now)
-            .values(used_at=now)
-        )
-        if used.rowcount != 1:  # type: ignore[attr-defined]  # the same code, sent twice at once, links once
-            raise NoPendingOtp()
+        _use(session, counted.id, now)  # the same code, sent twice at once, links once
         account_no = session.scalar(select(Account.account_no).where(Account.id == counted.account_id))
         if account_no is None:  # the foreign key makes this impossible; say so rather than link nothing
             raise RuntimeError(f"OTP challenge {counted.id} names no account")
@@ -194,10 +195,12 @@ class _Counted:
     salt: str
     code_hash: str
     attempts: int
+    sent_to: str
 
 
-def _count_try(uow: UnitOfWork, mobile: str, ref: str | None, now: dt.datetime) -> _Counted:
-    """Count one try against the newest live challenge of `mobile` and commit it; NoPendingOtp when none.
+def _count_try(uow: UnitOfWork, which: tuple[ColumnElement[bool], ...], ref: str | None, now: dt.datetime) -> _Counted:
+    """Count one try against the newest live challenge `which` selects (a mobile's REG, a portal ticket's) and
+    commit it; NoPendingOtp when none.
 
     The count is one UPDATE whose condition (unused, unexpired, under 5 tries, not this `ref` already) the
     database checks against the row as it is when the update runs, so concurrent tries cannot both take the
@@ -217,19 +220,18 @@ def _count_try(uow: UnitOfWork, mobile: str, ref: str | None, now: dt.datetime) 
                     OtpChallenge.attempts,
                     OtpChallenge.last_attempt_ref,
                     OtpChallenge.used_at,
+                    OtpChallenge.sent_to,
                 )
-                .where(
-                    OtpChallenge.requested_by == mobile,
-                    OtpChallenge.purpose == PURPOSE,
-                    OtpChallenge.expires_at > now,
-                )
+                .where(*which, OtpChallenge.expires_at > now)
                 .order_by(OtpChallenge.created_at.desc(), OtpChallenge.id.desc())
                 .limit(1)
             ).first()
             if newest is None or newest.used_at is not None or newest.attempts >= MAX_ATTEMPTS:
                 raise NoPendingOtp()
             if ref is not None and newest.last_attempt_ref == ref:
-                return _Counted(newest.id, newest.account_id, newest.salt, newest.code_hash, newest.attempts)
+                return _Counted(
+                    newest.id, newest.account_id, newest.salt, newest.code_hash, newest.attempts, newest.sent_to
+                )
             not_yet = or_(table.c.last_attempt_ref.is_(None), table.c.last_attempt_ref != ref) if ref else true()
             attempts = session.execute(
                 update(table)
@@ -245,8 +247,21 @@ def _count_try(uow: UnitOfWork, mobile: str, ref: str | None, now: dt.datetime) 
             ).scalar()
             uow.commit()
             if attempts is not None:
-                return _Counted(newest.id, newest.account_id, newest.salt, newest.code_hash, int(attempts))
+                return _Counted(
+                    newest.id, newest.account_id, newest.salt, newest.code_hash, int(attempts), newest.sent_to
+                )
     raise NoPendingOtp()
+
+
+def _use(session: Session, challenge_id: int, now: dt.datetime) -> None:
+    """Mark the challenge used in the caller's transaction; NoPendingOtp when it is used, or expired, already."""
+    used = session.execute(
+        update(OtpChallenge.__table__)
+        .where(OtpChallenge.id == challenge_id, OtpChallenge.used_at.is_(None), OtpChallenge.expires_at > now)
+        .values(used_at=now)
+    )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        raise NoPendingOtp()
 
 
 def _digest(salt: str, code: str) -> str:
@@ -265,6 +280,131 @@ def _already_sent(uow: UnitOfWork, key: str) -> OtpSent | None:
             return None
         expires_at = row.expires_at if row.expires_at is not None else row.created_at + VALID_FOR
         return OtpSent(str(row.payload["account"]), row.recipient[-4:], expires_at)
+
+
+# --- the portal's codes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeTicket:
+    """What the browser that asked for a code keeps: the ticket that alone may answer it, the mobile the code went
+    to (None for a decoy: nothing was sent, and no answer will ever match), and until when it is valid."""
+
+    ticket: str
+    sent_to: str | None
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CodeAnswered:
+    """A portal code answered rightly (not yet used): the challenge, its account and the mobile it went to."""
+
+    challenge_id: int
+    account_id: int
+    sent_to: str
+
+
+def claim_send(uow: UnitOfWork, mobile: str, now: dt.datetime) -> None:
+    """Count one portal code sent to `mobile` against its cap (3 an hour), committed; TooManyOtpRequests past it.
+
+    Counted whether or not a code is then sent (a mobile or account that is not on record is counted the
+    same), so how soon the cap is reached tells nothing about what is on record.
+    """
+    key = f"otp:{normalise_mobile(mobile)}"
+    if not login_throttle.claim(uow, [(key, MAX_PER_MOBILE)], now, window=RATE_WINDOW):
+        raise TooManyOtpRequests(MAX_PER_MOBILE, RATE_WINDOW)
+
+
+def send_code(
+    uow: UnitOfWork,
+    *,
+    purpose: str,
+    account_id: int,
+    mobile: str,
+    template: str,
+    variables: dict[str, str],
+    now: dt.datetime,
+) -> CodeTicket:
+    """Send a fresh 6-digit code to `mobile` for `purpose` on the account: the challenge and its outbox SMS
+    (`template`, priority 0, dropped after 10 minutes; its payload `variables` plus otp and minutes) commit
+    together. Only the browser given the returned ticket can answer it (`answer_code`).
+
+    The account's row is locked while its sends are counted, so concurrent requests cannot race past the cap:
+    TooManyOtpRequests when the account had 3 codes (of any purpose, SMS REG included) in the last hour. Call
+    `claim_send` for the mobile first.
+    """
+    e164 = normalise_mobile(mobile)
+    ticket = secrets.token_urlsafe(32)
+    ticket_hash = token_digest(ticket)
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    salt = secrets.token_hex(16)
+    expires_at = now + VALID_FOR
+    with uow:
+        session = uow.session
+        locked = session.execute(select(Account.id).where(Account.id == account_id).with_for_update()).first()
+        if locked is None:
+            raise ValueError(f"no account has the id {account_id}")
+        sent = _count(session, OtpChallenge.account_id == account_id, OtpChallenge.created_at > now - RATE_WINDOW)
+        if sent >= MAX_PER_ACCOUNT:
+            raise TooManyOtpRequests(MAX_PER_ACCOUNT, RATE_WINDOW)
+        session.add(
+            OtpChallenge(
+                purpose=purpose,
+                account_id=account_id,
+                requested_by=e164,
+                sent_to=e164,
+                salt=salt,
+                code_hash=_digest(salt, code),
+                attempts=0,
+                created_at=now,
+                expires_at=expires_at,
+                ticket_hash=ticket_hash,
+            )
+        )
+        notify.enqueue(
+            session,
+            channel="sms",
+            template=template,
+            recipient=e164,
+            dedupe_key=f"{template}:{purpose}:{ticket_hash}",
+            payload={**variables, "otp": code, "minutes": str(VALID_MINUTES)},
+            at=now,
+            account_id=account_id,
+            priority=0,
+            expires_at=expires_at,
+        )
+        uow.commit()
+    return CodeTicket(ticket, e164, expires_at)
+
+
+def decoy_ticket(now: dt.datetime) -> CodeTicket:
+    """A ticket for a request that sent nothing (details not on record), shaped like a real one: the page that
+    asks for its code looks the same, and every answer to it is NoPendingOtp."""
+    return CodeTicket(secrets.token_urlsafe(32), None, now + VALID_FOR)
+
+
+def answer_code(uow: UnitOfWork, ticket: str, code: str, *, purpose: str, now: dt.datetime) -> CodeAnswered:
+    """Check `code` against the challenge of `ticket` for `purpose`; the caller then `use_code`s it in the
+    transaction that acts on it.
+
+    Each try is counted (one conditional UPDATE, committed) before the code is compared, so however many
+    arrive at once no more than 5 codes are ever compared per challenge. WrongOtp says how many tries are
+    left; NoPendingOtp for an unknown ticket (a decoy), a used, expired or dead challenge.
+    """
+    if not ticket or len(ticket) > 100:
+        raise NoPendingOtp()
+    which = (OtpChallenge.ticket_hash == token_digest(ticket), OtpChallenge.purpose == purpose)
+    counted = _count_try(uow, which, None, now)
+    given = (code or "").strip()[: CODE_DIGITS + 4]
+    if not hmac.compare_digest(_digest(counted.salt, given), counted.code_hash):
+        raise WrongOtp(MAX_ATTEMPTS - counted.attempts)
+    return CodeAnswered(counted.id, counted.account_id, counted.sent_to)
+
+
+def use_code(session: Session, answered: CodeAnswered, now: dt.datetime) -> None:
+    """Spend a rightly answered code inside the caller's transaction: a code acts once (NoPendingOtp when the same
+    code was spent meanwhile, or it has expired)."""
+    _use(session, answered.challenge_id, now)
 
 
 class _Enclosed(UnitOfWork):

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from cis import audit
-from cis.db import UnitOfWork, insert_ignore
+from cis.db import UnitOfWork
 from cis.errors import CisError
-from cis.models import LoginAttempt, LoginThrottle, Staff, StaffSession
+from cis.login_throttle import WINDOW, Throttle, address_of, claim_try, settle
+from cis.models import Staff, StaffSession
+from cis.passwords import HASHER, PasswordHasher, token_digest
+from cis.passwords import WerkzeugHasher as WerkzeugHasher  # where the staff's tests and benches find it
 
-# Tries counted in this window lock the username (or the address) until it ends: at most the limit of
-# passwords is checked per window, however many tries arrive at once.
-WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
 NO_PASSWORD = "!"  # a staff row with this hash exists but cannot sign in
@@ -28,42 +25,7 @@ SESSION_LIFETIME = dt.timedelta(hours=12)  # a shift: a session ends 12 hours af
 DEFAULT_IDLE = dt.timedelta(minutes=30)  # ... and after this long unused (URJA_STAFF_IDLE_MINUTES)
 _TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is written at most this often per session
 _USERNAME_LEN = 40
-_ADDRESS_LEN = 45
 _TOKEN_MAX = 200  # a cookie's token longer than this is not ours
-
-
-class PasswordHasher(Protocol):
-    """Makes and checks password hashes. Every sign-in checks exactly one, whatever the outcome."""
-
-    def hash(self, password: str) -> str: ...
-
-    def verify(self, password_hash: str, password: str) -> bool: ...
-
-    def dummy_hash(self) -> str:
-        """A hash of no one's password, made the way `hash` makes them, so checking it costs the same."""
-        ...
-
-
-class WerkzeugHasher:
-    """Werkzeug's hashes (scrypt by default), as `generate_password_hash` writes them."""
-
-    def __init__(self, method: str = "scrypt") -> None:
-        self.method = method
-        self._dummy: str | None = None
-
-    def hash(self, password: str) -> str:
-        return generate_password_hash(password, method=self.method)
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return check_password_hash(password_hash, password)
-
-    def dummy_hash(self) -> str:
-        if self._dummy is None:
-            self._dummy = self.hash(secrets.token_urlsafe(16))
-        return self._dummy
-
-
-HASHER = WerkzeugHasher()
 
 
 def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
@@ -118,56 +80,15 @@ def normalise_username(username: str) -> str:
     return " ".join(username.split()).lower()[:_USERNAME_LEN]
 
 
-def _keys(name: str, address: str) -> tuple[tuple[str, int], tuple[str, int]]:
-    return (f"user:{name}", MAX_FAILURES_PER_USERNAME), (f"addr:{address}", MAX_FAILURES_PER_ADDRESS)
-
-
-def _claim(uow: UnitOfWork, name: str, address: str, now: dt.datetime) -> bool:
-    """Count one try against the username and the address, committed before any password is checked.
-
-    Each count is one conditional UPDATE (the row locked on PostgreSQL, the database on SQLite), so two
-    tries cannot both take the last place. False, counting nothing, when either is at its limit.
-    """
-    since = now - WINDOW
-    table = LoginThrottle.__table__
-    col = table.c
-    expired = col.window_start <= since
-    keys = _keys(name, address)
-    with uow:
-        session = uow.session
-        dialect = session.get_bind().dialect.name
-        session.execute(
-            insert_ignore(dialect, table, ["key"]), [{"key": k, "tries": 0, "window_start": now} for k, _ in keys]
-        )
-        for key, limit in keys:
-            claimed = session.execute(
-                update(table)
-                .where(col.key == key, or_(col.tries < limit, expired))
-                .values(
-                    tries=case((expired, 1), else_=col.tries + 1),
-                    window_start=case((expired, now), else_=col.window_start),
-                )
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return False  # leaving the unit of work rolls back the other count
-        uow.commit()
-    return True
-
-
-def _settle(uow: UnitOfWork, name: str, address: str, ok: bool, now: dt.datetime) -> None:
-    """Record a checked try; a success gives back its count: the username starts afresh, the address keeps
-    only its failures (an office behind one address is not locked out by its own sign-ins)."""
-    table = LoginThrottle.__table__
-    (user_key, _), (addr_key, _) = _keys(name, address)
-    with uow:
-        session = uow.session
-        session.add(LoginAttempt(username=name, remote_addr=address, ok=ok, at=now))
-        if ok:
-            session.execute(update(table).where(table.c.key == user_key).values(tries=0, window_start=now))
-            session.execute(
-                update(table).where(table.c.key == addr_key, table.c.tries > 0).values(tries=table.c.tries - 1)
-            )
-        uow.commit()
+def _throttle(name: str, address: str) -> Throttle:
+    return Throttle(
+        name_key=f"user:{name}",
+        name_limit=MAX_FAILURES_PER_USERNAME,
+        address_key=f"addr:{address}",
+        address_limit=MAX_FAILURES_PER_ADDRESS,
+        log_as=name,
+        address=address,
+    )
 
 
 def authenticate(
@@ -190,8 +111,9 @@ def authenticate(
     case.
     """
     name = normalise_username(username)
-    address = (remote_addr or "unknown")[:_ADDRESS_LEN]
-    claimed = _claim(uow, name, address, now)
+    address = address_of(remote_addr)
+    throttle = _throttle(name, address)
+    claimed = claim_try(uow, throttle, now)
     with uow:
         staff = uow.session.scalars(select(Staff).where(func.lower(Staff.username) == name)).first() if name else None
         ref = _staff_ref(staff) if staff is not None and staff.active else None
@@ -201,17 +123,13 @@ def authenticate(
     if not claimed:
         raise TooManyFailedLogins(WINDOW)
     ok = ref is not None and usable and bool(password) and matched
-    _settle(uow, name, address, ok, now)
+    settle(uow, throttle, ok, now)
     if not ok or ref is None:
         raise WrongCredentials()
     return ref
 
 
 # --- sessions ----------------------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _revoke_all(session: Session, staff_id: int, now: dt.datetime) -> int:
@@ -239,9 +157,9 @@ def start_session(uow: UnitOfWork, staff: StaffRef, *, remote_addr: str, now: dt
         )
         session.add(
             StaffSession(
-                token_hash=_token_hash(token),
+                token_hash=token_digest(token),
                 staff_id=staff.id,
-                remote_addr=(remote_addr or "unknown")[:_ADDRESS_LEN],
+                remote_addr=address_of(remote_addr),
                 created_at=now,
                 last_seen_at=now,
             )
@@ -261,7 +179,7 @@ def session_staff(
         row = session.execute(
             select(StaffSession, Staff)
             .join(Staff, Staff.id == StaffSession.staff_id)
-            .where(StaffSession.token_hash == _token_hash(token))
+            .where(StaffSession.token_hash == token_digest(token))
         ).first()
         if row is None:
             return None
@@ -290,7 +208,7 @@ def end_session(uow: UnitOfWork, token: str, *, now: dt.datetime) -> None:
     with uow:
         uow.session.execute(
             update(StaffSession.__table__)
-            .where(StaffSession.token_hash == _token_hash(token), StaffSession.revoked_at.is_(None))
+            .where(StaffSession.token_hash == token_digest(token), StaffSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         uow.commit()

@@ -20,11 +20,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from cis.complaints import RegisterComplaint, register_complaint
+from cis.consumer_auth import set_password
 from cis.db import UnitOfWork, make_engine, make_session_factory
 from cis.migrate import upgrade
-from cis.models import Account
+from cis.models import Account, ConsoleSms
+from cis.passwords import WerkzeugHasher
 from tests.factories import NOW
-from tests.integration.test_staff_login import add_staff, sign_in
+from tests.integration.test_staff_login import add_staff, form_token, sign_in
 from tests.ivr_support import World, build_world
 from urjamitra.settings import Settings
 
@@ -118,3 +120,53 @@ def signed_in(client: FlaskClient, username: str) -> FlaskClient:
     status, _, page = sign_in(client, username)
     assert status == 302, page
     return client
+
+
+# --- the consumer portal ----------------------------------------------------------------------------------------
+
+PORTAL_PASSWORD = "Kidwai Nagar 208011"
+_CHEAP = WerkzeugHasher("pbkdf2:sha256:1000")  # the app checks any werkzeug hash; a cheap one keeps tests quick
+
+
+def give_portal_password(site: Site, account_no: str, password: str = PORTAL_PASSWORD) -> None:
+    """Register `account_no` on the portal with `password`, as the office would (site.world.single, pair...)."""
+    engine = make_engine(site.url)
+    try:
+        set_password(
+            UnitOfWork(make_session_factory(engine)),
+            account_no,
+            password,
+            actor="test",
+            now=dt.datetime.now(dt.UTC),
+            hasher=_CHEAP,
+        )
+    finally:
+        engine.dispose()
+
+
+def portal_sign_in(client: FlaskClient, account_no: str, password: str = PORTAL_PASSWORD) -> FlaskClient:
+    """Sign `client` in to the portal through its login form (the account needs a password: give_portal_password)."""
+    data = {"account": account_no, "password": password, "csrf_token": form_token(client, "/portal/login")}
+    response = client.post("/portal/login", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert response.headers["Location"] == "/portal/"
+    return client
+
+
+def console_sms(site: Site, recipient: str) -> list[str]:
+    """Send what waits in the outbox through the console provider, then the texts `recipient` has got, oldest
+    first: a handset, for tests (an OTP is the first word of its SMS)."""
+    from sms.providers import ConsoleProvider
+    from urjamitra.messaging import drain_outbox
+
+    engine = make_engine(site.url)
+    try:
+        factory = make_session_factory(engine)
+        drain_outbox(site.settings, engine, ConsoleProvider(factory), None)
+        with factory() as session:
+            rows = session.scalars(
+                select(ConsoleSms.text).where(ConsoleSms.recipient == recipient).order_by(ConsoleSms.id)
+            )
+            return list(rows)
+    finally:
+        engine.dispose()

@@ -121,6 +121,54 @@ def _demo_accounts(engine: Engine, limit: int = 3) -> list[tuple[str, str]]:
     return [(str(a), str(m)) for a, m in rows]
 
 
+def _demo_portal_consumer(engine: Engine, settings: Settings, *, seeded: bool) -> tuple[str, str] | str | None:
+    """(account number, verified mobile) of the demo consumer who signs in to the portal with URJA_DEMO_PASSWORD:
+    the first active account with a verified mobile, its password set when `up` has just seeded the demo (and
+    again when the setting changed). Never on a database `up` did not seed: a real consumer's account gets no
+    known password. A sentence saying why not when the password is refused; None when no account fits."""
+    from cis import consumer_auth
+    from cis.db import UnitOfWork, make_session_factory
+    from cis.errors import WeakPassword
+    from cis.models import AuditLog, ConsumerLogin
+    from cis.passwords import HASHER
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Account.account_no, AccountMobile.e164, ConsumerLogin.password_hash)
+            .join(AccountMobile, AccountMobile.account_id == Account.id)
+            .outerjoin(ConsumerLogin, ConsumerLogin.account_id == Account.id)
+            .where(Account.status == "active", AccountMobile.verified)
+            .order_by(Account.account_no, AccountMobile.id)
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    account_no, mobile, stored = str(row[0]), str(row[1]), row[2]
+    if not seeded:
+        with engine.connect() as conn:
+            ours = conn.scalar(
+                select(AuditLog.id).where(
+                    AuditLog.action == "portal.password_set",
+                    AuditLog.actor == "system:up",
+                    AuditLog.entity_id == account_no,
+                )
+            )
+        if ours is None:
+            return None
+    if stored is None or not HASHER.verify(stored, settings.demo_password):
+        try:
+            consumer_auth.set_password(
+                UnitOfWork(make_session_factory(engine)),
+                account_no,
+                settings.demo_password,
+                actor="system:up",
+                now=dt.datetime.now(dt.UTC),
+            )
+        except WeakPassword as exc:
+            return f"URJA_DEMO_PASSWORD cannot be a consumer's password: {exc}"
+    return account_no, mobile
+
+
 def _bind(settings: Settings) -> BaseWSGIServer:
     """Bind the web port first, so that nothing is announced before it answers."""
     from werkzeug.serving import make_server
@@ -188,6 +236,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
                 demo_password_hash=_demo_password_hash(settings),
             )
         demo = _demo_accounts(engine)
+        consumer = _demo_portal_consumer(engine, settings, seeded=empty)
     finally:
         engine.dispose()
     _build_prompts_if_possible(settings)
@@ -201,6 +250,11 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         f"{'SQLite' if settings.database_url.startswith('sqlite') else 'server database'}, "
         f"{'Celery on Redis' if settings.redis_url else 'in-process tasks'}, {settings.sms_provider} SMS)"
     )
+    if isinstance(consumer, tuple):
+        print(f"  Portal: {url}/portal/login — account {consumer[0]}, password {settings.demo_password}")
+        print(f"                   or sign in by OTP to its mobile {consumer[1]} (the SMS shows on /sms/console)")
+    elif consumer:
+        print(f"  Portal: {url}/portal/login — no demo consumer: {consumer}")
     print(f"  home page        {url}/   (public: outages, calculator, complaint status, how to pay)")
     print(f"  system page      {url}/admin/system   (sign in as admin)")
     print(f"  health           {url}/healthz")

@@ -33,13 +33,15 @@ ADDRESS_LIMITS: dict[str, tuple[str, ...]] = {
     "limit_accounts": ("api.summary",),
     "limit_complaint_status": ("api.complaint", "landing.complaint_status"),
     "limit_complaints": ("api.lodge",),
-    "limit_login": ("auth.login_post",),
+    "limit_login": ("auth.login_post", "portal.login_post"),
+    # Portal pages that send an OTP (an SMS to a consumer's mobile, whoever asks): per address, beside cis.otp's
+    # own 3 an hour per mobile and per account.
+    "limit_otp": ("portal.register_post", "portal.login_otp_post", "portal.forgot_post"),
     "limit_calculator": ("calculator.form", "calculator.api"),
     # Not in the list, but the same weakness: anyone could make it count every account, again and again.
     "limit_reports": ("reliability.page", "reliability.as_json"),
 }
-# OTP sends have no web route yet (REG by SMS is the only one): the per-mobile `otp` count covers it, and a
-# portal route that sends an OTP joins ADDRESS_LIMITS under "limit_otp".
+# SMS REG is counted per mobile under the same `otp` setting (MobileLimits), the portal's OTP pages per address.
 
 
 def install_limits(app: Flask, settings: Settings) -> Limiter:

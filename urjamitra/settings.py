@@ -139,7 +139,7 @@ class Settings:
     twilio_auth_token: str | None = None
     ami_url: str | None = None
     demo_consumers: int = 2000
-    demo_password: str = "demo1912"  # the seeded demo staff logins only; never seed production
+    demo_password: str = "demo1912"  # the seeded demo staff logins and the demo portal consumer; never seed production
     prompts_dir: str = field(default_factory=lambda: str(Path.cwd() / "var" / "prompts"))
     agi_sounds: str = "urjamitra"  # the folder under Asterisk's sounds directory holding the prompts
     asterisk_sounds_dir: str = "/var/lib/asterisk/sounds"  # Asterisk's sounds directory, as this machine sees it
@@ -183,6 +183,7 @@ class Settings:
     limit_sms: str = "10 per 10 minutes"  # inbound SMS commands per mobile (Twilio and the DLT gateway)
     limit_ussd: str = "60 per 10 minutes"  # USSD screens per mobile
     staff_idle_minutes: int = 30  # a staff session unused this long ends (and every one 12 hours after sign-in)
+    portal_idle_minutes: int = 30  # a consumer's portal session unused this long ends (and 12 hours after sign-in)
     check_reopen: int = 3  # this many "2" answers from that sample reopen the outage (fewer: a complaint each)
     max_body_bytes: int = 1_048_576  # the largest request body the web app reads (413 beyond)
     db_connect_timeout: int = 5  # seconds to wait for a database connection (the web app's and the webhooks')
@@ -259,6 +260,9 @@ class Settings:
         idle = env.get("URJA_STAFF_IDLE_MINUTES", str(defaults.staff_idle_minutes))
         if not (idle.isascii() and idle.isdigit() and 1 <= int(idle) <= 720):
             raise SettingsError(f"URJA_STAFF_IDLE_MINUTES must be a whole number from 1 to 720, got {idle!r}")
+        portal_idle = env.get("URJA_PORTAL_IDLE_MINUTES", str(defaults.portal_idle_minutes))
+        if not (portal_idle.isascii() and portal_idle.isdigit() and 1 <= int(portal_idle) <= 720):
+            raise SettingsError(f"URJA_PORTAL_IDLE_MINUTES must be a whole number from 1 to 720, got {portal_idle!r}")
         check_share = env.get("URJA_CHECK_SHARE", str(defaults.check_share))
         try:
             share = float(check_share)
@@ -322,6 +326,7 @@ class Settings:
             trusted_proxies=int(proxies),
             rate_limit_prefix=env.get("URJA_RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
             staff_idle_minutes=int(idle),
+            portal_idle_minutes=int(portal_idle),
             **outage_numbers,
             **limits,
             **edge_numbers,

@@ -20,6 +20,7 @@ from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
+from cis.web.portal import portal_blueprint
 from cis.web.site import install_site
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
@@ -53,6 +54,13 @@ PARTS: tuple[dict[str, Any], ...] = (
         "name": "Consumer pages",
         "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay",
         "links": ["/", "/complaints/status"],
+    },
+    {
+        "name": "Consumer portal",
+        "what": "register with an account and bill number and an OTP to the verified mobile, sign in by password "
+        "(5 failures lock the account for 15 minutes) or by mobile OTP, a forgotten password by OTP, switch between "
+        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused",
+        "links": ["/portal/login", "/portal/register", "/portal/login/otp", "/portal/forgot", "/portal/"],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
@@ -170,6 +178,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             landing={"outage_desk": "/desk/", "admin": "/admin/system"},
             idle=dt.timedelta(minutes=settings.staff_idle_minutes),
         )
+    )
+    app.register_blueprint(
+        portal_blueprint(sessions, clock=_utc_now, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     )
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.

@@ -29,6 +29,7 @@ from cis.models.outages import (
     RosterSchedule,
     RosterSubscription,
 )
+from cis.models.portal import ConsumerLogin, ConsumerSession
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
 from cis.models.staff import LoginAttempt, LoginThrottle, Staff, StaffSession
 
@@ -42,6 +43,8 @@ __all__ = [
     "Complaint",
     "ConsoleSms",
     "Consumer",
+    "ConsumerLogin",
+    "ConsumerSession",
     "DistributionTransformer",
     "Division",
     "Feeder",

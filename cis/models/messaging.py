@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, Code, UtcDateTime
@@ -28,10 +28,17 @@ class OtpChallenge(Base):
     __table_args__ = (
         Index("ix_otp_challenge_requested_by_created_at", "requested_by", "created_at"),
         Index("ix_otp_challenge_account_id_created_at", "account_id", "created_at"),
+        Index(
+            "ix_otp_challenge_ticket_hash",
+            "ticket_hash",
+            unique=True,
+            postgresql_where=text("ticket_hash IS NOT NULL"),
+            sqlite_where=text("ticket_hash IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(20))  # register, login
+    purpose: Mapped[str] = mapped_column(String(20))  # register (by SMS); portal_register, portal_reset, portal_login
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     requested_by: Mapped[str] = mapped_column(Code(16))  # the mobile that asked (and will be linked)
     sent_to: Mapped[str] = mapped_column(Code(16))  # the mobile on record that received the code
@@ -42,6 +49,8 @@ class OtpChallenge(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # A portal challenge is answered only by the browser that asked: it holds a random ticket, this its SHA-256.
+    ticket_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConsoleSms(Base):

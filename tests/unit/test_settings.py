@@ -59,6 +59,7 @@ def test_without_a_configured_key_each_start_gets_a_fresh_strong_one() -> None:
         ("URJA_DEMO_CONSUMERS", "50", "demo_consumers", 50),
         ("URJA_DEMO_CONSUMERS", "0", "demo_consumers", 0),
         ("URJA_STAFF_IDLE_MINUTES", "15", "staff_idle_minutes", 15),
+        ("URJA_PORTAL_IDLE_MINUTES", "10", "portal_idle_minutes", 10),
     ],
 )
 def test_each_variable_is_read(variable: str, value: str, attribute: str, expected: object) -> None:
@@ -167,6 +168,12 @@ def test_non_numeric_demo_consumers_is_refused(value: str) -> None:
 def test_a_staff_idle_time_out_of_range_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match="URJA_STAFF_IDLE_MINUTES"):
         Settings.from_env({"URJA_STAFF_IDLE_MINUTES": value})
+
+
+@pytest.mark.parametrize("value", ["0", "721", "30m", "-5", "1.5"])
+def test_a_portal_idle_time_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="URJA_PORTAL_IDLE_MINUTES"):
+        Settings.from_env({"URJA_PORTAL_IDLE_MINUTES": value})
 
 
 def test_settings_error_is_a_value_error() -> None:
