@@ -6,6 +6,7 @@ from cis.models.base import Base
 from cis.models.billing import Bill, Payment, TariffSchedule
 from cis.models.calls import IvrCall
 from cis.models.complaints import Complaint
+from cis.models.documents import Document
 from cis.models.interruptions import FeederInterruption
 from cis.models.messaging import ConsoleSms, OtpChallenge, SmsOptOut
 from cis.models.metering import Meter, Reading
@@ -31,6 +32,7 @@ from cis.models.outages import (
 )
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
 from cis.models.staff import LoginAttempt, LoginThrottle, Staff, StaffSession
+from cis.models.vigilance import Feedback, TheftReport
 
 __all__ = [
     "Account",
@@ -44,6 +46,8 @@ __all__ = [
     "Consumer",
     "DistributionTransformer",
     "Division",
+    "Document",
+    "Feedback",
     "Feeder",
     "FeederInterruption",
     "IvrCall",
@@ -70,5 +74,6 @@ __all__ = [
     "SubDivision",
     "Substation",
     "TariffSchedule",
+    "TheftReport",
     "Zone",
 ]
