@@ -378,7 +378,7 @@ def open_document(uow: UnitOfWork, document_id: int, viewer: Viewer, *, upload_d
 
 def _may_open(session: Session, document: Document, viewer: Viewer) -> bool:
     request = session.get(ServiceRequest, document.request_id) if document.request_id is not None else None
-    owner_account = document.account_id
+    owner_account: int | None = document.account_id
     if owner_account is None and request is not None:
         owner_account = request.account_id
     if viewer.account_id is not None and owner_account is not None and viewer.account_id == owner_account:

@@ -461,6 +461,9 @@ def apply(
     ids = _document_ids(application.document_ids)
     if kind == "new_connection":
         fields = _new_connection_fields(application, files)
+        with uow:
+            if uow.session.get(SubDivision, fields["sub_division_id"]) is None:
+                raise InvalidRequest("sub_division_id", "Please choose the sub-division office for the premises.")
         # The try is counted (and committed) before the application is written; a wrong code writes nothing else.
         challenge_id = otp.check_mobile_otp(uow, fields["mobile"], application.otp_code or "", now=at)
     else:
@@ -556,8 +559,6 @@ def _file_new_connection(
     challenge_id: int,
 ) -> RequestReceipt:
     sub_division_id = fields["sub_division_id"]
-    if session.get(SubDivision, sub_division_id) is None:
-        raise InvalidRequest("sub_division_id", "Please choose the sub-division office for the premises.")
     otp.spend_mobile_otp(session, challenge_id, at)
     request = ServiceRequest(
         kind="new_connection",

@@ -407,6 +407,7 @@ def test_a_new_connection_is_due_within_the_statutory_days_of_its_area(
         ({"area_class": "town"}, "area_class"),
         ({"pin_code": "12345"}, "pin_code"),
         ({"otp_code": ""}, "otp_code"),
+        ({"sub_division_id": 10**9}, "sub_division_id"),
         ({"uploads": (Upload(files.png(), "id.png", "id_proof"),)}, "ownership_proof"),
         ({"uploads": (Upload(files.png(), "deed.png", "ownership_proof"),)}, "id_proof"),
     ],
@@ -420,7 +421,7 @@ def test_a_new_connection_form_is_checked_before_the_otp_is_tried(
     code = _otp_sent(session, APPLICANT)
 
     with pytest.raises(InvalidRequest) as refused:
-        apply(uow, _new_connection(code, sub_division_id=sub_division, **changes), upload_dir=tmp_path, now=NOW)
+        apply(uow, _new_connection(code, **({"sub_division_id": sub_division} | changes)), upload_dir=tmp_path, now=NOW)
     assert refused.value.field == field
     # Nothing counted against the code: it still files the application.
     assert apply(uow, _new_connection(code, sub_division_id=sub_division), upload_dir=tmp_path, now=NOW).number
