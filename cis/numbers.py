@@ -67,3 +67,37 @@ def bill_id_for_no(raw: str) -> int:
     if luhn_digit(body) != check or int(body) <= BILL_NO_OFFSET:
         raise MalformedBillNumber(raw)
     return int(body) - BILL_NO_OFFSET
+
+
+# Request and theft-report numbers are built like complaint numbers (digits, a Luhn check digit) from offsets of
+# their own, far above the complaints' (a complaint's number reaches 50,000,000 only after 49 million complaints):
+# 9 digits from the first one, so a consumer and an agent can tell the kinds apart.
+REQUEST_NO_OFFSET = 50_000_000
+THEFT_REF_OFFSET = 80_000_000
+
+
+def request_no_for_id(request_id: int) -> str:
+    """The number of a service request (a bill revision, an application) for its row id: 9 digits at first."""
+    body = str(request_id + REQUEST_NO_OFFSET)
+    return body + luhn_digit(body)
+
+
+def request_id_for_no(raw: str) -> int | None:
+    """The row id behind a request number, or None when it cannot be one of ours (mistyped, wrong check digit)."""
+    return _id_for_no(raw, REQUEST_NO_OFFSET, THEFT_REF_OFFSET)
+
+
+def theft_ref_for_id(report_id: int) -> str:
+    """The reference number given to whoever reported a theft."""
+    body = str(report_id + THEFT_REF_OFFSET)
+    return body + luhn_digit(body)
+
+
+def _id_for_no(raw: str, offset: int, ceiling: int) -> int | None:
+    text = (raw or "").strip().replace(" ", "").replace("-", "")
+    if not text.isascii() or not text.isdigit() or len(text) < 9 or len(text) > 16:
+        return None
+    body, check = text[:-1], text[-1]
+    if luhn_digit(body) != check or not offset < int(body) < ceiling:
+        return None
+    return int(body) - offset

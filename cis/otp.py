@@ -191,7 +191,7 @@ class _Counted:
     """A challenge after a try was counted against it: what comparing the code needs."""
 
     id: int
-    account_id: int
+    account_id: int | None
     salt: str
     code_hash: str
     attempts: int
@@ -253,6 +253,114 @@ def _count_try(uow: UnitOfWork, which: tuple[ColumnElement[bool], ...], ref: str
     raise NoPendingOtp()
 
 
+# --- a mobile proving itself: a new-connection applicant is not a consumer yet, so no mobile is on record ---
+
+
+APPLY_PURPOSE = "apply"
+APPLY_TEMPLATE = "otp.apply"
+
+
+@dataclass(frozen=True)
+class MobileOtpSent:
+    """Where the code went (the mobile itself, last four digits only) and until when it is good."""
+
+    sent_to_ending: str
+    expires_at: dt.datetime
+
+
+def request_mobile_otp(
+    uow: UnitOfWork, raw_mobile: str, *, via: str, now: dt.datetime, request_id: str
+) -> MobileOtpSent:
+    """Send a 6-digit code to `raw_mobile` itself, so whoever types it back has shown the mobile is theirs.
+
+    For people who are not consumers yet (a new-connection applicant): the code goes to the mobile given, which
+    is why an application is only told by SMS to a mobile proven this way. The challenge (purpose "apply", no
+    account) and its SMS ('otp.apply', priority 0, dropped after 10 minutes) commit together; the same request
+    (`via`, `request_id`) twice sends one code. At most 3 codes an hour go to one mobile however they are asked
+    for (TooManyOtpRequests): the web edge limits each address as well. Raises MalformedMobile.
+    """
+    mobile = normalise_mobile(raw_mobile)
+    ref = (request_id or "").strip()
+    if not ref or len(ref) > MAX_REQUEST_ID:
+        raise ValueError(f"a request id has 1 to {MAX_REQUEST_ID} characters")
+    key = f"{APPLY_TEMPLATE}:{via}:{ref}"
+    first = _already_sent_to_mobile(uow, key)
+    if first is not None:
+        return first
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    salt = secrets.token_hex(16)
+    expires_at = now + VALID_FOR
+    with uow:
+        session = uow.session
+        # Requests for one mobile take turns (PostgreSQL: an advisory lock; SQLite: the write lock a locking
+        # read takes), so the hourly limit cannot be raced past.
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"otp:{mobile}", 0))))
+        else:
+            session.execute(select(OtpChallenge.id).where(OtpChallenge.requested_by == mobile).with_for_update())
+        since = now - RATE_WINDOW
+        sent = _count(
+            session,
+            OtpChallenge.requested_by == mobile,
+            OtpChallenge.purpose == APPLY_PURPOSE,
+            OtpChallenge.created_at > since,
+        )
+        if sent >= MAX_PER_MOBILE:
+            raise TooManyOtpRequests(MAX_PER_MOBILE, RATE_WINDOW)
+        session.add(
+            OtpChallenge(
+                purpose=APPLY_PURPOSE,
+                account_id=None,
+                requested_by=mobile,
+                sent_to=mobile,
+                salt=salt,
+                code_hash=_digest(salt, code),
+                attempts=0,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        notify.enqueue(
+            session,
+            channel="sms",
+            template=APPLY_TEMPLATE,
+            recipient=mobile,
+            dedupe_key=key,
+            payload={"otp": code, "minutes": str(VALID_MINUTES)},
+            at=now,
+            priority=0,
+            expires_at=expires_at,
+        )
+        try:
+            uow.commit()
+        except IntegrityError:
+            uow.rollback()
+            first = _already_sent_to_mobile(uow, key)
+            if first is None:
+                raise
+            return first
+    return MobileOtpSent(mobile[-4:], expires_at)
+
+
+def check_mobile_otp(uow: UnitOfWork, raw_mobile: str, code: str, *, now: dt.datetime) -> int:
+    """Count a try of `code` against the newest live "apply" challenge of the mobile; its id when the code is right.
+
+    The try is counted and committed before the code is compared (5 a challenge, as for linking a mobile).
+    The challenge stays unused: the caller spends it (`spend_mobile_otp`) in the transaction that acts on the
+    proof, so a proof is used once. Raises WrongOtp (with the tries left) and NoPendingOtp.
+    """
+    mobile = normalise_mobile(raw_mobile)
+    counted = _count_try(uow, (OtpChallenge.requested_by == mobile, OtpChallenge.purpose == APPLY_PURPOSE), None, now)
+    if not hmac.compare_digest(_digest(counted.salt, code.strip()), counted.code_hash):
+        raise WrongOtp(MAX_ATTEMPTS - counted.attempts)
+    return counted.id
+
+
+def spend_mobile_otp(session: Session, challenge_id: int, now: dt.datetime) -> None:
+    """Mark a checked challenge used inside the caller's transaction; NoPendingOtp when it was used meanwhile."""
+    _use(session, challenge_id, now)
+
+
 def _use(session: Session, challenge_id: int, now: dt.datetime) -> None:
     """Mark the challenge used in the caller's transaction; NoPendingOtp when it is used, or expired, already."""
     used = session.execute(
@@ -262,6 +370,15 @@ def _use(session: Session, challenge_id: int, now: dt.datetime) -> None:
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise NoPendingOtp()
+
+
+def _already_sent_to_mobile(uow: UnitOfWork, key: str) -> MobileOtpSent | None:
+    with uow:
+        row = uow.session.scalar(select(Outbox).where(Outbox.dedupe_key == key))
+        if row is None:
+            return None
+        expires_at = row.expires_at if row.expires_at is not None else row.created_at + VALID_FOR
+        return MobileOtpSent(row.recipient[-4:], expires_at)
 
 
 def _digest(salt: str, code: str) -> str:

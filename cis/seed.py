@@ -70,7 +70,8 @@ from cis.models import (
     Zone,
 )
 from cis.models.base import UtcDateTime
-from cis.numbers import complaint_no_for_id
+from cis.numbers import complaint_no_for_id, request_no_for_id
+from cis.service_requests import time_limits
 
 MONTHS = 12
 CONSUMERS_PER_DT = 80
@@ -1159,7 +1160,7 @@ def _requests(conn: Connection, plan: _Plan) -> None:
     count = max(6, plan.consumers // 1000)
     picks = rng.sample(range(1, plan.consumers + 1), min(count, plan.consumers))
     rows = conn.execute(
-        select(Account.id, Consumer.name, Substation.sub_division_id)
+        select(Account.id, Consumer.name, Substation.sub_division_id, Feeder.kind)
         .join(Consumer, Consumer.id == Account.consumer_id)
         .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
         .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
@@ -1177,14 +1178,21 @@ def _requests(conn: Connection, plan: _Plan) -> None:
     }
     now = _at(plan.as_of, 12)
     requests, events = [], []
-    for n, (account_id, name, sub_id) in enumerate(rows, start=1):
+    limits = time_limits()
+    for n, (account_id, name, sub_id, feeder_kind) in enumerate(rows, start=1):
         kind = kinds[n % len(kinds)]
         final = rng.choice(list(paths))
         created = now - dt.timedelta(days=rng.randrange(1, 60))
+        area = "rural" if feeder_kind == "rural" else limits.urban_feeder_area
         requests.append(
             {
                 "id": n,
-                "number": f"{7_000_000 + n}",
+                "number": request_no_for_id(n),
+                "area_class": area,
+                "due_at": limits.due(kind, area, created),
+                "disputed_bill_id": None,
+                "revised_bill_id": None,
+                "reason": "other" if kind == "bill_revision" else None,
                 "kind": kind,
                 "account_id": None if kind == "new_connection" else account_id,
                 "sub_division_id": sub_id,

@@ -184,6 +184,13 @@ def feeder_of(session: Session, acc: Account) -> Feeder:
     return found
 
 
+def sub_division_of(session: Session, acc: Account) -> int:
+    """The id of the sub-division an account is supplied from."""
+    substation = session.get(Substation, feeder_of(session, acc).substation_id)
+    assert substation is not None
+    return substation.sub_division_id
+
+
 def meter(
     session: Session,
     acc: Account,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from limits import parse_many
+from sqlalchemy.engine import make_url
 
 
 class SettingsError(ValueError):
@@ -189,6 +190,9 @@ class Settings:
     db_connect_timeout: int = 5  # seconds to wait for a database connection (the web app's and the webhooks')
     db_statement_timeout: int = 10  # seconds a web request's statement (or lock wait) may take; 0: no limit
     db_pool_timeout: int = 5  # seconds a web request waits for a free connection of the pool
+    # Where uploaded documents are kept (never a served folder); unset: "uploads" beside the SQLite database file,
+    # or in the working directory for another database.
+    upload_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -327,6 +331,7 @@ class Settings:
             rate_limit_prefix=env.get("URJA_RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
             staff_idle_minutes=int(idle),
             portal_idle_minutes=int(portal_idle),
+            upload_dir=env.get("URJA_UPLOAD_DIR") or None,
             **outage_numbers,
             **limits,
             **edge_numbers,
@@ -336,6 +341,16 @@ class Settings:
     def portal_link(self) -> str:
         """The link SMS carry to the consumers' portal: URJA_PORTAL_URL, else the public URL."""
         return (self.portal_url or self.public_url).rstrip("/")
+
+    @property
+    def uploads_path(self) -> Path:
+        """The folder uploaded documents are stored in (created 0700 at the first upload)."""
+        if self.upload_dir:
+            return Path(self.upload_dir)
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).resolve().parent / "uploads"
+        return Path.cwd() / "uploads"
 
     @property
     def fastagi_host(self) -> str:

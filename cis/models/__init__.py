@@ -6,6 +6,7 @@ from cis.models.base import Base
 from cis.models.billing import Bill, Payment, TariffSchedule
 from cis.models.calls import IvrCall
 from cis.models.complaints import Complaint
+from cis.models.documents import Document
 from cis.models.interruptions import FeederInterruption
 from cis.models.messaging import ConsoleSms, OtpChallenge, SmsOptOut
 from cis.models.metering import Meter, Reading
@@ -32,6 +33,7 @@ from cis.models.outages import (
 from cis.models.portal import ConsumerLogin, ConsumerSession
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
 from cis.models.staff import LoginAttempt, LoginThrottle, Staff, StaffSession
+from cis.models.vigilance import Feedback, TheftReport
 
 __all__ = [
     "Account",
@@ -47,6 +49,8 @@ __all__ = [
     "ConsumerSession",
     "DistributionTransformer",
     "Division",
+    "Document",
+    "Feedback",
     "Feeder",
     "FeederInterruption",
     "IvrCall",
@@ -73,5 +77,6 @@ __all__ = [
     "SubDivision",
     "Substation",
     "TariffSchedule",
+    "TheftReport",
     "Zone",
 ]

@@ -38,10 +38,12 @@ class OtpChallenge(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(20))  # register (by SMS); portal_register, portal_reset, portal_login
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    # register (by SMS); portal_register, portal_reset, portal_login; apply (a new-connection applicant)
+    purpose: Mapped[str] = mapped_column(String(20))
+    # None for "apply": a new-connection applicant proving a mobile that no account holds yet.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     requested_by: Mapped[str] = mapped_column(Code(16))  # the mobile that asked (and will be linked)
-    sent_to: Mapped[str] = mapped_column(Code(16))  # the mobile on record that received the code
+    sent_to: Mapped[str] = mapped_column(Code(16))  # the mobile on record that received the code (for "apply", itself)
     salt: Mapped[str] = mapped_column(String(32))
     code_hash: Mapped[str] = mapped_column(String(64))  # sha256(salt + code): the code itself is never stored
     attempts: Mapped[int] = mapped_column(Integer, default=0)

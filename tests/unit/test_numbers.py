@@ -155,3 +155,25 @@ def test_a_0_9_transposition_passes_luhn_but_never_names_the_same_complaint(comp
             assert swapped.startswith("0")
         else:
             assert other != complaint_id
+
+
+@given(st.integers(min_value=1, max_value=29_999_999))
+def test_a_request_number_gives_back_its_id_and_has_9_digits(request_id: int) -> None:
+    from cis.numbers import request_id_for_no, request_no_for_id
+
+    number = request_no_for_id(request_id)
+    assert request_id_for_no(number) == request_id
+    assert len(number) == 9
+    assert number[0] in "567"  # a complaint number starts with 5 only after 49 million complaints
+
+
+def test_a_mistyped_request_number_or_a_theft_reference_is_no_request() -> None:
+    from cis.numbers import request_id_for_no, request_no_for_id, theft_ref_for_id
+
+    number = request_no_for_id(42)
+    assert number == "50000042" + luhn_digit("50000042")
+    assert request_id_for_no(number[:-1] + str((int(number[-1]) + 1) % 10)) is None
+    assert request_id_for_no(theft_ref_for_id(42)) is None
+    assert request_id_for_no(complaint_no_for_id(42)) is None
+    assert request_id_for_no("５０００００４２" + number[-1]) is None  # full-width digits are not digits here
+    assert request_id_for_no(f" {number[:4]}-{number[4:]} ") == 42

@@ -387,3 +387,12 @@ def test_the_web_edge_limits_have_defaults_and_are_read() -> None:
 def test_web_edge_limits_that_cannot_work_are_refused_naming_the_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env({variable: value})
+
+
+def test_uploads_are_kept_beside_the_sqlite_database_unless_a_folder_is_set(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "urjamitra.db"
+    assert Settings.from_env({"URJA_DATABASE_URL": f"sqlite:///{db}"}).uploads_path == tmp_path / "data" / "uploads"
+    chosen = Settings.from_env({"URJA_DATABASE_URL": f"sqlite:///{db}", "URJA_UPLOAD_DIR": "/srv/urja/uploads"})
+    assert chosen.uploads_path == Path("/srv/urja/uploads")
+    postgres = Settings.from_env({"URJA_DATABASE_URL": "postgresql+psycopg://u@db/urja"})
+    assert postgres.uploads_path == Path.cwd() / "uploads"

@@ -65,6 +65,7 @@ PLAUSIBLE = {
     "officer": "executive engineer",
     "per_day": "1,234",
     "usual": "8.2",
+    "kind": "a permanent disconnection",
 }
 
 TEMPLATES = load_templates()
@@ -192,6 +193,7 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
 
 def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
     acks = {"complaint.ack", "complaint.ack_outage", "complaint.ack_outage_no_etr", "bill.pay_info"}
+    acks |= {"request.bill_revision", "request.application"}
     asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | acks
     assert {"reply.help", "reply.opted_out", "reply.opted_in", "otp.register", "otp.login"} <= asked_for
     exempt = {key for key, template in TEMPLATES.items() if template.opt_out_exempt}
