@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, Select, SmallInteger, String, Text, case, insert, literal, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,13 +26,18 @@ from cis.interruptions import InterruptionNotice
 from cis.models import (
     Account,
     Complaint,
+    ComplaintEvent,
     DistributionTransformer,
+    Division,
     Feeder,
     FeederInterruption,
     OutageEvent,
     Staff,
+    SubDivision,
     Substation,
 )
+from cis.models.base import UtcDateTime
+from cis.models.complaints import COMPLAINT_STEPS
 from cis.numbers import complaint_id_for_no, complaint_no_for_id, parse_account_no
 from cis.phones import normalise_mobile
 
@@ -45,6 +50,7 @@ OPEN_STATUSES = ("open", "reopened")
 MAX_TEXT = 1000
 # The 1912 escalation matrix: a complaint not resolved within its SLA moves one level up.
 ESCALATION_LEVELS = ("je", "sdo", "ee", "se")
+SYSTEM_ACTOR = "system"  # who a step is by when no person or channel did it
 MAX_AREA = 30  # a DLT template variable holds at most 30 characters
 # How complaint.ack_outage names the cause: "supply in {area} is off due to a {reason}".
 OUTAGE_REASONS = {"breakdown": "breakdown", "shutdown": "planned shutdown", "roster": "scheduled power cut"}
@@ -112,6 +118,58 @@ class ComplaintStatus:
     escalation_level: str
     resolved_at: dt.datetime | None
     resolution: str | None
+
+
+def record_event(
+    session: Session,
+    complaint_id: int,
+    step: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    note: str | None = None,
+    level: int | None = None,
+) -> None:
+    """Add one step to a complaint's history, in the transaction of the change it records."""
+    assert step in COMPLAINT_STEPS, step
+    session.add(ComplaintEvent(complaint_id=complaint_id, step=step, level=level, actor=actor, note=note, at=at))
+
+
+def record_events(
+    session: Session,
+    complaint_ids: Select[Any] | list[int],
+    step: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    note: str | None = None,
+    level: int | ColumnElement[Any] | None = None,
+) -> None:
+    """The same step for a set of complaints (an outage's restoration, a sweep) in one INSERT ... SELECT, never a
+    statement per complaint. `complaint_ids` is a list of ids or a select of them; `level` may be a column
+    of `complaint` (its escalation_level after the change) to give each row its own."""
+    assert step in COMPLAINT_STEPS, step
+    if isinstance(complaint_ids, list) and not complaint_ids:
+        return
+    # A select of complaints is a query of its own, never correlated with the complaints the events are for.
+    ids = complaint_ids.correlate(None) if isinstance(complaint_ids, Select) else complaint_ids
+    level_value = level if isinstance(level, ColumnElement) else literal(level, SmallInteger())
+    rows = (
+        select(
+            Complaint.id,
+            literal(step, String()),
+            level_value,
+            literal(actor, String()),
+            literal(note, Text()) if note is not None else null(),
+            literal(at, UtcDateTime()),
+        )
+        .where(Complaint.id.in_(ids))
+        .order_by(Complaint.id)
+    )
+    session.execute(
+        insert(ComplaintEvent).from_select(["complaint_id", "step", "level", "actor", "note", "at"], rows),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _existing(session: Session, channel: str, request_id: str | None) -> Complaint | None:
@@ -229,17 +287,28 @@ def _ack_outage(
     return "complaint.ack_outage", payload | {"etr": etr.isoformat()}
 
 
-def _assignee(session: Session, sub_division_id: int | None) -> int | None:
-    """The JE of the sub-division: the first level of the escalation matrix."""
+def officer_for(session: Session, level: int, sub_division_id: int | None) -> int | None:
+    """The officer who holds a complaint of the sub-division at `level` of the escalation matrix: its JE or SDO,
+    the EE of its division, the SE of its circle; None when nobody active is on record there."""
     if sub_division_id is None:
         return None
+    role = ESCALATION_LEVELS[min(max(level, 0), len(ESCALATION_LEVELS) - 1)]
+    if role in ("je", "sdo"):
+        scope_level, scope_id = "sub_division", sub_division_id
+    else:
+        division_id, circle_id = session.execute(
+            select(SubDivision.division_id, Division.circle_id)
+            .join(Division, Division.id == SubDivision.division_id)
+            .where(SubDivision.id == sub_division_id)
+        ).one()
+        scope_level, scope_id = ("division", division_id) if role == "ee" else ("circle", circle_id)
     return session.scalar(
         select(Staff.id)
         .where(
-            Staff.role == "je",
+            Staff.role == role,
             Staff.active.is_(True),
-            Staff.scope_level == "sub_division",
-            Staff.scope_id == sub_division_id,
+            Staff.scope_level == scope_level,
+            Staff.scope_id == scope_id,
         )
         .order_by(Staff.id)
         .limit(1)
@@ -322,7 +391,7 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             text=text,
             status="open",
             escalation_level=0,
-            assignee_id=_assignee(session, sub_division_id),
+            assignee_id=officer_for(session, 0, sub_division_id),
             sub_division_id=sub_division_id,
             feeder_id=feeder_id,
             outage_event_id=outage.event_id if outage else None,
@@ -345,6 +414,13 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
                 raise
             return _receipt(session, already, created=False, already_open=True)
         complaint.number = complaint_no_for_id(complaint.id)
+        record_event(session, complaint.id, "registered", actor=f"channel:{cmd.channel}", at=at)
+        if complaint.assignee_id is not None:
+            record_event(session, complaint.id, "assigned", actor=SYSTEM_ACTOR, at=at, level=0)
+        if outage is not None:
+            record_event(
+                session, complaint.id, "linked_to_outage", actor=SYSTEM_ACTOR, at=at, note=f"outage {outage.event_id}"
+            )
         audit.record(
             session,
             actor=f"channel:{cmd.channel}",

@@ -58,6 +58,36 @@ class UnknownComplaintCategory(CisError):
         self.category = category
 
 
+class ResolutionNotPending(CisError):
+    """The complaint is not resolved and waiting for the consumer's word (still open, reopened or closed)."""
+
+    def __init__(self, number: str, status: str) -> None:
+        super().__init__(f"Complaint {number} is not waiting for your confirmation (it is {status}).")
+        self.number = number
+        self.status = status
+
+
+class ConfirmationWindowClosed(CisError):
+    """The resolution is older than the days a consumer has to confirm or reject it."""
+
+    def __init__(self, number: str, days: int) -> None:
+        super().__init__(
+            f"Complaint {number} was resolved more than {days} days ago; if the problem is back, please lodge a "
+            "new complaint."
+        )
+        self.number = number
+        self.days = days
+
+
+class ComplaintAlreadyOpen(CisError):
+    """Reopening would give the account a second open complaint of a kind it already has one of."""
+
+    def __init__(self, number: str, open_number: str) -> None:
+        super().__init__(f"Complaint {open_number} of the same kind is already open for this account.")
+        self.number = number
+        self.open_number = open_number
+
+
 class UnknownChannel(CisError):
     """The channel named is not one of the platform's channels."""
 

@@ -53,6 +53,7 @@ from cis.models import (
     Bill,
     Circle,
     Complaint,
+    ComplaintEvent,
     Consumer,
     DistributionTransformer,
     Division,
@@ -1147,11 +1148,36 @@ def _complaints(conn: Connection, plan: _Plan) -> int:
             }
         )
     conn.execute(insert(Complaint), rows)
+    conn.execute(insert(ComplaintEvent), [e for row in rows for e in _complaint_history(row, now)])
     if plan.dialect == "postgresql":
         conn.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('complaint', 'id'), (SELECT MAX(id) FROM complaint) + 1, false)"
         )
     return len(rows)
+
+
+def _complaint_history(row: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+    """The status history a seeded complaint went through: registered and assigned, escalated one level for
+    each SLA it overran, resolved, and (closed ones) confirmed by the consumer a few hours later."""
+    cid, created, due = row["id"], row["created_at"], row["sla_due_at"]
+    step = dt.timedelta(hours=max(1, CATEGORIES[row["category"]].urban_sla_hours))  # as the level was computed
+    history = [{"complaint_id": cid, "step": "registered", "actor": f"channel:{row['channel']}", "at": created}]
+    if row["assignee_id"] is not None:
+        history.append({"complaint_id": cid, "step": "assigned", "level": 0, "actor": "system", "at": created})
+    for level in range(1, row["escalation_level"] + 1):
+        at = due + step * (level - 1)
+        history.append({"complaint_id": cid, "step": "escalated", "level": level, "actor": "system", "at": at})
+    resolved = row["resolved_at"]
+    if resolved is not None:
+        history.append(
+            {"complaint_id": cid, "step": "resolved", "actor": "system", "note": row["resolution"], "at": resolved}
+        )
+    if row["status"] == "closed":
+        confirmed = min(now, resolved + dt.timedelta(hours=6))
+        history.append(
+            {"complaint_id": cid, "step": "resolution_confirmed", "actor": f"channel:{row['channel']}", "at": confirmed}
+        )
+    return [{"level": None, "note": None} | event for event in history]
 
 
 def _requests(conn: Connection, plan: _Plan) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from cis import audit
+from cis import audit, complaints
 from cis.db import UnitOfWork
 from cis.models import (
     Account,
@@ -297,6 +297,9 @@ def link_complaints(
             .values(outage_event_id=event.id)
             .execution_options(synchronize_session=False)
         )
+        complaints.record_events(
+            session, linked, "linked_to_outage", actor=actor.name, at=now, note=f"outage {event.id}"
+        )
         audit.record(
             session,
             actor=actor.name,
@@ -497,11 +500,13 @@ def restore(
             )
         ).all()
         if linked:
+            resolution = f"Supply restored (outage {event.id})."
             session.execute(
                 update(Complaint)
                 .where(Complaint.id.in_(linked))
-                .values(status="resolved", resolved_at=when, resolution=f"Supply restored (outage {event.id}).")
+                .values(status="resolved", resolved_at=when, resolution=resolution)
             )
+            complaints.record_events(session, list(linked), "resolved", actor=actor.name, at=when, note=resolution)
             audit.record(
                 session,
                 actor=actor.name,
@@ -544,10 +549,16 @@ def cancel(uow: UnitOfWork, event_id: int, *, actor: Actor, now: dt.datetime, no
             .values(cancelled_at=now)
         )
         # Complaints linked to an outage that was not one go back to the field.
-        session.execute(
-            update(Complaint)
-            .where(Complaint.outage_event_id == event.id, Complaint.status == "open")
-            .values(outage_event_id=None)
+        unlinked = list(
+            session.scalars(
+                update(Complaint)
+                .where(Complaint.outage_event_id == event.id, Complaint.status == "open")
+                .values(outage_event_id=None)
+                .returning(Complaint.id)
+            )
+        )
+        complaints.record_events(
+            session, unlinked, "unlinked_from_outage", actor=actor.name, at=now, note=f"outage {event.id}"
         )
         ref = add_revision(session, event, "cancelled", True, actor, now, note)
         uow.commit()

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import exists, func, select, update
 
+from cis import complaints
 from cis.db import UnitOfWork
 from cis.models import Complaint, FeederInterruption, OutageEvent, OutageEventFeeder
 from outage.events import SYSTEM, add_revision, create_event, feeders_of, lock_feeders
@@ -93,6 +94,15 @@ def detect_suspected(
                 )
                 .values(outage_event_id=event.id),
                 execution_options={"synchronize_session": False},
+            )
+            # The event is this transaction's own: every complaint on it was linked just now.
+            complaints.record_events(
+                session,
+                select(Complaint.id).where(Complaint.outage_event_id == event.id),
+                "linked_to_outage",
+                actor=SYSTEM.name,
+                at=now,
+                note=f"outage {event.id}",
             )
             raised.append(event.id)
         uow.commit()

@@ -5,7 +5,7 @@ from cis.models.audit import AuditLog
 from cis.models.base import Base
 from cis.models.billing import Bill, Payment, TariffSchedule
 from cis.models.calls import IvrCall
-from cis.models.complaints import Complaint
+from cis.models.complaints import Complaint, ComplaintEvent
 from cis.models.documents import Document
 from cis.models.interruptions import FeederInterruption
 from cis.models.messaging import ConsoleSms, OtpChallenge, SmsOptOut
@@ -43,6 +43,7 @@ __all__ = [
     "Bill",
     "Circle",
     "Complaint",
+    "ComplaintEvent",
     "ConsoleSms",
     "Consumer",
     "ConsumerLogin",

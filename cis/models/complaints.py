@@ -10,6 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cis.models.base import Base, BigId, Code, UtcDateTime
 
 COMPLAINT_STATUSES = ("open", "resolved", "closed", "reopened")
+# The steps of a complaint's history (`complaint_event.step`), in the order they usually come.
+COMPLAINT_STEPS = (
+    "registered",  # lodged, by the channel named in `actor`
+    "assigned",  # given to an officer (`level`: 0 JE, 1 SDO, 2 EE, 3 SE)
+    "escalated",  # moved up the 1912 matrix to `level`
+    "linked_to_outage",  # a no-supply complaint belongs to a live outage: its restoration resolves it
+    "unlinked_from_outage",  # that outage was withdrawn: the complaint goes back to the field
+    "resolved",  # the work is done; the consumer may confirm or reject it
+    "resolution_confirmed",  # the consumer said it is fixed: closed
+    "resolution_rejected",  # the consumer said it is not fixed: reopened (`level` the one it is reopened at)
+    "closed",  # closed without the consumer's word (a duplicate, the confirmation window passed)
+)
 _OPEN = "status IN ('open', 'reopened') AND account_id IS NOT NULL"
 
 
@@ -50,3 +62,19 @@ class Complaint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class ComplaintEvent(Base):
+    """One step of a complaint's history: what happened, who did it (a channel, a staff username, the system),
+    when, and why. Written in the same transaction as the change it records."""
+
+    __tablename__ = "complaint_event"
+    __table_args__ = (Index("ix_complaint_event_complaint_id_at", "complaint_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    step: Mapped[str] = mapped_column(String(24))
+    level: Mapped[int | None] = mapped_column(SmallInteger)  # the escalation level the step put it at
+    actor: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -39,6 +39,7 @@ from cis.models import (
     AuditLog,
     Circle,
     Complaint,
+    ComplaintEvent,
     Consumer,
     DistributionTransformer,
     Division,
@@ -494,7 +495,9 @@ def _delete_committed(engine: Engine, account_id: int, request_id: str) -> None:
         ).all()
         s.execute(delete(Outbox).where(Outbox.account_id == account_id))
         s.execute(delete(AuditLog).where(AuditLog.entity == "complaint", AuditLog.entity_id.in_(numbers)))
-        s.execute(delete(Complaint).where(Complaint.id.in_([cid for cid, _ in complaints])))
+        ids = [cid for cid, _ in complaints]
+        s.execute(delete(ComplaintEvent).where(ComplaintEvent.complaint_id.in_(ids)))
+        s.execute(delete(Complaint).where(Complaint.id.in_(ids)))
         s.execute(delete(AccountMobile).where(AccountMobile.account_id == account_id))
         s.execute(delete(Account).where(Account.id == account_id))
         s.execute(delete(Consumer).where(Consumer.id == account.consumer_id))
