@@ -44,9 +44,11 @@ class OutboxPump:
                     settle_stuck(engine, now=dt.datetime.now(dt.UTC))
                     if time.monotonic() - swept >= OUTAGE_SWEEP_S:
                         # What beat's outage.sweep does: shutdown notices, unfinished fan-outs, suspected breakdowns.
+                        # The roster days first: the sweep then ends today's slots that are already over, which
+                        # would otherwise show as power cuts now until the next sweep.
                         swept = time.monotonic()
-                        sweep(self._settings, engine)
                         roster_days_due(self._settings, engine)
+                        sweep(self._settings, engine)
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                     drain_voice(self._settings, engine, dialer)
                 except Exception:  # a bad moment (database locked...) must not end the pump
