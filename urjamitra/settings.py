@@ -131,7 +131,7 @@ class Settings:
     # `urjamitra serve` (gunicorn, gthread workers): processes x threads answer at once. Two processes use both
     # cores of a small server; threads overlap the waits on the database within each.
     web_workers: int = 2
-    web_threads: int = 8
+    web_threads: int = 4
     web_access_log: str = "-"  # where `serve` writes its access log: - (stdout), a file path, or off
     web_graceful_timeout: int = 30  # seconds a stopping or reloading `serve` gives requests in flight
     fastagi_bind: str = "127.0.0.1:4573"

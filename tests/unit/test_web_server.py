@@ -20,7 +20,7 @@ def test_the_web_server_has_defaults_for_two_cores_and_reads_its_variables() -> 
         }
     )
 
-    assert (defaults.web_workers, defaults.web_threads, defaults.web_access_log) == (2, 8, "-")
+    assert (defaults.web_workers, defaults.web_threads, defaults.web_access_log) == (2, 4, "-")
     assert defaults.web_graceful_timeout == 30
     assert (tuned.web_workers, tuned.web_threads, tuned.web_graceful_timeout) == (4, 16, 60)
     assert tuned.web_access_log == "/var/log/urjamitra/access.log"
