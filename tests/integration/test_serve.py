@@ -152,9 +152,12 @@ def _an_account(database: Path) -> str:
 
 
 def test_serve_answers_the_public_pages_and_its_access_log_masks_consumers_numbers(
-    database: Path, start: Callable[..., Server]
+    database: Path, start: Callable[..., Server], tmp_path: Path
 ) -> None:
-    server = start(_env(database))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in _env(database, HOME=str(home)).items() if k != "XDG_RUNTIME_DIR"}
+    server = start(env)
     account = _an_account(database)
     for path in ("/", "/calculator", "/outages", "/complaints/status", "/reliability"):
         status, page = _get(server.url + path)
@@ -175,6 +178,9 @@ def test_serve_answers_the_public_pages_and_its_access_log_masks_consumers_numbe
     assert account not in printed
     assert "919876543210" not in printed
     assert server.stop() == 0
+    # gunicorn 25+ would open a control socket in ~/.gunicorn, shared by every gunicorn of the user: none here.
+    assert not (home / ".gunicorn").exists()
+    assert "Control socket" not in server.errors.read_text()
 
 
 def test_serve_refuses_a_database_whose_schema_is_not_at_head(tmp_path: Path) -> None:
