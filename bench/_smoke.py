@@ -1,7 +1,8 @@
 """Every benchmark in bench/ once, at 100,000 consumers, on a database of the run's own; one summary at the end.
 
 Run through bench/smoke, which finds (or starts) PostgreSQL and Redis. The steps share one seeded database, in
-the order an operator would use it: seed it (bench.seed_bench --database), publish a breakdown on every feeder
+the order an operator would use it: seed it (bench.seed_bench --database), load the public pages through the
+production web server for a few seconds (bench.portal_bench --quick), publish a breakdown on every feeder
 (bench.outage_bench --database), call the IVR (bench.ivr_bench --url, which asks about the seeded complaints
 the outage benchmark must have left alone), bill the next cycle (bench.bill_run_bench --database); then
 bench.sms_bench on a scratch database of its own. Each prints its full report as it goes; the summary takes
@@ -33,6 +34,7 @@ def _steps(args: argparse.Namespace, database: str) -> list[tuple[str, list[str]
     sms = f"--url {args.server} --redis {args.redis} --messages {args.consumers} --baseline {args.baseline}"
     return [
         ("seed", ["bench.seed_bench", "--database", database, "--consumers", str(args.consumers)]),
+        ("portal", ["bench.portal_bench", "--database", database, "--redis", args.redis, "--quick"]),
         ("outage fan-out", ["bench.outage_bench", "--database", database, "--redis", args.redis]),
         ("IVR", ["bench.ivr_bench", *ivr.split()]),
         ("bill run", ["bench.bill_run_bench", "--database", database]),

@@ -298,12 +298,14 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     if server is None:
         sys.stdout.flush()
         return 0
+    from urjamitra.pump import OutboxPump
+
     # Ctrl+C works from the moment it is offered, also in a background job (where SIGINT starts ignored).
     _stop_on_signals()
     pump = None
     try:
         print("Press Ctrl+C to stop.", flush=True)
-        pump = None if settings.redis_url else _OutboxPump(settings)
+        pump = None if settings.redis_url else OutboxPump(settings)
         _serve(server)
     except KeyboardInterrupt:
         pass
@@ -314,59 +316,6 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         if fastagi is not None:
             fastagi.stop()
     return 0
-
-
-OUTAGE_SWEEP_S = 15.0
-
-
-class _OutboxPump:
-    """Without Redis there is no Celery beat: a thread drains the outbox (SMS and alert calls) every few
-    seconds instead, and runs the outage sweep."""
-
-    def __init__(self, settings: Settings, every_s: float = 3.0) -> None:
-        import threading
-
-        self._settings = settings
-        self._every_s = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-pump", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from cis.db import make_session_factory
-        from cis.logs import get_logger
-        from sms.dispatch import settle_stuck
-        from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
-        from urjamitra.outages import drain_voice, roster_days_due, sweep
-        from urjamitra.telephony import make_dialer
-
-        engine = _engine(self._settings)
-        provider = make_sms_provider(self._settings, make_session_factory(engine))
-        dialer = make_dialer(self._settings, engine)
-        bucket = make_bucket(self._settings, provider.name)
-        swept = 0.0
-        try:
-            while not self._stop.wait(self._every_s):
-                try:
-                    # What beat's sms.settle_stuck does: rows a crash left in flight become unknown, not stuck.
-                    settle_stuck(engine, now=dt.datetime.now(dt.UTC))
-                    if time.monotonic() - swept >= OUTAGE_SWEEP_S:
-                        # What beat's outage.sweep does: shutdown notices, unfinished fan-outs, suspected breakdowns.
-                        swept = time.monotonic()
-                        sweep(self._settings, engine)
-                        roster_days_due(self._settings, engine)
-                    drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
-                    drain_voice(self._settings, engine, dialer)
-                except Exception:  # a bad moment (database locked...) must not end the pump
-                    get_logger(__name__).exception("draining the outbox failed; trying again")
-        finally:
-            provider.close()
-            dialer.close()
-            engine.dispose()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
 
 
 def _build_prompts_if_possible(settings: Settings) -> None:
@@ -387,15 +336,64 @@ def _build_prompts_if_possible(settings: Settings) -> None:
     print(report.summary())
 
 
-def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
-    server = _bind(settings)
-    _stop_on_signals()
+def _schema_at_head(settings: Settings) -> str:
+    """The database's schema revision, when it is the one this code needs; else a CliError saying what to do."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cis.db import Timeouts
+    from cis.migrate import head_revision
+
+    engine = make_engine(settings.database_url, timeouts=Timeouts(connect_s=settings.db_connect_timeout))
+    where = settings.masked()["database_url"]
     try:
-        print(f"serving on http://{settings.web_host}:{server.server_port}/", flush=True)
-        _serve(server)
-    except KeyboardInterrupt:
-        server.server_close()
-    return 0
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise CliError(f"cannot read the schema of the database {where}: {type(exc).__name__}") from exc
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if revision is None:
+        raise CliError(f"the database {where} has no schema: run `urjamitra db upgrade` first")
+    if revision != head:
+        raise CliError(
+            f"the database {where} is at schema {revision}, this code needs {head}: "
+            "run `urjamitra db upgrade` first (or serve the code that matches the database)"
+        )
+    return revision
+
+
+def _can_listen(settings: Settings) -> None:
+    """A clear message for a port in use or an address not ours, before gunicorn retries it for 5 s."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in settings.web_host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((settings.web_host.strip("[]"), settings.web_port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {settings.web_bind} ({exc.strerror}): set URJA_WEB_BIND") from exc
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """The web app under gunicorn (urjamitra.gunicorn_app): the production web server."""
+    revision = _schema_at_head(settings)
+    _can_listen(settings)
+    from urjamitra.gunicorn_app import serve
+
+    drained = "by Celery workers (URJA_REDIS_URL)" if settings.redis_url else "by one web worker every 3 s (no Redis)"
+    access = {"-": "stdout", "off": "off"}.get(settings.web_access_log, settings.web_access_log)
+
+    def ready(urls: list[str]) -> None:
+        print(
+            f"serving on {', '.join(u + '/' for u in urls)} (gunicorn, {settings.web_workers} workers x "
+            f"{settings.web_threads} threads; schema {revision}; access log {access}; outbox drained {drained}; "
+            f"TERM stops gracefully, HUP reloads, Ctrl+C stops at once)",
+            flush=True,
+        )
+
+    from_env = getattr(args, "settings_from_env", False)
+    return serve(settings, reread=Settings.from_env if from_env else None, on_ready=ready)
 
 
 def cmd_calc(settings: Settings, args: argparse.Namespace) -> int:
@@ -988,7 +986,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.add_argument("--reset", action="store_true", help="empty every CIS table first")
     seed.set_defaults(func=cmd_seed)
-    sub.add_parser("serve", help="serve the web app on URJA_WEB_BIND").set_defaults(func=cmd_serve)
+    sub.add_parser(
+        "serve", help="the production web server: gunicorn on URJA_WEB_BIND (TERM stops gracefully, HUP reloads)"
+    ).set_defaults(func=cmd_serve)
     calc = sub.add_parser("calc", help="the bill calculator: an itemised bill for a category, load and units")
     calc.add_argument("--list", action="store_true", help="list the category codes")
     calc.add_argument("--category", help="tariff category code, e.g. LMV-1U (see --list)")
@@ -1094,6 +1094,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.settings_from_env = settings is None  # `serve` reads them again on HUP
     try:
         settings = settings or Settings.from_env()
     except SettingsError as exc:

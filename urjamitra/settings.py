@@ -129,6 +129,12 @@ class Settings:
     database_url: str = field(default_factory=lambda: f"sqlite:///{Path.cwd() / 'urjamitra.db'}")
     redis_url: str | None = None
     web_bind: str = "127.0.0.1:8080"
+    # `urjamitra serve` (gunicorn, gthread workers): processes x threads answer at once. Two processes use both
+    # cores of a small server; threads overlap the waits on the database within each.
+    web_workers: int = 2
+    web_threads: int = 4
+    web_access_log: str = "-"  # where `serve` writes its access log: - (stdout), a file path, or off
+    web_graceful_timeout: int = 30  # seconds a stopping or reloading `serve` gives requests in flight
     fastagi_bind: str = "127.0.0.1:4573"
     sms_provider: str = "console"
     public_url: str = "http://127.0.0.1:8080"
@@ -289,10 +295,25 @@ class Settings:
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
                 raise SettingsError(f"{var} must be a whole number from {low} to {high}, got {raw!r}")
             edge_numbers[name] = int(raw)
+        serving = {}
+        for name, var, low, high in (
+            ("web_workers", "URJA_WEB_WORKERS", 1, 64),
+            ("web_threads", "URJA_WEB_THREADS", 1, 256),
+            ("web_graceful_timeout", "URJA_WEB_GRACEFUL_TIMEOUT", 1, 3600),
+        ):
+            raw = env.get(var, str(getattr(defaults, name)))
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
+                raise SettingsError(f"{var} must be a whole number from {low} to {high}, got {raw!r}")
+            serving[name] = int(raw)
+        access_log = env.get("URJA_WEB_ACCESS_LOG") or defaults.web_access_log
+        if any(c.isspace() and c != " " for c in access_log) or "\x00" in access_log:
+            raise SettingsError(f"URJA_WEB_ACCESS_LOG must be -, off or a file path, got {access_log!r}")
         return cls(
             database_url=env.get("URJA_DATABASE_URL") or defaults.database_url,
             redis_url=env.get("URJA_REDIS_URL") or None,
             web_bind=web_bind,
+            web_access_log=access_log,
+            **serving,
             fastagi_bind=fastagi_bind,
             sms_provider=provider,
             public_url=(env.get("URJA_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
