@@ -74,7 +74,7 @@ def _visit_public_pages(page: Any, live_app: LiveApp, feeder: str) -> None:
     number = live_app.complaint_numbers(1)[0]
     page.locator("[name=number]").fill(number)
     page.locator("form button[type=submit]").click()
-    expect(page.get_by_text(number, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Complaint {number}")).to_be_visible()
     _looks_right(page, "complaint-status")
 
 
