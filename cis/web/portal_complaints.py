@@ -25,6 +25,7 @@ from typing import Any
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -340,19 +341,28 @@ def _refusal(error: Exception) -> dict[str, Any]:
     return {"kind": "not_pending"}
 
 
+def _with_number(message: str, number: str) -> Markup:
+    """A translated sentence with the complaint number in bold: the one thing to note down."""
+    return Markup(message) % {"number": Markup("<strong>%s</strong>") % number}
+
+
 def _notice_text(said: dict[str, Any]) -> str:
     kind = said.get("kind")
     number = str(said.get("number") or "")
     if kind == "lodged":
-        first = _("Your complaint has been lodged. Its number is %(number)s.", number=number)
+        first = _with_number(_("Your complaint has been lodged. Its number is %(number)s."), number)
         if said.get("sms"):
-            return first + " " + _("We have sent it by SMS to your registered mobile %(mobile)s.", mobile=said["sms"])
-        return first + " " + _("No SMS could be sent (no mobile on record, or SMS turned off): please note the number.")
+            sent = _("We have sent it by SMS to your registered mobile %(mobile)s.", mobile=said["sms"])
+        else:
+            sent = _("No SMS could be sent (no mobile on record, or SMS turned off): please note the number.")
+        return first + " " + sent
     if kind == "already_open":
-        return _(
-            "You already have an open complaint of this kind, number %(number)s: we are working on it, and there is "
-            "no need to lodge it again. Its progress is below.",
-            number=number,
+        return _with_number(
+            _(
+                "You already have an open complaint of this kind, number %(number)s: we are working on it, and there "
+                "is no need to lodge it again. Its progress is below."
+            ),
+            number,
         )
     if kind == "confirmed":
         return _("Thank you. You confirmed it is fixed, and the complaint is closed.")

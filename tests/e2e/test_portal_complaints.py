@@ -139,10 +139,11 @@ def _journey(page: Any, live_app: LiveApp, account: tuple[str, str], lang: str) 
     _both_languages(page, lang, "portal-complaint-lodged")
 
     # The list has it first.
-    page.goto("/portal/complaints")
+    page.locator("main a[href='/portal/complaints']").first.click()
     first_row = page.locator("table.complaints tbody tr").first
     expect(first_row.locator("th a")).to_have_text(number)
     expect(first_row).to_be_visible()
+    _both_languages(page, lang, "portal-complaints-listed")
 
     # Resolved by the JE: "Was it really fixed?" -- no, with what is still wrong.
     _resolve(live_app, number)

@@ -132,7 +132,7 @@ def test_lodging_a_complaint_shows_its_number_and_sends_it_by_sms_to_the_registe
     number = _lodge(client, "meter", "Meter display blank since Monday")
 
     page = _main(client.get(f"/portal/complaints/{number}"))
-    assert f"Your complaint has been lodged. Its number is {number}." in page
+    assert f"Your complaint has been lodged. Its number is <strong>{number}</strong>." in page
     assert "We have sent it by SMS to your registered mobile ******3210." in page
     assert f"<h1>Complaint {number}</h1>" in page
     assert "Meter defective, burnt or stopped" in page
@@ -158,7 +158,7 @@ def test_a_form_sent_twice_makes_one_complaint_and_one_sms(client: FlaskClient, 
     assert first.headers["Location"] == again.headers["Location"]
     number = first.headers["Location"].rsplit("/", 1)[1]
     assert _count(site) == before + 1
-    assert f"Its number is {number}." in _main(client.get(first.headers["Location"]))
+    assert f"Its number is <strong>{number}</strong>." in _main(client.get(first.headers["Location"]))
     texts = [t for t in console_sms(site, site.world.single_mobile) if f"complaint {number} " in t]
     assert len(texts) == 1
 
@@ -171,7 +171,7 @@ def test_an_open_complaint_of_the_same_kind_is_named_instead_of_a_second_one(cli
     # site.complaint is world.single's open voltage complaint.
     assert sent.headers["Location"] == f"/portal/complaints/{site.complaint}"
     page = _main(client.get(sent.headers["Location"]))
-    assert f"You already have an open complaint of this kind, number {site.complaint}" in page
+    assert f"You already have an open complaint of this kind, number <strong>{site.complaint}</strong>" in page
     assert _count(site) == before
 
 
@@ -228,7 +228,7 @@ def test_my_complaints_are_listed_newest_first_with_their_words(client: FlaskCli
 
     rows = re.findall(r'<th scope="row"><a href="/portal/complaints/(\d+)">', page)
     assert rows == [number, site.complaint]
-    assert '<table class="table-cards complaints">' in page
+    assert '<table class="table-cards complaints" aria-labelledby="mine-title">' in page
     assert '<td data-label="Category">Wrong bill or bill not received</td>' in page
     assert '<td data-label="Status">Open</td>' in page
     assert re.search(r'<td data-label="Due or resolved">Due by \d+ \w+ 20\d\d, \d+:\d\d [AP]M IST</td>', page)
