@@ -381,6 +381,21 @@ def test_only_a_resolution_within_the_window_can_be_answered(client: FlaskClient
     assert _status(site, site.complaint) == "open"
 
 
+def test_rejecting_when_a_newer_complaint_of_the_kind_is_open_points_to_it(client: FlaskClient, site: Site) -> None:
+    older = _lodge(client, "meter", "Meter burnt")
+    _resolve(site, older)
+    newer = _lodge(client, "meter", "Meter burnt again")
+    token = form_token(client, f"/portal/complaints/{older}")
+
+    refused = client.post(f"/portal/complaints/{older}/reject", data={"csrf_token": token, "reason": "Not fixed"})
+
+    assert refused.status_code == 409
+    page = _main(refused)
+    assert f"You have lodged a newer complaint of this kind, number {newer}, which is being worked on." in page
+    assert f'href="/portal/complaints/{newer}"' in page
+    assert _status(site, older) == "resolved"
+
+
 def test_answers_without_the_form_token_are_refused(client: FlaskClient, site: Site) -> None:
     number = _lodge(client, "meter", "Meter burnt")
     _resolve(site, number)
