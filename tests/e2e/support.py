@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from cis.db import make_engine
 from cis.models import Account, AccountMobile, Complaint, ConsoleSms
@@ -133,8 +134,9 @@ class LiveApp:
         to = normalise_mobile(mobile)
         deadline = time.monotonic() + seconds
         while True:
-            with self.engine.connect() as conn:
-                found = conn.scalars(
+            # An ORM session: a Core connection's scalars() of an entity gives only its first column (the id).
+            with Session(self.engine) as session:
+                found = session.scalars(
                     select(ConsoleSms)
                     .where(
                         ConsoleSms.recipient == to,
