@@ -57,8 +57,9 @@ def _create_app(settings: Settings) -> Flask:
     return create_app(settings)
 
 
-def build_site(tmp_path: Path) -> Site:
-    url = f"sqlite:///{tmp_path / 'site.db'}"
+def build_site(tmp_path: Path, url: str | None = None) -> Site:
+    """The site on a SQLite file in `tmp_path`, or on the (empty or emptied) database at `url`."""
+    url = url or f"sqlite:///{tmp_path / 'site.db'}"
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -86,6 +87,7 @@ def build_site(tmp_path: Path) -> Site:
         ussd_secret=USSD_SECRET,
         dlt_entity_id=DLT_ENTITY,
         prompts_dir=str(tmp_path / "no-audio"),
+        upload_dir=str(tmp_path / "uploads"),
     )
     return Site(url, world, receipt.number, settings)
 

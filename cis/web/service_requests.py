@@ -30,7 +30,18 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
-from flask import Blueprint, abort, make_response, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -66,7 +77,7 @@ from cis.web.i18n import N_, page_lang
 from cis.web.portal import session as portal
 from cis.web.portal.session import consumer_required
 from cis.web.portal.views import Form
-from cis.web.uploads import takes_files, uploaded_file
+from cis.web.uploads import body_limit, takes_files, uploaded_file
 
 RECEIPT = "urja_receipt"  # the number just registered, shown once on the page the form leads to
 APPLICANT = "urja_applicant"  # the new-connection applicant's step: {"mobile", "hint", "code"?, "ref"}
@@ -279,6 +290,13 @@ def cycle_text(cycle: str) -> str:
     return str(format_date(first, "MMMM y", locale=get_locale() or Locale.parse("en_IN")))
 
 
+def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A body over the route's limit: a page saying how large a file may be (on a form that takes files)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    html = render_template("requests/too_large.html", mb=MAX_BYTES // (1024 * 1024), files=body_limit(view) is not None)
+    return make_response(html, 413)
+
+
 def _remember(receipt: sr.RequestReceipt) -> None:
     session[RECEIPT] = {"number": receipt.number, "ending": receipt.sms_to_ending, "kind": receipt.kind}
 
@@ -312,10 +330,7 @@ def requests_blueprint(
 
     bp.add_app_template_global(cycle_text, "cycle_text")
 
-    @bp.errorhandler(RequestEntityTooLarge)
-    def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
-        html = render_template("requests/too_large.html", mb=MAX_BYTES // (1024 * 1024))
-        return make_response(html, 413)
+    bp.register_error_handler(RequestEntityTooLarge, too_large)
 
     # --- bill revision -------------------------------------------------------------------------------------------
 

@@ -25,13 +25,13 @@ from werkzeug.wrappers import Response
 
 from cis import vigilance
 from cis.db import UnitOfWork
-from cis.documents import MAX_BYTES, DocumentError
+from cis.documents import DocumentError
 from cis.inputs import record_id
 from cis.web.auth import csrf_valid
 from cis.web.i18n import N_
 from cis.web.portal.session import current_account
 from cis.web.portal.views import Form
-from cis.web.service_requests import document_message, office_options, read_text
+from cis.web.service_requests import document_message, office_options, read_text, too_large
 from cis.web.uploads import takes_files, uploaded_file
 
 REFERENCE = "urja_theft_ref"
@@ -72,10 +72,7 @@ def tips_blueprint(
         html = render_template(template, form=form, values=form.values, errors=form.errors, **context)
         return make_response(html, status)
 
-    @bp.errorhandler(RequestEntityTooLarge)
-    def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
-        html = render_template("requests/too_large.html", mb=MAX_BYTES // (1024 * 1024))
-        return make_response(html, 413)
+    bp.register_error_handler(RequestEntityTooLarge, too_large)
 
     # --- theft ---------------------------------------------------------------------------------------------------
 
