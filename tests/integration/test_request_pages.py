@@ -759,3 +759,16 @@ def test_the_pages_name_every_reason_category_and_refusal_the_cis_knows() -> Non
     fixed = set(pages.REQUEST_MESSAGES)
     for message in re.findall(r'InvalidRequest\(\s*"\w+",\s*"([^"{]+)"\s*\)', source):
         assert message in fixed, message
+
+
+def test_the_home_page_the_footer_and_the_portal_lead_to_these_pages(lite_client: FlaskClient) -> None:
+    home = lite_client.get("/").get_data(as_text=True)
+    for path in ("/apply/new_connection", "/applications/status", "/theft", "/feedback"):
+        assert f'href="{path}"' in home, path
+    footer = lite_client.get("/faq").get_data(as_text=True).split('<footer class="site-footer">', 1)[1]
+    for path in ("/applications/status", "/theft", "/feedback"):
+        assert f'href="{path}"' in footer, path
+    portal_sign_in(lite_client, ACCOUNT)
+    mine = lite_client.get("/portal/").get_data(as_text=True)
+    assert 'href="/portal/requests"' in mine
+    assert 'href="/portal/revision"' in mine
