@@ -1,5 +1,6 @@
-"""A bill revision with an upload, then a new-connection application and its public status, in a real browser on the
-production server: on a desktop and on a 360 px phone, in English and in Hindi, a screenshot of every page."""
+"""A bill revision with an upload (and once revised, both bills side by side), then a new-connection application and
+its public status, a theft report and feedback, in a real browser on the production server: on a desktop and on a
+360 px phone, in English and in Hindi, a screenshot of every page."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from cis.billing import revise_bill
 from cis.consumer_auth import set_password
 from cis.db import UnitOfWork, make_session_factory
+from cis.models import Bill, ServiceRequest
 from cis.passwords import WerkzeugHasher
 from tests.e2e.support import LiveApp, console_errors, every_field_labelled, no_horizontal_scroll, shot
 
@@ -37,6 +41,10 @@ WORDS = {
         "application": "Application",
         "app_registered": "Your application is registered",
         "status": "Application status",
+        "theft": "Report electricity theft",
+        "theft_done": "Report received",
+        "feedback": "Feedback",
+        "thanks": "Thank you",
     },
     "hi": {
         "revision": "बिल संशोधन के लिए अनुरोध करें",
@@ -49,6 +57,10 @@ WORDS = {
         "application": "आवेदन",
         "app_registered": "आपका आवेदन दर्ज हो गया है",
         "status": "आवेदन की स्थिति",
+        "theft": "बिजली चोरी की सूचना दें",
+        "theft_done": "सूचना मिल गई",
+        "feedback": "प्रतिक्रिया",
+        "thanks": "धन्यवाद",
     },
 }
 
@@ -94,6 +106,24 @@ def _consumer(live_app: LiveApp, skip: int) -> str:
         hasher=WerkzeugHasher("pbkdf2:sha256:1000"),
     )
     return account_no
+
+
+def _revise(live_app: LiveApp, account_no: str, number: str) -> None:
+    """Revise the disputed bill of request `number` as the SDO would (fewer units: the reading was estimated)."""
+    with live_app.engine.connect() as conn:
+        cycle, units = conn.execute(
+            select(Bill.cycle, Bill.units)
+            .join(ServiceRequest, ServiceRequest.disputed_bill_id == Bill.id)
+            .where(ServiceRequest.number == number)
+        ).one()
+    revise_bill(
+        UnitOfWork(make_session_factory(live_app.engine)),
+        account_no,
+        cycle,
+        reason="Actual reading 1180 kWh taken",
+        actor="staff:e2e",
+        units=max(1, units - 60),
+    )
 
 
 def _submit(page: Any, action: str) -> None:
@@ -142,6 +172,12 @@ def _journey(page: Any, live_app: LiveApp, lang: str, size: str) -> None:
     sms = live_app.sms_to(mobile, after_id=sms_before, template="request.")
     assert f"Bill revision request {number.group(1)}" in sms.text
 
+    # The office revises the bill: both versions stand side by side.
+    _revise(live_app, account_no, number.group(1))
+    page.reload()
+    expect(page.locator("#bills th[scope=col]")).to_have_count(2)
+    _looks_right(page, f"{tag}-revision-revised", words["bill_revision"])
+
     page.goto("/portal/requests")
     expect(page.locator("#requests")).to_contain_text(number.group(1))
     _looks_right(page, f"{tag}-my-requests", words["requests"])
@@ -183,6 +219,23 @@ def _journey(page: Any, live_app: LiveApp, lang: str, size: str) -> None:
         assert private not in shown, private
     page.goto("/applications/status")
     _looks_right(page, f"{tag}-application-status-form", words["status"])
+
+    # Anyone: a theft report with a photo, and feedback.
+    page.goto("/theft")
+    _looks_right(page, f"{tag}-theft-form", words["theft"])
+    page.locator("[name=locality]").fill("Govind Nagar")
+    page.locator("[name=landmark]").fill("Behind the water tank")
+    page.locator("[name=description]").fill("A hook on the LT line to the dairy, every night after 10 pm.")
+    page.set_input_files("input[name=photo]", {"name": "hook.png", "mimeType": "image/png", "buffer": _meter_photo()})
+    _submit(page, "/theft")
+    expect(page.locator("#reference")).to_be_visible()
+    _looks_right(page, f"{tag}-theft-reported", words["theft_done"])
+    page.goto("/feedback")
+    _looks_right(page, f"{tag}-feedback-form", words["feedback"])
+    page.locator("label[for=rating-4]").click()
+    page.locator("[name=text]").fill("The new connection page was easy to use.")
+    _submit(page, "/feedback")
+    _looks_right(page, f"{tag}-feedback-thanks", words["thanks"])
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])

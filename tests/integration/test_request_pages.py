@@ -191,7 +191,7 @@ def test_a_bill_revision_with_a_photo_gets_a_number_an_sms_and_a_timeline(
     assert "Status Submitted" in page
     assert "Reason Wrong meter reading" in page
     assert "within 7 days of filing" in page
-    assert "To be done by" in page
+    assert "The time limit ends" in page
     assert "Disputed bill Month November 2026" in page
     assert "When the bill is revised, the new bill appears here beside it." in page
     [sms] = console_sms(site, MOBILE)
