@@ -772,3 +772,16 @@ def test_the_home_page_the_footer_and_the_portal_lead_to_these_pages(lite_client
     mine = lite_client.get("/portal/").get_data(as_text=True)
     assert 'href="/portal/requests"' in mine
     assert 'href="/portal/revision"' in mine
+
+
+def test_the_status_page_and_the_applicants_otp_are_limited_per_address(lite: Site) -> None:
+    with running(lite.app(limit_complaint_status="2 per minute", limit_otp="1 per hour")) as client:
+        pages = [client.get("/applications/status", query_string={"number": "123456789"}).status_code for _ in range(3)]
+        assert pages == [404, 404, 429]
+        token = form_token(client, "/apply/new_connection")
+        first = client.post("/apply/new_connection", data={"csrf_token": token, "mobile": APPLICANT})
+        assert first.status_code == 303
+        again = client.post("/apply/new_connection", data={"csrf_token": token, "mobile": "+919811122234"})
+        assert again.status_code == 429
+    assert len(console_sms(lite, APPLICANT)) == 1
+    assert console_sms(lite, "+919811122234") == []
