@@ -42,7 +42,7 @@ from cis.models import (
 )
 from cis.models.accounts import CATEGORIES
 from cis.models.requests import AREA_CLASSES, OPEN_REQUEST_STATUSES
-from cis.numbers import request_id_for_no, request_no_for_id
+from cis.numbers import bill_no_for_id, request_id_for_no, request_no_for_id
 from cis.phones import normalise_mobile
 from cis.scopes import account_sub_division, officer_covers
 
@@ -420,6 +420,58 @@ def request_bill_revision(
         receipt = _receipt(request)
         uow.commit()
         return receipt
+
+
+@dataclass(frozen=True)
+class BillChoice:
+    """A bill the consumer may dispute, as the revision form lists it."""
+
+    bill_id: int
+    number: str  # as printed on the bill
+    cycle: str
+    version: int
+    units: int
+    basis: str
+    amount_paise: int
+    due_date: dt.date
+    issued_at: dt.datetime
+
+
+def disputable_bills(
+    uow: UnitOfWork, account_id: int, *, now: dt.datetime | None = None, months: int = 12
+) -> list[BillChoice]:
+    """The account's current bills (not replaced by a revision) issued in the last `months` months, newest first:
+    the bills a revision may be asked for."""
+    at = now or audit.utcnow()
+    since = at - dt.timedelta(days=31 * months)
+    with uow:
+        rows = uow.session.scalars(
+            select(Bill)
+            .where(Bill.account_id == account_id, Bill.status != "superseded", Bill.issued_at >= since)
+            .order_by(Bill.cycle.desc(), Bill.version.desc())
+            .limit(months + 6)
+        ).all()
+        return [
+            BillChoice(
+                bill_id=b.id,
+                number=bill_no_for_id(b.id),
+                cycle=b.cycle,
+                version=b.version,
+                units=b.units,
+                basis=b.basis,
+                amount_paise=b.amount_paise,
+                due_date=b.due_date,
+                issued_at=b.issued_at,
+            )
+            for b in rows
+        ]
+
+
+def sanctioned_load(uow: UnitOfWork, account_id: int) -> Decimal | None:
+    """The account's sanctioned load in kW (None for an unknown account), shown beside a load-change form."""
+    with uow:
+        load = uow.session.scalar(select(Account.sanctioned_load_kw).where(Account.id == account_id))
+        return Decimal(load) if load is not None else None
 
 
 def _open_revision(session: Session, bill_id: int) -> str | None:

@@ -87,6 +87,7 @@ def build_site(tmp_path: Path, database_url: str | None = None) -> Site:
         ussd_secret=USSD_SECRET,
         dlt_entity_id=DLT_ENTITY,
         prompts_dir=str(tmp_path / "no-audio"),
+        upload_dir=str(tmp_path / "uploads"),
     )
     return Site(url, world, receipt.number, settings)
 

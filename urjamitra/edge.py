@@ -4,7 +4,8 @@ Installed once by the app factory (`install`), before any blueprint is registere
 
 - `<int:...>` in any route takes 1 to 19 ASCII digits up to 2**63 - 1 (a BIGINT): a 30-digit id is a 404,
   never an overflow in the database;
-- a request body is at most `URJA_MAX_BODY_BYTES` (413);
+- a request body is at most `URJA_MAX_BODY_BYTES` (413), or the limit its view declares to take file uploads
+  (`cis.web.uploads.takes_files`): set before anything reads the body, so a larger one is never read whole;
 - a query string, form or path holding a NUL or an unpaired surrogate is refused (400) before any view runs:
   no database column can store either;
 - an HTTP error (400, 404, 405, 413, ...) and a database that cannot be reached, is locked or is too slow
@@ -33,6 +34,7 @@ from werkzeug.routing import IntegerConverter, Map
 from cis import inputs
 from cis.logs import get_logger
 from cis.web.i18n import N_
+from cis.web.uploads import body_limit
 from ivr.twiml import apology_twiml, empty_twiml
 from ivr.ussd import apology_ussd
 from prompts.catalog import catalog as packaged_catalog
@@ -114,6 +116,13 @@ def install(app: Flask, settings: Settings) -> None:
         return response
 
     @app.before_request
+    def _route_body_limit() -> None:
+        """A view taking file uploads reads a larger body than the app's limit; every other one, that limit."""
+        own = body_limit(app.view_functions.get(request.endpoint or ""))
+        if own is not None:
+            request.max_content_length = own
+
+    @app.before_request
     def _refuse_unstorable() -> Response | None:
         """Text no database can store (NUL, a lone surrogate) from a browser or an API client is refused.
 
@@ -139,7 +148,8 @@ def install(app: Flask, settings: Settings) -> None:
         if message == type(error).description:  # Werkzeug's own wording, written for developers
             message = PLAIN_MESSAGES.get(error.code, _first_sentence(message))
             if error.code == 413:
-                message = message.format(limit=f"{settings.max_body_bytes // 1024:,} KB")
+                limit = request.max_content_length or settings.max_body_bytes
+                message = message.format(limit=f"{limit // 1024:,} KB")
         response = answer(error.code, name, message)
         for header, value in error.get_headers():  # Allow on a 405, Retry-After on a 429, ...
             if header.lower() not in ("content-type", "content-length"):

@@ -31,15 +31,23 @@ log = get_logger(__name__)
 # and its API; the complaint status API and page), so a client cannot double its allowance by switching.
 ADDRESS_LIMITS: dict[str, tuple[str, ...]] = {
     "limit_accounts": ("api.summary",),
-    "limit_complaint_status": ("api.complaint", "landing.complaint_status"),
+    "limit_complaint_status": ("api.complaint", "landing.complaint_status", "requests.application_status"),
     "limit_complaints": ("api.lodge",),
     "limit_login": ("auth.login_post", "portal.login_post"),
     # Portal pages that send an OTP (an SMS to a consumer's mobile, whoever asks): per address, beside cis.otp's
     # own 3 an hour per mobile and per account.
-    "limit_otp": ("portal.register_post", "portal.login_otp_post", "portal.forgot_post"),
+    "limit_otp": (
+        "portal.register_post",
+        "portal.login_otp_post",
+        "portal.forgot_post",
+        "requests.new_connection_post",
+    ),
     "limit_calculator": ("calculator.form", "calculator.api"),
     # Not in the list, but the same weakness: anyone could make it count every account, again and again.
     "limit_reports": ("reliability.page", "reliability.as_json"),
+    # Anonymous reports: whoever sends them needs no account, so only their address can be counted.
+    "limit_theft": ("tips.theft_post",),
+    "limit_feedback": ("tips.feedback_post",),
 }
 # SMS REG is counted per mobile under the same `otp` setting (MobileLimits), the portal's OTP pages per address.
 

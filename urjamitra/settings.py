@@ -102,6 +102,8 @@ LIMITS = {
     "limit_login": "URJA_LIMIT_LOGIN",
     "limit_calculator": "URJA_LIMIT_CALCULATOR",
     "limit_reports": "URJA_LIMIT_REPORTS",
+    "limit_theft": "URJA_LIMIT_THEFT",
+    "limit_feedback": "URJA_LIMIT_FEEDBACK",
     "limit_sms": "URJA_LIMIT_SMS",
     "limit_ussd": "URJA_LIMIT_USSD",
 }
@@ -187,6 +189,8 @@ class Settings:
     limit_login: str = "10 per minute; 100 per hour"  # staff sign-in attempts (POST /login)
     limit_calculator: str = "60 per minute"  # the bill calculator page and /api/calc
     limit_reports: str = "20 per minute"  # the public reliability report (it counts every account per feeder)
+    limit_theft: str = "5 per hour; 20 per day"  # anonymous theft reports (POST /theft)
+    limit_feedback: str = "10 per hour"  # feedback (POST /feedback)
     limit_sms: str = "10 per 10 minutes"  # inbound SMS commands per mobile (Twilio and the DLT gateway)
     limit_ussd: str = "60 per 10 minutes"  # USSD screens per mobile
     staff_idle_minutes: int = 30  # a staff session unused this long ends (and every one 12 hours after sign-in)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from importlib import resources
 from typing import Any
 
@@ -22,7 +23,9 @@ from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
 from cis.web.portal_complaints import complaints_blueprint
+from cis.web.service_requests import requests_blueprint
 from cis.web.site import install_site
+from cis.web.tips import tips_blueprint
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
 from ivr.ussd import ussd_blueprint
@@ -69,6 +72,21 @@ PARTS: tuple[dict[str, Any], ...] = (
             "/portal/forgot",
             "/portal/",
             "/portal/complaints",
+        ],
+    },
+    {
+        "name": "Requests and applications",
+        "what": "a bill revision with a document (PDF, JPEG or PNG up to 2 MB, typed by its bytes), load change up to "
+        "4 kW, name change and permanent disconnection for a signed-in consumer; a new connection for anyone whose "
+        "mobile is proven by OTP; each with a number by SMS and a timeline against its statutory time limit; the "
+        "public status of an application; anonymous theft reports and feedback",
+        "links": [
+            "/portal/revision",
+            "/portal/requests",
+            "/apply/new_connection",
+            "/applications/status",
+            "/theft",
+            "/feedback",
         ],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
@@ -192,6 +210,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         portal_blueprint(sessions, clock=_utc_now, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     )
     app.register_blueprint(complaints_blueprint(sessions, clock=_utc_now))
+    app.register_blueprint(requests_blueprint(sessions, upload_dir=settings.uploads_path, clock=_utc_now))
+    # Theft reporters are told apart by a keyed hash of their address, keyed apart from the session cookies.
+    reporter_key = hashlib.sha256(b"theft-reporter:" + settings.secret_key.encode()).digest()
+    app.register_blueprint(
+        tips_blueprint(sessions, upload_dir=settings.uploads_path, address_key=reporter_key, clock=_utc_now)
+    )
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
     # Without Redis the fan-out runs here and may run long: an engine without the web's statement timeout,

@@ -128,7 +128,7 @@ class LiveApp:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(ConsoleSms.id).order_by(ConsoleSms.id.desc()).limit(1)) or 0)
 
-    def sms_to(self, mobile: str, *, after_id: int = 0, template: str = "", seconds: float = 20) -> ConsoleSms:
+    def sms_to(self, mobile: str, *, after_id: int = 0, template: str = "", seconds: float = 20) -> Any:
         """The first SMS to `mobile` (any form) sent after `after_id` whose template starts with `template`,
         waiting up to `seconds` for the outbox to be drained (a web worker does it every 3 s without Redis)."""
         to = normalise_mobile(mobile)
