@@ -45,10 +45,19 @@ class Account(Base):
     __table_args__ = (
         # An outage on a feeder reads its accounts DT by DT: on PostgreSQL the index carries what the fan-out
         # needs, so it never visits the table's pages (an index-only scan; measured in bench/outage_bench.py).
+        # The roster SMS reads a rostered feeder's accounts the same way (hence alert_roster).
         Index(
             "ix_account_dt_id",
             "dt_id",
-            postgresql_include=["id", "status", "alert_channel", "sms_opt_out", "landline", "alert_outage"],
+            postgresql_include=[
+                "id",
+                "status",
+                "alert_channel",
+                "sms_opt_out",
+                "landline",
+                "alert_outage",
+                "alert_roster",
+            ],
         ),
     )
 
