@@ -36,7 +36,7 @@ ADDRESS_LIMITS: dict[str, tuple[str, ...]] = {
     "limit_login": ("auth.login_post", "portal.login_post"),
     # Portal pages that send an OTP (an SMS to a consumer's mobile, whoever asks): per address, beside cis.otp's
     # own 3 an hour per mobile and per account.
-    "limit_otp": ("portal.register_post", "portal.login_otp_post", "portal.forgot_post"),
+    "limit_otp": ("portal.register_post", "portal.login_otp_post", "portal.forgot_post", "prefs.mobiles_add"),
     "limit_calculator": ("calculator.form", "calculator.api"),
     # Not in the list, but the same weakness: anyone could make it count every account, again and again.
     "limit_reports": ("reliability.page", "reliability.as_json"),

@@ -21,6 +21,7 @@ from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
+from cis.web.portal.preferences import preferences_blueprint
 from cis.web.site import install_site
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(
         portal_blueprint(sessions, clock=_utc_now, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     )
+    app.register_blueprint(preferences_blueprint(sessions, clock=_utc_now))
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
     # Without Redis the fan-out runs here and may run long: an engine without the web's statement timeout,
