@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from cis.db import make_engine
 from cis.models import Account, AccountMobile, Complaint, ConsoleSms
@@ -133,8 +134,8 @@ class LiveApp:
         to = normalise_mobile(mobile)
         deadline = time.monotonic() + seconds
         while True:
-            with self.engine.connect() as conn:
-                found = conn.scalars(
+            with Session(self.engine) as session:  # a Core connection's scalars() would give the id alone
+                found = session.scalars(
                     select(ConsoleSms)
                     .where(
                         ConsoleSms.recipient == to,
