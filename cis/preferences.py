@@ -62,6 +62,9 @@ class MobileOnRecord:
     roster: bool  # gets the daily roster schedule SMS for this account
     stopped: bool  # sent STOP: alerts and reminders are held back from it until it sends START
     this_session: bool  # the mobile the asking session proved at sign-in: removing it signs the session out
+    # The mobile the alerts and bill SMS go to: the first, verified ones first, that has not sent STOP (the
+    # senders' own order); the others get OTPs, and the roster schedule when subscribed.
+    primary: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def _mobiles(session: Session, account_id: int, session_mobile: str | None) -> l
         .where(AccountMobile.account_id == account_id)
         .order_by(AccountMobile.verified.desc(), AccountMobile.id)
     ).all()
+    primary = next((r.id for r in rows if not r.stopped), None)
     return [
         MobileOnRecord(
             int(r.id),
@@ -125,6 +129,7 @@ def _mobiles(session: Session, account_id: int, session_mobile: str | None) -> l
             bool(r.roster),
             bool(r.stopped),
             session_mobile is not None and r.e164 == session_mobile,
+            primary=r.id == primary,
         )
         for r in rows
     ]

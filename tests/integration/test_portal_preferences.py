@@ -139,6 +139,7 @@ def test_a_mobile_is_added_by_the_otp_sent_to_it(client: FlaskClient, site: Site
     listed = _text(client.get("/portal/mobiles"))
     assert '<th scope="row">******8113</th>' in listed
     assert "Your only verified mobile: it cannot be removed." in listed
+    assert "Your alerts and bill SMS go to this mobile." in listed
     assert "9876548113" not in listed  # only the last four digits are shown
 
     sent = client.post(
@@ -164,6 +165,7 @@ def test_a_mobile_is_added_by_the_otp_sent_to_it(client: FlaskClient, site: Site
     assert "The mobile ******4455 is added to your account and verified." in page
     assert '<th scope="row">******4455</th>' in page
     assert "cannot be removed" not in page  # two verified mobiles now: either may go
+    assert "Gets OTPs. Alerts go to the first mobile listed." in page
     assert "is added to your account" not in _text(client.get("/portal/mobiles"))  # said once
     assert _mobile_ids(site, ids["account"]).keys() == {MINE, NEW}
     [audit] = _rows(site, AuditLog, AuditLog.action == "mobile.registered")
@@ -385,7 +387,7 @@ def test_the_pages_read_in_hindi(client: FlaskClient, site: Site) -> None:
     assert "पंजीकृत मोबाइल" in mobiles
     assert "नया मोबाइल नंबर" in mobiles
     alerts = _text(client.get("/portal/alerts", headers=HINDI))
-    assert "बिजली बंद होने की सूचना आप तक कैसे पहुँचे?" in alerts
+    assert "बिजली बंद होने की सूचना कैसे मिले?" in alerts
     assert "हिंदी में वॉइस कॉल से" in alerts
     token = form_token(client, "/portal/mobiles")
     bad = client.post("/portal/mobiles", data={"mobile": "12345", "csrf_token": token}, headers=HINDI)

@@ -183,10 +183,14 @@ def test_the_list_is_masked_and_says_what_each_mobile_gets(uow: UnitOfWork, sess
     session.add(SmsOptOut(e164=NEW, opted_out_at=NOW, via="sms"))
     session.commit()
     listed = list_mobiles(uow, account.id, session_mobile=MINE)
-    assert [(m.masked, m.verified, m.roster, m.stopped, m.this_session) for m in listed] == [
-        ("******8113", True, True, False, True),
-        ("******4455", False, False, True, False),
+    assert [(m.masked, m.verified, m.roster, m.stopped, m.this_session, m.primary) for m in listed] == [
+        ("******8113", True, True, False, True, True),
+        ("******4455", False, False, True, False, False),
     ]
+    # The alerts go to the first mobile (verified first) that has not sent STOP, as the senders choose it.
+    session.add(SmsOptOut(e164=MINE, opted_out_at=NOW, via="sms"))
+    session.commit()
+    assert [m.primary for m in list_mobiles(uow, account.id)] == [False, False]
 
 
 def test_the_last_verified_mobile_stays_and_another_goes_with_its_roster_subscription(
