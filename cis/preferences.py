@@ -241,7 +241,7 @@ def remove_mobile(uow: UnitOfWork, account_id: int, mobile_id: int, *, now: dt.d
                 RosterSubscription.account_id == account_id, RosterSubscription.e164 == row.e164
             ),
             execution_options={"synchronize_session": False},
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         session.execute(
             delete(AccountMobile).where(AccountMobile.id == mobile_id), execution_options={"synchronize_session": False}
         )
