@@ -48,6 +48,21 @@ VIA = "portal"
 # to the new mobile itself rather than to the one on record.
 PURPOSE_ADD_MOBILE = "portal_mobile"
 ALERT_KINDS = ("outage", "roster", "bill")  # the columns account.alert_<kind>
+# The SMS templates each switch stops (replies, OTPs, receipts, complaint numbers are always sent).
+BILL_TEMPLATES = ("bill.issued", "bill.revised", "bill.reminder")
+ROSTER_TEMPLATE = "outage.roster"
+NOT_AN_ALERT = ("outage.check",)  # "is your power back?": a question to those told, not an alert
+
+
+def alert_kind(template: str) -> str | None:
+    """The alert kind (a switch of `ALERT_KINDS`) an SMS template belongs to, or None for one always sent."""
+    if template in BILL_TEMPLATES:
+        return "bill"
+    if template == ROSTER_TEMPLATE:
+        return "roster"
+    if template.startswith("outage.") and template not in NOT_AN_ALERT:
+        return "outage"
+    return None
 
 
 @dataclass(frozen=True)

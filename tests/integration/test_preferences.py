@@ -386,3 +386,15 @@ def _published(session: Session, feeder_id: int, kind: str, starts: dt.datetime,
         )
     )
     session.commit()
+
+
+def test_each_alert_template_belongs_to_its_switch_and_the_rest_are_always_sent() -> None:
+    from cis.preferences import alert_kind
+
+    assert [alert_kind(t) for t in ("outage.breakdown", "outage.shutdown", "outage.restored", "outage.etr")] == [
+        "outage"
+    ] * 4
+    assert alert_kind("outage.roster") == "roster"
+    assert [alert_kind(t) for t in ("bill.issued", "bill.revised", "bill.reminder")] == ["bill"] * 3
+    for always in ("outage.check", "otp.register", "bill.pay_info", "complaint.ack", "reply.outage", "payment.receipt"):
+        assert alert_kind(always) is None
