@@ -214,6 +214,34 @@ def complaint_timeline(
         )
 
 
+@dataclass(frozen=True)
+class PublicStep:
+    """A step of a complaint's history as anyone with its number may read it: what happened and when (and the
+    level of the 1912 matrix a step moved it to), never who, through which channel, or any note."""
+
+    step: str
+    at: dt.datetime
+    level: str | None
+
+
+def public_steps(uow: UnitOfWork, raw_number: str) -> tuple[PublicStep, ...]:
+    """The history of the complaint of that number, oldest step first, for the public status page. Raises
+    UnknownComplaint for a number nobody has (or mistyped)."""
+    complaint_id = complaint_id_for_no(raw_number)
+    with uow:
+        session = uow.session
+        if session.scalar(select(Complaint.id).where(Complaint.id == complaint_id)) is None:
+            raise UnknownComplaint(raw_number)
+        rows = session.execute(
+            select(ComplaintEvent.step, ComplaintEvent.at, ComplaintEvent.level)
+            .where(ComplaintEvent.complaint_id == complaint_id)
+            .order_by(ComplaintEvent.at, ComplaintEvent.id)
+        ).all()
+        return tuple(
+            PublicStep(step=step, at=at, level=_level(level) if level is not None else None) for step, at, level in rows
+        )
+
+
 def _pending(complaint: Complaint, raw_number: str, now: dt.datetime) -> dt.datetime:
     """The resolution time of a complaint waiting for the consumer's word; the errors when it is not."""
     number = complaint.number or raw_number

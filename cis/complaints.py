@@ -32,6 +32,7 @@ from cis.models import (
     Feeder,
     FeederInterruption,
     OutageEvent,
+    Outbox,
     Staff,
     SubDivision,
     Substation,
@@ -105,6 +106,9 @@ class ComplaintReceipt:
     outage: InterruptionNotice | None = None
     # The account already had an open complaint of this category: this is that one, and nothing was written.
     already_open: bool = False
+    # The mobiles the acknowledgement SMS (with the number) was queued for; for a retried request, those of the
+    # first one. Empty when nobody was told (no mobile on record, SMS turned off) and for `already_open`.
+    acknowledged_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,13 +198,32 @@ def _open_complaint(session: Session, account_id: int, category: str) -> Complai
     )
 
 
+def _acknowledged_to(session: Session, complaint: Complaint) -> tuple[str, ...]:
+    """The mobiles a complaint's acknowledgement was queued for, found by their dedupe keys (exact lookups)."""
+    assert complaint.number is not None
+    candidates = notify.account_mobiles(session, complaint.account_id) if complaint.account_id is not None else []
+    if complaint.mobile is not None and complaint.mobile not in candidates:
+        candidates.append(complaint.mobile)
+    if not candidates:
+        return ()
+    keys = {f"complaint.ack:{complaint.number}:{mobile}": mobile for mobile in candidates}
+    found = set(session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(list(keys)))))
+    return tuple(mobile for key, mobile in keys.items() if key in found)
+
+
 def _receipt(session: Session, complaint: Complaint, created: bool, *, already_open: bool = False) -> ComplaintReceipt:
     assert complaint.number is not None
     outage = None
     if complaint.outage_event_id is not None and complaint.feeder_id is not None:
         outage = _linked_outage(session, complaint.outage_event_id, complaint.feeder_id)
     return ComplaintReceipt(
-        complaint.number, created, complaint.category, complaint.sla_due_at, outage, already_open=already_open
+        complaint.number,
+        created,
+        complaint.category,
+        complaint.sla_due_at,
+        outage,
+        already_open=already_open,
+        acknowledged_to=() if already_open else _acknowledged_to(session, complaint),
     )
 
 
@@ -464,7 +487,12 @@ def register_complaint(uow: UnitOfWork, cmd: RegisterComplaint, *, now: dt.datet
             )
         uow.commit()
         return ComplaintReceipt(
-            complaint.number, True, category.code, complaint.sla_due_at, outage.notice if outage else None
+            complaint.number,
+            True,
+            category.code,
+            complaint.sla_due_at,
+            outage.notice if outage else None,
+            acknowledged_to=tuple(recipients),
         )
 
 

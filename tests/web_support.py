@@ -57,8 +57,9 @@ def _create_app(settings: Settings) -> Flask:
     return create_app(settings)
 
 
-def build_site(tmp_path: Path) -> Site:
-    url = f"sqlite:///{tmp_path / 'site.db'}"
+def build_site(tmp_path: Path, database_url: str | None = None) -> Site:
+    """The site on a new SQLite file in `tmp_path`, or on `database_url` (an empty database: PostgreSQL)."""
+    url = database_url or f"sqlite:///{tmp_path / 'site.db'}"
     engine = make_engine(url)
     try:
         upgrade(engine)

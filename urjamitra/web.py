@@ -22,6 +22,7 @@ from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
 from cis.web.portal.preferences import preferences_blueprint
+from cis.web.portal_complaints import complaints_blueprint
 from cis.web.site import install_site
 from ivr.alert_calls import call_outcome_recorder
 from ivr.twilio_voice import voice_blueprint
@@ -60,8 +61,16 @@ PARTS: tuple[dict[str, Any], ...] = (
         "name": "Consumer portal",
         "what": "register with an account and bill number and an OTP to the verified mobile, sign in by password "
         "(5 failures lock the account for 15 minutes) or by mobile OTP, a forgotten password by OTP, switch between "
-        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused",
-        "links": ["/portal/login", "/portal/register", "/portal/login/otp", "/portal/forgot", "/portal/"],
+        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused; lodge complaints, "
+        "follow each one's history, confirm or reject a resolution",
+        "links": [
+            "/portal/login",
+            "/portal/register",
+            "/portal/login/otp",
+            "/portal/forgot",
+            "/portal/",
+            "/portal/complaints",
+        ],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
@@ -183,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(
         portal_blueprint(sessions, clock=_utc_now, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     )
+    app.register_blueprint(complaints_blueprint(sessions, clock=_utc_now))
     app.register_blueprint(preferences_blueprint(sessions, clock=_utc_now))
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.

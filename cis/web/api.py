@@ -152,6 +152,7 @@ def lodge() -> ResponseReturnValue:
     )
     receipt = register_complaint(_uow(), cmd)
     body = _plain(asdict(receipt))
+    body.pop("acknowledged_to", None)  # whose mobile got the SMS is not for whoever knows an account number
     if receipt.already_open:
         body["message"] = f"A complaint of this kind is already registered for this account, number {receipt.number}."
     return jsonify(body), 201 if receipt.created else 200

@@ -2,7 +2,9 @@
 
 GET /                     where to look (live outages, reliability, the calculator, complaint status, how to
                           pay, the 1912 helpline), in Hindi and English; the consumer portal fills it later
-GET /complaints/status    `?number=` a complaint's status, with nothing about who lodged it (see api.public_status)
+GET /complaints/status    `?number=` a complaint's status and the steps of its history with their times, with
+                          nothing about who lodged it or who works on it, and no notes (see api.public_status
+                          and cis.complaint_history.public_steps)
 
 Nothing here shows how the system is configured: that is the admin's system page.
 """
@@ -18,30 +20,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from cis.complaints import CATEGORIES, complaint_status
+from cis.complaint_history import public_steps
+from cis.complaints import complaint_status
 from cis.db import UnitOfWork
 from cis.errors import UnknownComplaint
 from cis.web.api import public_status
-from cis.web.i18n import N_, moment_text
+from cis.web.complaint_words import CATEGORY_TITLES, LEVELS, STATUSES, category_text, level_text, status_text, step_text
+from cis.web.i18n import moment_text
 
 IST = ZoneInfo("Asia/Kolkata")
 MAX_NUMBER = 32  # longer than any complaint number with spaces or dashes typed in it
-LEVELS = {
-    "je": N_("Junior Engineer"),
-    "sdo": N_("Sub-Divisional Officer"),
-    "ee": N_("Executive Engineer"),
-    "se": N_("Superintending Engineer"),
-}
-STATUSES = {"open": N_("Open"), "in_progress": N_("In progress"), "resolved": N_("Resolved"), "closed": N_("Closed")}
-# The titles of cis.complaints.CATEGORIES, marked here so that the catalogs hold them (a test keeps them equal).
-CATEGORY_TITLES = (
-    N_("No supply"),
-    N_("Low or fluctuating voltage"),
-    N_("Meter defective, burnt or stopped"),
-    N_("Wrong bill or bill not received"),
-    N_("Dangerous line, sparking or broken pole"),
-    N_("Electricity theft"),
-)
+__all__ = ["CATEGORY_TITLES", "LEVELS", "STATUSES", "landing_blueprint"]
 
 
 def ist(moment: dt.datetime | None) -> str | None:
@@ -72,15 +61,18 @@ def landing_blueprint(session_factory: Callable[[], Session], *, helpline: str =
                 helpline=helpline,
             )
             return make_response(html, 404)
-        category = CATEGORIES.get(found["category"])
         shown = {
             **found,
-            "category_title": _(category.title) if category else found["category"],
-            "status_text": _(STATUSES[found["status"]]) if found["status"] in STATUSES else found["status"],
-            "level": _(LEVELS[found["escalation_level"]]) if found["escalation_level"] in LEVELS else "",
+            "category_title": category_text(found["category"]),
+            "status_text": status_text(found["status"]),
+            "level": level_text(found["escalation_level"]),
             "registered": ist(dt.datetime.fromisoformat(found["registered_at"])),
             "due": ist(dt.datetime.fromisoformat(found["sla_due_at"])),
             "resolved": ist(dt.datetime.fromisoformat(found["resolved_at"])) if found["resolved_at"] else None,
+            "steps": [
+                {"text": step_text(step.step, level=step.level), "at": step.at.isoformat(), "when": ist(step.at)}
+                for step in public_steps(UnitOfWork(session_factory), raw)
+            ],
         }
         response = make_response(
             render_template("landing/complaint.html", number=raw, found=shown, error=None, helpline=helpline)

@@ -134,7 +134,8 @@ class LiveApp:
         to = normalise_mobile(mobile)
         deadline = time.monotonic() + seconds
         while True:
-            with Session(self.engine) as session:  # a Core connection's scalars() would give the id alone
+            # An ORM session: a Core connection's scalars() of an entity gives only its first column (the id).
+            with Session(self.engine) as session:
                 found = session.scalars(
                     select(ConsoleSms)
                     .where(

@@ -220,7 +220,9 @@ def test_the_same_channel_request_twice_gives_the_first_complaint_back_and_one_s
     again = register_complaint(uow, cmd, now=NOW + dt.timedelta(minutes=3))
 
     assert first.created is True
-    assert again == ComplaintReceipt(first.number, False, "no_supply", first.sla_due_at)
+    # The retry says whom the first one's acknowledgement went to: the caller.
+    assert first.acknowledged_to == (CALLER,)
+    assert again == ComplaintReceipt(first.number, False, "no_supply", first.sla_due_at, acknowledged_to=(CALLER,))
     with session_factory() as fresh:
         rows = fresh.scalars(
             select(Complaint).where(Complaint.channel == "sms", Complaint.channel_request_id == "SM0001")
@@ -698,7 +700,9 @@ def test_a_retried_request_for_a_linked_complaint_gives_the_same_receipt_and_one
     again = register_complaint(uow, cmd, now=NOW + dt.timedelta(minutes=2))
 
     assert first.outage is not None
-    assert again == ComplaintReceipt(first.number, False, "no_supply", first.sla_due_at, first.outage)
+    assert again == ComplaintReceipt(
+        first.number, False, "no_supply", first.sla_due_at, first.outage, acknowledged_to=(CALLER,)
+    )
     with session_factory() as fresh:
         assert len(_acks_of(fresh, first.number)) == 1
 
