@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,7 +291,8 @@ def _bill_batch(
             Account.category,
             Account.sanctioned_load_kw,
             Account.connected_on,
-            Account.sms_opt_out,
+            # No bill SMS: all SMS stopped at the office, or bill SMS switched off on the portal.
+            or_(Account.sms_opt_out.is_(True), Account.alert_bill.is_(False)).label("no_bill_sms"),
             Meter.status,
         )
         .outerjoin(Meter, and_(Meter.account_id == Account.id, Meter.removed_on.is_(None)))
@@ -393,7 +394,7 @@ def _bill_batch(
     lps_rate = schedule.lps_basis_points_per_month
     bills: list[tuple[Any, ...]] = []
     sms: list[tuple[Any, ...]] = []
-    for account_id, account_no, category, load_kw, connected_on, opt_out, meter_status in todo:
+    for account_id, account_no, category, load_kw, connected_on, no_sms, meter_status in todo:
         tariff = schedule.categories.get(category)
         if tariff is None:
             continue
@@ -467,7 +468,7 @@ def _bill_batch(
         else:
             out.assessed += 1
         mobile = mobiles.get(account_id)
-        if mobile is not None and not opt_out:
+        if mobile is not None and not no_sms:
             payload = {
                 "account_no": account_no,
                 "cycle": cycle,
@@ -704,7 +705,8 @@ def revise_bill(
             units=new_units,
             reason=reason.strip(),
         )
-        sms_to = None if account.sms_opt_out else next(iter(notify.account_mobiles(session, account.id)), None)
+        quiet = account.sms_opt_out or not account.alert_bill  # no SMS at all, or no bill SMS
+        sms_to = None if quiet else next(iter(notify.account_mobiles(session, account.id)), None)
         if sms_to is not None:
             notify.enqueue(
                 session,

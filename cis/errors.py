@@ -332,3 +332,34 @@ class NotYourAccount(CisError):
 
     def __init__(self) -> None:
         super().__init__("This account is not linked to the mobile you signed in with.")
+
+
+class MobileAlreadyRegistered(CisError):
+    """The mobile is already registered and verified on this account: there is nothing to add."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"This mobile is already registered on account {account_no}.")
+        self.account_no = account_no
+
+
+class UnknownMobile(CisError):
+    """No mobile with this id is registered on the account (or it has been removed meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__("This mobile is not registered on your account.")
+
+
+class LastVerifiedMobile(CisError):
+    """Removing this mobile would leave the account without a verified mobile: OTPs would have nowhere to go."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This is the only verified mobile on your account, so it cannot be removed. Add another mobile first."
+        )
+
+
+class NoNumberForCalls(CisError):
+    """Voice alerts were chosen, but the account has no mobile or landline to call."""
+
+    def __init__(self) -> None:
+        super().__init__("Voice alerts need a registered mobile or a landline to call. Please add a mobile first.")

@@ -52,10 +52,11 @@ def queue_bill_reminders(
     A bill counts when it is its account's latest (newest cycle, newest version: a revision supersedes
     the old version, and a newer cycle carries the old bill's arrears), still has money due on it (its
     amount less the payments since the cycle's first bill was issued, as `account_summary` says), and
-    its account is neither closed nor opted out of SMS. The reminder goes to the account's first
-    registered mobile, verified ones first, skipping a mobile that sent STOP; an account without one
-    gets none. It expires at the end of the due date (IST) or two days after `now`, whichever is
-    sooner. Safe to run any number of times: the dedupe key `bill.reminder:<bill id>` decides.
+    its account is neither closed nor opted out of SMS (nor of bill SMS, the portal's switch). The
+    reminder goes to the account's first registered mobile, verified ones first, skipping a mobile that
+    sent STOP; an account without one gets none. It expires at the end of the due date (IST) or two
+    days after `now`, whichever is sooner. Safe to run any number of times: the dedupe key
+    `bill.reminder:<bill id>` decides.
 
     `batch`: accounts per statement, each committed on its own (shorter transactions on a live
     server); None does it all in one statement.
@@ -136,6 +137,7 @@ def _queue(
         Bill.due_date.between(today, last_day),
         Account.status != "perm_disconnected",
         Account.sms_opt_out.is_(False),
+        Account.alert_bill.is_(True),  # bill and reminder SMS not switched off on the portal
         # The account's latest bill: no newer version of this cycle, no bill of a later cycle.
         ~exists().where(
             newer.account_id == Bill.account_id,

@@ -1,11 +1,12 @@
 """Fan-out: a revision consumers should hear about becomes one outbox row per affected account and channel.
 
 Set-based: each feeder of the event is one INSERT ... SELECT ... ON CONFLICT (dedupe_key) DO NOTHING that picks
-every active account on the feeder, its channel (SMS to its first mobile not opted out, or a Hindi voice call
-for those who prefer one or have only a landline) and writes the rows; a feeder is one transaction. The
-dedupe key `outage:{event}:{revision}:{account}:{channel}` makes the whole fan-out safe to run again from
-the start: a worker killed half-way is re-run (task redelivery, or the sweep of revisions whose fan-out never
-finished) and writes only the rows it had not, so nobody is missed and nobody is told twice.
+every active account on the feeder that has not switched outage alerts off, its channel (SMS to its first
+mobile not opted out, or a Hindi voice call for those who prefer one or have only a landline) and writes the
+rows; a feeder is one transaction. The dedupe key `outage:{event}:{revision}:{account}:{channel}` makes the
+whole fan-out safe to run again from the start: a worker killed half-way is re-run (task redelivery, or the
+sweep of revisions whose fan-out never finished) and writes only the rows it had not, so nobody is missed and
+nobody is told twice.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def message_for(kind: str, action: str, event: OutageEvent, area: str) -> tuple[
 
 
 def _targets(feeder_id: int) -> Any:
-    """Every active account on the feeder with the channel and number its alert goes to (None: unreachable)."""
+    """Every active account on the feeder that wants outage alerts (`alert_outage`, the portal's switch), with the
+    channel and number its alert goes to (None: unreachable)."""
     sms_mobile = (
         select(AccountMobile.e164)
         .where(AccountMobile.account_id == Account.id, ~exists().where(SmsOptOut.e164 == AccountMobile.e164))
@@ -138,7 +140,10 @@ def _targets(feeder_id: int) -> Any:
     base = (
         select(Account.id, Account.alert_channel, Account.sms_opt_out, Account.landline, sms_mobile.label("mobile"))
         .join(DistributionTransformer, DistributionTransformer.id == Account.dt_id)
-        .where(DistributionTransformer.feeder_id == feeder_id, Account.status == "active")
+        # alert_outage is in ix_account_dt_id too: the feeder's accounts are still read from the index alone.
+        .where(
+            DistributionTransformer.feeder_id == feeder_id, Account.status == "active", Account.alert_outage.is_(True)
+        )
         # Materialised: each account's mobile is looked up once, not once for every use below.
         .cte("target", nesting=True)
         .prefix_with("MATERIALIZED")

@@ -156,7 +156,8 @@ def preview(session: Session, feeder_ids: Sequence[int] = (), *, substation_id: 
 
     The fan-out's rule: SMS when the account prefers SMS, is not opted out and has a mobile that has not sent
     STOP; a voice call when it prefers voice and has a mobile or a landline, or when it has no usable mobile
-    but a landline; everyone else is unreachable. One grouped query.
+    but a landline; everyone else is unreachable (those who switched outage alerts off on the portal too). One
+    grouped query.
     """
     on_feeders: ColumnElement[bool] = DistributionTransformer.feeder_id.in_(list(feeder_ids))
     if substation_id is not None:
@@ -164,13 +165,17 @@ def preview(session: Session, feeder_ids: Sequence[int] = (), *, substation_id: 
             on_feeders,
             DistributionTransformer.feeder_id.in_(select(Feeder.id).where(Feeder.substation_id == substation_id)),
         )
-    sms_ok = and_(Account.alert_channel == "sms", Account.sms_opt_out.is_(False), _usable_mobile())
-    voice_ok = or_(
-        and_(Account.alert_channel == "voice", or_(_any_mobile(), Account.landline.is_not(None))),
-        and_(
-            Account.alert_channel != "voice",
-            Account.landline.is_not(None),
-            or_(Account.sms_opt_out.is_(True), ~_usable_mobile()),
+    wants = Account.alert_outage.is_(True)  # switched off on the portal: told by neither channel
+    sms_ok = and_(wants, Account.alert_channel == "sms", Account.sms_opt_out.is_(False), _usable_mobile())
+    voice_ok = and_(
+        wants,
+        or_(
+            and_(Account.alert_channel == "voice", or_(_any_mobile(), Account.landline.is_not(None))),
+            and_(
+                Account.alert_channel != "voice",
+                Account.landline.is_not(None),
+                or_(Account.sms_opt_out.is_(True), ~_usable_mobile()),
+            ),
         ),
     )
     row = session.execute(

@@ -540,6 +540,7 @@ def queue_roster_sms(uow: UnitOfWork, day: dt.date, *, now: dt.datetime) -> int:
                 RosterSchedule.id.in_([roster_id for roster_id, _ in schedules]),
                 Account.status == "active",
                 Account.sms_opt_out.is_(False),
+                Account.alert_roster.is_(True),  # the portal's switch for the whole account
                 ~exists().where(SmsOptOut.e164 == RosterSubscription.e164),
             )
         )

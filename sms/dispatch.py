@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, bindparam, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, bindparam, or_, select, text, tuple_, update
 
 from cis.logs import get_logger
 from cis.models import Account, Outbox, SmsOptOut
+from cis.preferences import ALERT_KINDS, alert_kind
 from sms.providers import (
     OutgoingSms,
     ProviderOutcomeUnknown,
@@ -250,7 +251,9 @@ def _prepare(
     now: dt.datetime,
     config: DispatchConfig,
 ) -> tuple[dict[str, OutgoingSms], dict[str, list[tuple[int, str | None]]]]:
-    stopped, quiet_accounts = _opted_out(conn, {c.recipient for c in claimed}, {c.account_id for c in claimed})
+    stopped, quiet_accounts, switched_off = _opted_out(
+        conn, {c.recipient for c in claimed}, {c.account_id for c in claimed}
+    )
     rendered_before: dict[tuple[str, frozenset[tuple[str, str | int]]], RenderedSms] = {}
     outgoing: dict[str, OutgoingSms] = {}
     settled: dict[str, list[tuple[int, str | None]]] = {}
@@ -270,6 +273,10 @@ def _prepare(
             continue
         if not template.opt_out_exempt and (c.recipient in stopped or c.account_id in quiet_accounts):
             settled.setdefault("cancelled", []).append((c.id, "opted out"))
+            continue
+        kind = alert_kind(c.template)
+        if kind is not None and c.account_id is not None and kind in switched_off.get(c.account_id, ()):
+            settled.setdefault("cancelled", []).append((c.id, f"{kind} alerts switched off"))
             continue
         variables = variables_for(template, c.payload, config.defaults)
         key = (template.key, frozenset(variables.items()))
@@ -296,17 +303,40 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
 
 
-def _opted_out(conn: Connection, recipients: set[str], account_ids: set[int | None]) -> tuple[set[str], set[int]]:
-    """(mobiles that sent STOP, accounts marked no-SMS) among a batch's recipients."""
+def _opted_out(
+    conn: Connection, recipients: set[str], account_ids: set[int | None]
+) -> tuple[set[str], set[int], dict[int, set[str]]]:
+    """(mobiles that sent STOP, accounts marked no-SMS, the alert kinds each account switched off on the portal)
+    among a batch's recipients: what was queued before a switch went off is held back too."""
     ids = [i for i in account_ids if i is not None]
     if conn.dialect.name == "postgresql":  # one array parameter rather than a thousand
-        stopped = conn.execute(text("SELECT e164 FROM sms_opt_out WHERE e164 = ANY(:m)"), {"m": list(recipients)})
-        quiet = conn.execute(text("SELECT id FROM account WHERE id = ANY(:i) AND sms_opt_out"), {"i": ids})
-        return set(stopped.scalars()), set(quiet.scalars())
-    return (
-        set(conn.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(recipients)))),
-        set(conn.scalars(select(Account.id).where(Account.id.in_(ids), Account.sms_opt_out.is_(True)))),
-    )
+        stopped = set(
+            conn.execute(text("SELECT e164 FROM sms_opt_out WHERE e164 = ANY(:m)"), {"m": list(recipients)}).scalars()
+        )
+        accounts = conn.execute(
+            text(
+                "SELECT id, sms_opt_out, alert_outage, alert_roster, alert_bill FROM account WHERE id = ANY(:i) "
+                "AND (sms_opt_out OR NOT alert_outage OR NOT alert_roster OR NOT alert_bill)"
+            ),
+            {"i": ids},
+        ).all()
+    else:
+        a = Account
+        stopped = set(conn.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(recipients))))
+        accounts = conn.execute(
+            select(a.id, a.sms_opt_out, a.alert_outage, a.alert_roster, a.alert_bill).where(
+                a.id.in_(ids),
+                or_(a.sms_opt_out, ~a.alert_outage, ~a.alert_roster, ~a.alert_bill),
+            )
+        ).all()
+    quiet = {int(r.id) for r in accounts if r.sms_opt_out}
+    switched_off: dict[int, set[str]] = {}
+    for r in accounts:
+        switches = (r.alert_outage, r.alert_roster, r.alert_bill)
+        off = {kind for kind, on in zip(ALERT_KINDS, switches, strict=True) if not on}
+        if off:
+            switched_off[int(r.id)] = off
+    return stopped, quiet, switched_off
 
 
 def _settle(conn: Connection, status: str, rows: Iterable[tuple[int, str | None]], now: dt.datetime) -> None:

@@ -41,6 +41,7 @@ ADDRESS_LIMITS: dict[str, tuple[str, ...]] = {
         "portal.login_otp_post",
         "portal.forgot_post",
         "requests.new_connection_post",
+        "prefs.mobiles_add",
     ),
     "limit_calculator": ("calculator.form", "calculator.api"),
     # Not in the list, but the same weakness: anyone could make it count every account, again and again.

@@ -22,6 +22,7 @@ from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
+from cis.web.portal.preferences import preferences_blueprint
 from cis.web.portal_complaints import complaints_blueprint
 from cis.web.service_requests import requests_blueprint
 from cis.web.site import install_site
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(
         tips_blueprint(sessions, upload_dir=settings.uploads_path, address_key=reporter_key, clock=_utc_now)
     )
+    app.register_blueprint(preferences_blueprint(sessions, clock=_utc_now))
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
     # Without Redis the fan-out runs here and may run long: an engine without the web's statement timeout,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cis.models.base import Base, BigId, Code, UtcDateTime
@@ -45,10 +45,19 @@ class Account(Base):
     __table_args__ = (
         # An outage on a feeder reads its accounts DT by DT: on PostgreSQL the index carries what the fan-out
         # needs, so it never visits the table's pages (an index-only scan; measured in bench/outage_bench.py).
+        # The roster SMS reads a rostered feeder's accounts the same way (hence alert_roster).
         Index(
             "ix_account_dt_id",
             "dt_id",
-            postgresql_include=["id", "status", "alert_channel", "sms_opt_out", "landline"],
+            postgresql_include=[
+                "id",
+                "status",
+                "alert_channel",
+                "sms_opt_out",
+                "landline",
+                "alert_outage",
+                "alert_roster",
+            ],
         ),
     )
 
@@ -69,6 +78,13 @@ class Account(Base):
     alert_channel: Mapped[str] = mapped_column(String(5), default="sms", server_default="sms")
     # A fixed line (E.164) for voice alerts when no mobile is registered.
     landline: Mapped[str | None] = mapped_column(Code(16))
+    # The consumer's choice of alerts by kind (the portal's SMS preferences); every kind is on until switched off.
+    # Outage and shutdown alerts, by SMS or call as `alert_channel` says:
+    alert_outage: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The daily roster schedule SMS, to the mobiles subscribed to it (roster_subscription):
+    alert_roster: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Bill issued or revised, and the reminder before the due date:
+    alert_bill: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     consumer: Mapped[Consumer] = relationship(lazy="joined")
 

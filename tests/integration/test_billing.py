@@ -30,6 +30,7 @@ from cis.models import (
     Substation,
     TariffSchedule,
 )
+from cis.preferences import AlertChoice, save_alert_settings
 from cis.seed import reset
 from tests import factories
 from tests.conftest import own_postgres_database
@@ -449,3 +450,21 @@ def test_two_runs_of_one_cycle_at_once_still_make_one_bill_and_one_sms_per_accou
     assert per_account == dict.fromkeys(ids, 1)
     assert sms == 30
     assert sum(r.billed + r.already_billed for r in reports) >= 30
+
+
+def test_an_account_that_switched_bill_sms_off_gets_its_bill_but_no_sms_while_others_still_do(engine: Engine) -> None:
+    quiet, quiet_no = _account(engine, mobiles=("+919811111111",))
+    told, _ = _account(engine, mobiles=("+919822222222",))
+    for account_id in (quiet, told):
+        _history(engine, account_id)
+    uow = UnitOfWork(make_session_factory(engine))
+    save_alert_settings(uow, quiet, AlertChoice(True, True, False, "sms", frozenset()), now=NOW)
+
+    report = bill_run(engine, "2026-10", now=NOW)
+
+    assert (report.billed, report.sms_queued) == (2, 1)
+    with Session(engine) as session:
+        assert session.scalars(select(Outbox.recipient)).all() == ["+919822222222"]
+    # A revision of the quiet account's bill is not told either.
+    revised = revise_bill(uow, quiet_no, "2026-10", reason="Meter read wrongly", actor="staff:1", units=100, now=NOW)
+    assert revised.sms_to is None

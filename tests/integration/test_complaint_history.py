@@ -242,14 +242,16 @@ def test_the_migration_backfills_the_history_of_complaints_already_on_record(com
 
     from cis.migrate import alembic_config, upgrade
 
+    factory = make_session_factory(committing_engine)
+    with factory() as s:  # the account as today's model has it, before the schema goes back to 0009
+        account_id = factories.account(s, account_no="4700000501").id
+        s.commit()
     config = alembic_config(committing_engine.url.render_as_string(hide_password=False))
     with committing_engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0009")
-    factory = make_session_factory(committing_engine)
     resolved_at = NOW + dt.timedelta(hours=3)
     with factory() as s:
-        acc = factories.account(s, account_no="4700000501")
         for n, (status, channel, category) in enumerate(
             (("open", "ivr", "no_supply"), ("resolved", "sms", "voltage"), ("closed", "console", "meter")), start=1
         ):
@@ -257,7 +259,7 @@ def test_the_migration_backfills_the_history_of_complaints_already_on_record(com
                 Complaint(
                     id=n,
                     number=complaint_no_for_id(n),
-                    account_id=acc.id,
+                    account_id=account_id,
                     category=category,
                     channel=channel,
                     status=status,
@@ -288,7 +290,7 @@ def test_the_migration_backfills_the_history_of_complaints_already_on_record(com
         assert fresh.scalar(select(ComplaintEvent.note).where(ComplaintEvent.step == "resolved").limit(1)) == (
             "Done at site."
         )
-        timeline = complaint_timeline(UnitOfWork(factory), acc.id, complaint_no_for_id(3), now=NOW)
+        timeline = complaint_timeline(UnitOfWork(factory), account_id, complaint_no_for_id(3), now=NOW)
         assert [s.step for s in timeline.steps] == ["registered", "resolved", "closed"]
 
 

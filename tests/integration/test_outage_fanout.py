@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork, make_session_factory
 from cis.models import Account, ConsoleSms, DistributionTransformer, Feeder, OutageRevision, Outbox, SmsOptOut
+from cis.preferences import AlertChoice, save_alert_settings
 from outage.errors import InvalidOutage
 from outage.events import (
     Actor,
@@ -30,6 +31,7 @@ from outage.events import (
     update_etr,
 )
 from outage.fanout import fall_back_to_voice, fan_out, fan_out_pending, queue_scheduled_notices
+from outage.queries import preview
 from sms.dispatch import DispatchConfig, drain
 from sms.providers import ConsoleProvider
 from sms.templates import load_templates
@@ -407,3 +409,22 @@ def test_a_shutdown_notice_goes_at_once_in_the_day_or_when_waiting_would_make_it
 
     assert {r.not_before for r in world.rows() if r.template == "outage.shutdown"} == {None}
     assert len(_sent_by_console(world, published_at)) == len(world.by_sms)
+
+
+def test_consumers_who_switched_outage_alerts_off_are_told_by_neither_channel_while_others_still_are(
+    world: World,
+) -> None:
+    quiet_sms = next(iter(world.by_sms))
+    quiet_voice = next(iter(world.by_voice))
+    uow = world.uow
+    for account_id, channel in ((quiet_sms, "sms"), (quiet_voice, "voice")):
+        save_alert_settings(uow, account_id, AlertChoice(False, True, True, channel, frozenset()), now=NOW)
+    with Session(world.engine) as s:
+        reach = preview(s, [world.feeder_a])
+
+    event_id = world.breakdown()
+    fan_out_pending(world.engine, now=NOW)
+
+    told = {r.account_id for r in _revision_rows(world, event_id, 1)}
+    assert told == (set(world.by_sms) | set(world.by_voice)) - {quiet_sms, quiet_voice}
+    assert (reach.sms, reach.voice) == (len(world.by_sms) - 1, len(world.by_voice) - 1)  # the desk counts alike

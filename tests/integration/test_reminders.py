@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cis.db import UnitOfWork
 from cis.models import Account, AccountMobile, Outbox, SmsOptOut
+from cis.preferences import AlertChoice, save_alert_settings
 from cis.reminders import queue_bill_reminders
 from sms.dispatch import variables_for
 from sms.templates import load_templates, render
@@ -267,3 +268,22 @@ def test_batches_queue_the_same_reminders(
 
 def test_nothing_due_queues_nothing(uow: UnitOfWork) -> None:
     assert queue_bill_reminders(uow, today=dt.date(1990, 1, 1), now=NOW, portal_url=PORTAL, batch=100) == 0
+
+
+def test_an_account_that_switched_bill_sms_off_gets_no_reminder_while_others_still_do(
+    session: Session, uow: UnitOfWork, session_factory: Callable[[], Session]
+) -> None:
+    issued = _issued_for(TODAY + dt.timedelta(days=2))
+    quiet = factories.account(session, mobiles=(MOBILE,))
+    told = factories.account(session, mobiles=(OTHER,))
+    for acc in (quiet, told):
+        factories.bill(session, acc, issued_at=issued)
+    session.commit()
+    save_alert_settings(
+        uow, quiet.id, AlertChoice(True, True, False, "sms", frozenset()), now=NOW - dt.timedelta(days=1)
+    )
+
+    assert _run(uow) == 1
+
+    assert _reminders(session_factory, quiet) == []
+    assert [r.recipient for r in _reminders(session_factory, told)] == [OTHER]

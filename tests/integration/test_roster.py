@@ -13,6 +13,7 @@ from cis.db import UnitOfWork
 from cis.interruptions import active_interruption
 from cis.models import (
     Account,
+    AccountMobile,
     AuditLog,
     Feeder,
     FeederInterruption,
@@ -24,6 +25,7 @@ from cis.models import (
     RosterSubscription,
     SmsOptOut,
 )
+from cis.preferences import AlertChoice, save_alert_settings
 from outage.errors import InvalidRoster, NotInScope, UnknownRoster
 from outage.events import Actor, feeders_of
 from outage.roster import (
@@ -410,3 +412,25 @@ def test_the_evening_before_the_schedule_lists_every_slot_and_a_day_with_none_le
         f"Supply schedule for {feeder.name} on 21 Nov 2026: power will be off 1:00-4:00 AM. "
         "Please plan your use. -Urja Mitra"
     ]
+
+
+def test_an_account_that_switched_roster_sms_off_gets_no_schedule_while_others_still_do(
+    uow: UnitOfWork, session: Session, rural: tuple[Account, Feeder]
+) -> None:
+    acc, feeder = rural
+    neighbour = factories.account(session, mobiles=("+919822222222",))
+    neighbour.dt_id = acc.dt_id
+    session.commit()
+    _roster(uow, session, [feeder])
+    subscribe(uow, acc.id, MOBILE, now=NOW)
+    subscribe(uow, neighbour.id, "+919822222222", now=NOW)
+    mobile_id = session.scalars(select(AccountMobile.id).where(AccountMobile.account_id == acc.id)).one()
+    # Off for the whole account; the mobile stays subscribed, so switching it on again brings the SMS back.
+    save_alert_settings(uow, acc.id, AlertChoice(True, False, True, "sms", frozenset({mobile_id})), now=NOW)
+
+    assert queue_roster_sms(uow, DAY, now=NOW) == 1
+    rows = session.scalars(select(Outbox.recipient).where(Outbox.template == "outage.roster")).all()
+    assert rows == ["+919822222222"]
+
+    save_alert_settings(uow, acc.id, AlertChoice(True, True, True, "sms", frozenset({mobile_id})), now=NOW)
+    assert queue_roster_sms(uow, DAY, now=NOW) == 1  # the switched-on account's, once

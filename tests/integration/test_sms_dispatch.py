@@ -449,3 +449,24 @@ def test_twilio_server_errors_after_the_request_left_are_unknown_not_resent(engi
         finally:
             provider.close()
     assert statuses(engine) == ["unknown", "pending"]  # 429: nothing created, tried again later
+
+
+def test_an_alert_queued_before_its_kind_was_switched_off_is_held_back(
+    engine: Engine, dlt: DltGatewayProvider, gateway: FakeSmsGateway
+) -> None:
+    with Session(engine) as session:
+        quiet = factories.account(session, mobiles=(MOBILES[7],))
+        quiet.alert_bill = False  # switched off on the portal after the billing run queued its SMS
+        outage_off = factories.account(session, mobiles=(MOBILES[8],))
+        outage_off.alert_outage = False
+        bill_sms(session, MOBILES[7], 7, account_id=quiet.id)
+        bill_sms(session, MOBILES[8], 8, account_id=outage_off.id)  # bills still go to the other account
+        bill_sms(session, MOBILES[7], 9, account_id=quiet.id, template="reply.help", payload={})
+        session.commit()
+    stats = drain(engine, dlt, templates=TEMPLATES, bucket=None, config=CONFIG, clock=lambda: DAY)
+    assert stats.opted_out == 1
+    assert [(r.template, r.recipient, r.status, r.last_error) for r in rows(engine)] == [
+        ("bill.issued", MOBILES[7], "cancelled", "bill alerts switched off"),
+        ("bill.issued", MOBILES[8], "sent", None),
+        ("reply.help", MOBILES[7], "sent", None),
+    ]
