@@ -39,6 +39,7 @@ from cis.models import (
     Payment,
     SubDivision,
     Substation,
+    TariffSchedule,
 )
 from cis.models.accounts import CATEGORIES
 from cis.phones import mask_mobile
@@ -94,6 +95,7 @@ class AccountOverview:
     sub_division: str
     sub_division_hi: str | None
     meter_no: str | None  # the meter in service (None: none on record)
+    meters: tuple[tuple[str, dt.date, dt.date | None], ...]  # (number, installed, removed) of each, newest first
     mobiles: tuple[MobileOnRecord, ...]
     alert_channel: str  # sms | voice
     sms_opt_out: bool
@@ -266,7 +268,7 @@ def _overview(session: Session, account_id: int) -> AccountOverview:
             .order_by(AccountMobile.id)
         )
     )
-    meter_no = _meter_no(session, account_id, None)
+    meters = _meters(session, account_id)
     (
         account_no,
         name,
@@ -305,7 +307,8 @@ def _overview(session: Session, account_id: int) -> AccountOverview:
         feeder_name=feeder_name,
         sub_division=sub_division,
         sub_division_hi=sub_division_hi,
-        meter_no=meter_no,
+        meter_no=_meter_on(meters, None),
+        meters=tuple(meters),
         mobiles=mobiles,
         alert_channel=alert_channel,
         sms_opt_out=bool(sms_opt_out),
@@ -313,31 +316,40 @@ def _overview(session: Session, account_id: int) -> AccountOverview:
     )
 
 
-def _meter_no(session: Session, account_id: int, on: dt.date | None) -> str | None:
-    """The meter in service on `on` (None: today), else the newest one installed."""
-    query = select(Meter.number).where(Meter.account_id == account_id)
-    if on is not None:
-        query = query.where(Meter.installed_on <= on, (Meter.removed_on.is_(None)) | (Meter.removed_on >= on))
-    else:
-        query = query.where(Meter.removed_on.is_(None))
-    found = session.scalar(query.order_by(Meter.installed_on.desc(), Meter.id.desc()).limit(1))
-    if found is None and on is not None:
-        found = session.scalar(
-            select(Meter.number).where(Meter.account_id == account_id).order_by(Meter.id.desc()).limit(1)
+def _meters(session: Session, account_id: int) -> list[tuple[str, dt.date, dt.date | None]]:
+    """(number, installed_on, removed_on) of every meter the account has had, newest first: one or two rows."""
+    return [
+        (number, installed, removed)
+        for number, installed, removed in session.execute(
+            select(Meter.number, Meter.installed_on, Meter.removed_on)
+            .where(Meter.account_id == account_id)
+            .order_by(Meter.installed_on.desc(), Meter.id.desc())
         )
-    return found
+    ]
 
 
-def _latest_bills(session: Session, account_id: int, limit: int) -> list[Bill]:
-    """The account's bills, one per cycle (the version in force), newest first."""
-    return list(
-        session.scalars(
-            select(Bill)
+def _meter_on(meters: list[tuple[str, dt.date, dt.date | None]], on: dt.date | None) -> str | None:
+    """The meter in service on `on` (None: now), else the newest one installed."""
+    for number, installed, removed in meters:
+        if on is None and removed is None:
+            return number
+        if on is not None and installed <= on and (removed is None or removed >= on):
+            return number
+    return meters[0][0] if meters else None
+
+
+def _latest_bills(session: Session, account_id: int, limit: int) -> list[tuple[Bill, str | None]]:
+    """The account's bills, one per cycle (the version in force), newest first, with their schedule's code."""
+    return [
+        (bill, code)
+        for bill, code in session.execute(
+            select(Bill, TariffSchedule.code)
+            .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
             .where(Bill.account_id == account_id, Bill.status != "superseded")
             .order_by(Bill.cycle.desc(), Bill.version.desc())
             .limit(limit)
         )
-    )
+    ]
 
 
 def slab_lines(tariff: tariffs.CategoryTariff, units: int, days: int) -> tuple[SlabLine, ...]:
@@ -356,11 +368,23 @@ def slab_lines(tariff: tariffs.CategoryTariff, units: int, days: int) -> tuple[S
     return tuple(lines)
 
 
-def _schedule(session: Session, bill: Bill) -> tariffs.Schedule | None:
+# Stored schedules parsed, by code: a schedule is never edited in place (a new code is added), so a page
+# need not read and parse its JSON again. Few codes ever exist; the bound only guards against a surprise.
+_SCHEDULES: dict[str, tariffs.Schedule] = {}
+_SCHEDULES_KEPT = 64
+
+
+def _schedule(session: Session, bill: Bill, code: str | None) -> tariffs.Schedule | None:
+    """The schedule the bill was issued under (stored with it), else the one in force at the period's end."""
+    found = _SCHEDULES.get(code) if code is not None else None
+    if found is None:
+        found = stored_schedule(session, bill.tariff_schedule_id)
+        if found is not None and found.code == code and len(_SCHEDULES) < _SCHEDULES_KEPT:
+            _SCHEDULES[found.code] = found
+    if found is not None:
+        return found
     try:
-        return stored_schedule(session, bill.tariff_schedule_id) or tariffs.schedule_on(
-            tariffs.load_schedules(), bill.period_end
-        )
+        return tariffs.schedule_on(tariffs.load_schedules(), bill.period_end)
     except NoScheduleInForce:
         return None
 
@@ -413,12 +437,12 @@ def _paid_since_cycle(session: Session, account_id: int, cycle: str) -> int:
     return int(paid or 0)
 
 
-def _document(session: Session, bill: Bill, overview: AccountOverview) -> BillDocument:
-    schedule = _schedule(session, bill)
+def _document(session: Session, bill: Bill, code: str | None, overview: AccountOverview) -> BillDocument:
+    schedule = _schedule(session, bill, code)
     slabs, minimum = _itemise(schedule, bill)
     rate = schedule.lps_basis_points_per_month if schedule is not None else 0
     paid = _paid_since_cycle(session, bill.account_id, bill.cycle)
-    meter_no = _meter_no(session, bill.account_id, bill.period_end)
+    meter_no = _meter_on(list(overview.meters), bill.period_end)
     return BillDocument(
         bill_id=bill.id,
         account=overview,
@@ -530,23 +554,27 @@ def current_bill(uow: UnitOfWork, account_id: int) -> BillDocument | None:
         session = uow.session
         overview = _overview(session, account_id)
         bills = _latest_bills(session, account_id, 1)
-        return _document(session, bills[0], overview) if bills else None
+        return _document(session, *bills[0], overview) if bills else None
 
 
 def bill_document(uow: UnitOfWork, account_id: int, bill_id: int) -> BillDocument:
     """Any bill of the account itemised, a superseded version too (a revision shows both); BillNotFound."""
     with uow:
         session = uow.session
-        bill = session.scalar(select(Bill).where(Bill.id == bill_id, Bill.account_id == account_id))
-        if bill is None:
+        found = session.execute(
+            select(Bill, TariffSchedule.code)
+            .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
+            .where(Bill.id == bill_id, Bill.account_id == account_id)
+        ).first()
+        if found is None:
             raise BillNotFound(bill_id)
-        return _document(session, bill, _overview(session, account_id))
+        return _document(session, found[0], found[1], _overview(session, account_id))
 
 
 def bill_history(uow: UnitOfWork, account_id: int, *, months: int = BILL_MONTHS) -> list[BillRow]:
     """The bills of the last `months` cycles billed (the version in force of each), newest first."""
     with uow:
-        return [_bill_row(b) for b in _latest_bills(uow.session, account_id, months)]
+        return [_bill_row(b) for b, _ in _latest_bills(uow.session, account_id, months)]
 
 
 def bill_versions(uow: UnitOfWork, account_id: int, cycle: str) -> list[BillRow]:
@@ -567,17 +595,18 @@ def payment_history(uow: UnitOfWork, account_id: int, *, limit: int = PAYMENTS_S
 def consumption_history(uow: UnitOfWork, account_id: int, *, months: int = CONSUMPTION_MONTHS) -> list[ConsumptionRow]:
     """Units billed in each of the `months` cycles up to the latest bill, oldest first (gaps as None)."""
     with uow:
-        return _consumption(_latest_bills(uow.session, account_id, months), months)
+        return _consumption([b for b, _ in _latest_bills(uow.session, account_id, months)], months)
 
 
 def my_account(uow: UnitOfWork, account_id: int) -> MyAccount:
-    """The whole "my account" page in one transaction of eight indexed queries; AccountNotFound."""
+    """The whole "my account" page in one transaction of six indexed queries; AccountNotFound."""
     months = max(BILL_MONTHS, CONSUMPTION_MONTHS)
     with uow:
         session = uow.session
         overview = _overview(session, account_id)
-        bills = _latest_bills(session, account_id, months)
-        current = _document(session, bills[0], overview) if bills else None
+        found = _latest_bills(session, account_id, months)
+        bills = [b for b, _ in found]
+        current = _document(session, *found[0], overview) if found else None
         return MyAccount(
             overview=overview,
             current_bill=current,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from cis import my_account, tariffs
@@ -302,8 +302,19 @@ def test_bills_of_the_billing_run_are_itemised_to_the_paisa(engine: Engine) -> N
     bill_run(engine, "2026-09", now=dt.datetime(2026, 10, 2, 6, tzinfo=dt.UTC))
     bill_run(engine, "2026-10", now=dt.datetime(2026, 11, 3, 6, tzinfo=dt.UTC))  # nothing paid: arrears, LPS
     uow = UnitOfWork(make_session_factory(engine))
+    my_account.my_account(uow, account_id)  # the stored schedule is parsed once per process
+    statements: list[str] = []
 
-    page = my_account.my_account(uow, account_id)
+    def count(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = my_account.my_account(uow, account_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # The page is a handful of indexed reads, however long the account's history (see cis.my_account).
+    assert len([sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]) == 6
 
     doc = page.current_bill
     assert doc is not None
