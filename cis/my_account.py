@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -211,7 +211,7 @@ class ConsumptionRow:
     def per_day(self) -> Decimal | None:
         if self.units is None or not self.days:
             return None
-        return (Decimal(self.units) / self.days).quantize(Decimal("0.1"))
+        return (Decimal(self.units) / self.days).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
