@@ -12,20 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from cis.my_account import BillDocument
 from cis.printing import (
     FONT_DIR,
     INK,
     SEPARATOR,
+    Style,
     both,
     date_text,
     en,
+    finish,
     hi,
     month_text,
     new_document,
     number,
+    row,
     rupees,
     section,
 )
@@ -52,26 +54,19 @@ class Issuer:
     portal_url: str | None = None  # the web self-service; None leaves the "online" line out
 
 
+LABEL = Style(size=7, color=INK.muted)
+VALUE = Style(size=8.5, bold=True)
+PLAIN = Style(size=9)
+HEADING = Style(size=8.5, bold=True)
+STRONG = Style(size=10.5, bold=True)
+
+
 def _label_value_rows(pdf: FPDF, pairs: list[tuple[str, str]], widths: tuple[float, float, float, float]) -> None:
-    label_style = FontFace(family="Deva", emphasis="", size_pt=7, color=INK.muted)
-    value_style = FontFace(family="Deva", emphasis="B", size_pt=8.5, color=INK.text)
-    with pdf.table(
-        width=sum(widths),
-        col_widths=widths,
-        first_row_as_headings=False,
-        borders_layout="HORIZONTAL_LINES",
-        text_align="LEFT",
-        line_height=3.6,
-        padding=(0.7, 1.2, 0.7, 1.2),
-        v_align="TOP",
-    ) as table:
-        for i in range(0, len(pairs), 2):
-            row = table.row()
-            for label, value in pairs[i : i + 2]:
-                row.cell(label, style=label_style)
-                row.cell(value, style=value_style)
-            if len(pairs[i : i + 2]) == 1:
-                row.cell("", colspan=2)
+    for i in range(0, len(pairs), 2):
+        cells = []
+        for (label, value), (lw, vw) in zip(pairs[i : i + 2], (widths[:2], widths[2:]), strict=False):
+            cells += [(lw, label, LABEL, "L"), (vw, value, VALUE, "L")]
+        row(pdf, cells, pad=0.8)
 
 
 def _slab_label(first: int, last: int | None) -> str:
@@ -81,45 +76,30 @@ def _slab_label(first: int, last: int | None) -> str:
 
 
 def _charges(pdf: FPDF, doc: BillDocument) -> None:
-    heading = FontFace(family="Deva", emphasis="B", size_pt=8.5, fill_color=INK.band)
-    plain = FontFace(family="Deva", emphasis="", size_pt=9)
-    strong = FontFace(family="Deva", emphasis="B", size_pt=10.5)
-    with pdf.table(
-        width=pdf.epw,
-        col_widths=(100, 24, 24, 38),
-        headings_style=heading,
-        borders_layout="HORIZONTAL_LINES",
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-        line_height=4.2,
-        padding=(0.8, 1.5, 0.8, 1.5),
-    ) as table:
-        head = table.row()
-        for text in (both("Charges"), both("Units"), both("Rate"), both("Amount")):
-            head.cell(text)
-        if doc.slabs:
-            for slab in doc.slabs:
-                row = table.row(style=plain)
-                row.cell(_slab_label(slab.first_unit, slab.last_unit))
-                row.cell(number(slab.units))
-                row.cell(rupees(slab.paise_per_unit))
-                row.cell(rupees(slab.amount_paise))
-        else:
-            row = table.row(style=plain)
-            row.cell(both("Energy charge"))
-            row.cell(number(doc.units))
-            row.cell("")
-            row.cell(rupees(doc.energy_paise))
-        for name, paise in doc.charge_lines():
-            if name in ("energy", "total"):
-                continue
-            row = table.row(style=plain)
-            row.cell(both(LINES[name]))
-            row.cell("")
-            row.cell("")
-            row.cell(rupees(paise))
-        total = table.row(style=strong)
-        total.cell(both("Total payable"), colspan=3)
-        total.cell(rupees(doc.amount_paise))
+    widths = (100, 24, 24, pdf.epw - 148)
+
+    def line(texts: tuple[str, str, str, str], style: Style, fill: tuple[int, int, int] | None = None) -> None:
+        aligns = ("L", "R", "R", "R")
+        row(pdf, [(w, t, style, a) for w, t, a in zip(widths, texts, aligns, strict=True)], pad=1.0, fill=fill)
+
+    line((both("Charges"), both("Units"), both("Rate"), both("Amount")), HEADING, INK.band)
+    if doc.slabs:
+        for slab in doc.slabs:
+            label = _slab_label(slab.first_unit, slab.last_unit)
+            line((label, number(slab.units), rupees(slab.paise_per_unit), rupees(slab.amount_paise)), PLAIN)
+    else:
+        line((both("Energy charge"), number(doc.units), "", rupees(doc.energy_paise)), PLAIN)
+    for name, paise in doc.charge_lines():
+        if name not in ("energy", "total"):
+            line((both(LINES[name]), "", "", rupees(paise)), PLAIN)
+    row(
+        pdf,
+        [
+            (widths[0] + widths[1] + widths[2], both("Total payable"), STRONG, "L"),
+            (widths[3], rupees(doc.amount_paise), STRONG, "R"),
+        ],
+        pad=1.2,
+    )
 
 
 def _payable(pdf: FPDF, doc: BillDocument) -> None:
@@ -162,24 +142,19 @@ def _how_to_pay(pdf: FPDF, issuer: Issuer) -> None:
     lines.append(("Any UPI app: choose electricity, then our name, and enter your account number.", {}))
     lines.append(("Cash or cheque at the counter of your sub-division office.", {}))
     lines.append(("Helpline %(helpline)s, day and night: no power, complaints, bills.", {"helpline": issuer.helpline}))
-    heading = FontFace(family="Deva", emphasis="B", size_pt=9, fill_color=INK.band)
-    with pdf.table(
-        width=pdf.epw,
-        col_widths=(1, 1),
-        headings_style=heading,
-        borders_layout="NONE",
-        text_align="LEFT",
-        line_height=3.9,
-        padding=(0.6, 1.5, 0.6, 1.5),
-        v_align="TOP",
-    ) as table:
-        head = table.row()
-        head.cell(hi("How to pay"))
-        head.cell(en("How to pay"))
-        for message, values in lines:
-            row = table.row(style=FontFace(family="Deva", emphasis="", size_pt=8))
-            row.cell("• " + hi(message, **values))
-            row.cell("• " + en(message, **values))
+    half = pdf.epw / 2
+    head = Style(size=9, bold=True)
+    row(
+        pdf,
+        [(half, hi("How to pay"), head, "L"), (half, en("How to pay"), head, "L")],
+        pad=1.0,
+        rule=False,
+        fill=INK.band,
+    )
+    small = Style(size=8)
+    for message, values in lines:
+        cells = [(half, "• " + hi(message, **values), small, "L"), (half, "• " + en(message, **values), small, "L")]
+        row(pdf, cells, pad=0.7, rule=False)
 
 
 def _header(pdf: FPDF, doc: BillDocument, issuer: Issuer) -> None:
@@ -287,4 +262,4 @@ def bill_pdf(doc: BillDocument, *, issuer: Issuer | None = None, font_dir: Path 
     pdf.set_font("Deva", size=7.5)
     pdf.set_text_color(*INK.muted)
     pdf.multi_cell(w=0, h=3.8, text=both("Computer-generated bill; no signature is needed."), align="C")
-    return bytes(pdf.output())
+    return finish(pdf)

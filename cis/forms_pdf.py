@@ -13,7 +13,7 @@ from fpdf import FPDF
 
 from cis.application_forms import Field, Form, form
 from cis.models.accounts import CATEGORIES
-from cis.printing import FONT_DIR, INK, SEPARATOR, both, en, hi, new_document, section
+from cis.printing import FONT_DIR, INK, SEPARATOR, both, en, finish, hi, new_document, section
 
 DISCOM = "Urja Mitra Electricity Distribution"
 BOX = 6.0  # a digit's box, mm
@@ -255,4 +255,4 @@ def form_pdf(
         for field in fields:
             _field(pdf, field)
     _footer(pdf, portal_url, helpline)
-    return bytes(pdf.output())
+    return finish(pdf)

@@ -230,3 +230,31 @@ def test_a_bill_from_the_database_prints_its_stored_figures(uow: UnitOfWork, ses
     assert text.has("₹500.00")  # arrears
     assert text.has("₹2,170.25")  # ₹1,664 + ₹500 + ₹6.25
     assert "9876543210" not in text.poppler
+
+
+def test_bills_drawn_at_once_in_several_threads_are_each_right() -> None:
+    """The parsed fonts are shared between documents, and a web worker draws several at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = [dataclasses.replace(BILL, bill_id=n, amount_paise=100_000 + n) for n in range(8)]
+    alone = [bill_pdf(doc, issuer=ISSUER) for doc in docs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda doc: bill_pdf(doc, issuer=ISSUER), docs))
+    assert together == alone
+
+
+def test_the_installed_fonts_serve_when_no_cut_down_copy_can_be_kept(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may write there: a font planted in it must never be used
+    assert not printing._private_folder(shared)
+    printing.set_font_cache(None)
+    try:
+        printing._FONTS.clear()
+        text = Extracted(bill_pdf(BILL, issuer=ISSUER), tmp_path)
+    finally:
+        printing.set_font_cache(printing.default_font_cache())
+        printing._FONTS.clear()
+    assert text.pages == 1
+    assert text.has("कुल देय राशि / Total payable")
+    assert text.has("₹4,609.59")
