@@ -7,6 +7,7 @@ tick boxes for a choice, a checklist of copies to attach, the declaration and th
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fpdf import FPDF
@@ -234,6 +235,7 @@ def _footer(pdf: FPDF, portal_url: str | None, helpline: str) -> None:
         pdf.multi_cell(w=0, h=3.8, text=both(message, **fill), align="L", new_x="LMARGIN", new_y="NEXT")
 
 
+@functools.lru_cache(maxsize=32)
 def form_pdf(
     key: str | Form,
     *,
@@ -242,7 +244,10 @@ def form_pdf(
     helpline: str = "1912",
     font_dir: Path = FONT_DIR,
 ) -> bytes:
-    """The blank form `key` (e.g. "new_connection") as a PDF to print: its paper fields, section by section."""
+    """The blank form `key` (e.g. "new_connection") as a PDF to print: its paper fields, section by section.
+
+    Drawn once per process and kept: a blank form changes only with the forms file, read once too.
+    """
     the_form = key if isinstance(key, Form) else form(key)
     pdf = new_document(title=en(the_form.title.en), subject=f"{discom}: {the_form.key}", font_dir=font_dir)
     _header(pdf, the_form, discom)

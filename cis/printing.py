@@ -234,7 +234,8 @@ def _add_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.subset = SubsetMap(font)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
-    font.ttfont = TTFont(cut, recalcTimestamp=False, lazy=True)
+    # No bounding boxes recomputed on saving the subset: that decompiled and recompiled every glyph used.
+    font.ttfont = TTFont(cut, recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     # HarfBuzz's font only shapes: one per thread and font is reused by that thread's documents.
     shapers = _SHAPERS.__dict__.setdefault("fonts", {})
     if key not in shapers:

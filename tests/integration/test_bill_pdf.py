@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy.orm import Session
 
 from cis import my_account, printing
-from cis.bill_pdf import Issuer, bill_pdf
+from cis.bill_pdf import Issuer, bill_pdf, draw_bill_pdf
 from cis.db import UnitOfWork
 from cis.my_account import AccountOverview, BillDocument, SlabLine
 from cis.printing import FontsMissing
@@ -202,8 +202,10 @@ def test_a_bill_without_its_slabs_prints_one_energy_line(tmp_path: Path) -> None
     assert not text.has("Online at")  # no portal address given
 
 
-def test_the_same_bill_gives_the_same_bytes() -> None:
-    assert bill_pdf(BILL, issuer=ISSUER) == bill_pdf(BILL, issuer=ISSUER)
+def test_the_same_bill_gives_the_same_bytes_and_is_drawn_once() -> None:
+    assert draw_bill_pdf(BILL, issuer=ISSUER) == draw_bill_pdf(BILL, issuer=ISSUER)
+    first = bill_pdf(BILL, issuer=ISSUER)
+    assert bill_pdf(BILL, issuer=ISSUER) is first
 
 
 def test_missing_fonts_are_named(tmp_path: Path) -> None:
@@ -237,9 +239,9 @@ def test_bills_drawn_at_once_in_several_threads_are_each_right() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     docs = [dataclasses.replace(BILL, bill_id=n, amount_paise=100_000 + n) for n in range(8)]
-    alone = [bill_pdf(doc, issuer=ISSUER) for doc in docs]
+    alone = [draw_bill_pdf(doc, issuer=ISSUER) for doc in docs]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        together = list(pool.map(lambda doc: bill_pdf(doc, issuer=ISSUER), docs))
+        together = list(pool.map(lambda doc: draw_bill_pdf(doc, issuer=ISSUER), docs))
     assert together == alone
 
 
@@ -251,7 +253,7 @@ def test_the_installed_fonts_serve_when_no_cut_down_copy_can_be_kept(tmp_path: P
     printing.set_font_cache(None)
     try:
         printing._FONTS.clear()
-        text = Extracted(bill_pdf(BILL, issuer=ISSUER), tmp_path)
+        text = Extracted(draw_bill_pdf(BILL, issuer=ISSUER), tmp_path)
     finally:
         printing.set_font_cache(printing.default_font_cache())
         printing._FONTS.clear()
