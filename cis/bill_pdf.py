@@ -217,7 +217,7 @@ def draw_bill_pdf(doc: BillDocument, *, issuer: Issuer | None = None, font_dir: 
             w=0,
             h=4.2,
             text=both(
-                "Replaces bill number %(number)s. Reason: %(reason)s", number=doc.supersedes_id or "–", reason=reason
+                "Replaces bill number %(number)s. Reason: %(reason)s", number=doc.supersedes_no or "–", reason=reason
             ),
             new_x="LMARGIN",
             new_y="NEXT",
@@ -256,7 +256,7 @@ def draw_bill_pdf(doc: BillDocument, *, issuer: Issuer | None = None, font_dir: 
     _label_value_rows(
         pdf,
         [
-            (both("Bill number"), f"{doc.bill_id}" + (f" (v{doc.version})" if doc.version > 1 else "")),
+            (both("Bill number"), doc.bill_no + (f" (v{doc.version})" if doc.version > 1 else "")),
             (both("Bill date"), date_text(doc.issued_on)),
             (both("Billing period"), f"{date_text(doc.period_start)} – {date_text(doc.period_end)}"),
             (both("Days"), str(doc.period_days)),

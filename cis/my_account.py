@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cis import tariffs
-from cis.bill_explain import BillExplanation, explain_bill
+from cis.bill_explain import BillExplanation, explain_bill, explanation, previous_cycle, same_month_last_year
 from cis.billing import stored_schedule
 from cis.db import UnitOfWork
 from cis.errors import CisError, NoScheduleInForce
@@ -42,6 +42,7 @@ from cis.models import (
     TariffSchedule,
 )
 from cis.models.accounts import CATEGORIES
+from cis.numbers import bill_no_for_id
 from cis.phones import mask_mobile
 
 BILL_MONTHS = 24  # bill history: two years, as the SOP lets a consumer dispute
@@ -151,6 +152,16 @@ class BillDocument:
     revision_reason: str | None
 
     @property
+    def bill_no(self) -> str:
+        """The number printed on the bill (12 digits), which registering on the portal asks for."""
+        return bill_no_for_id(self.bill_id)
+
+    @property
+    def supersedes_no(self) -> str | None:
+        """The number of the bill this revision replaces, if it is one."""
+        return bill_no_for_id(self.supersedes_id) if self.supersedes_id is not None else None
+
+    @property
     def period_days(self) -> int:
         return max(1, (self.period_end - self.period_start).days)
 
@@ -185,6 +196,10 @@ class BillRow:
     amount_paise: int
     due_date: dt.date
     status: str
+
+    @property
+    def bill_no(self) -> str:
+        return bill_no_for_id(self.bill_id)
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,7 @@ class MyAccount:
     bills: list[BillRow]
     payments: list[PaymentRow]
     consumption: list[ConsumptionRow]
+    explanation: BillExplanation | None  # "why is my bill high?": what `why_is_my_bill_high` (the IVR) says
 
 
 # ------------------------------------------------------------------------------------------------
@@ -599,8 +615,12 @@ def consumption_history(uow: UnitOfWork, account_id: int, *, months: int = CONSU
 
 
 def my_account(uow: UnitOfWork, account_id: int) -> MyAccount:
-    """The whole "my account" page in one transaction of six indexed queries; AccountNotFound."""
-    months = max(BILL_MONTHS, CONSUMPTION_MONTHS)
+    """The whole "my account" page in one transaction of six indexed queries; AccountNotFound.
+
+    Its explanation of the current bill is `cis.bill_explain`'s (what the IVR speaks), made from the bills
+    already read: the previous cycle's and the same month's a year before are among the newest 24.
+    """
+    months = max(BILL_MONTHS, CONSUMPTION_MONTHS, 13)
     with uow:
         session = uow.session
         overview = _overview(session, account_id)
@@ -613,7 +633,23 @@ def my_account(uow: UnitOfWork, account_id: int) -> MyAccount:
             bills=[_bill_row(b) for b in bills[:BILL_MONTHS]],
             payments=_payments(session, account_id, PAYMENTS_SHOWN),
             consumption=_consumption(bills, CONSUMPTION_MONTHS),
+            explanation=_explanation(session, found) if found else None,
         )
+
+
+def _explanation(session: Session, found: list[tuple[Bill, str | None]]) -> BillExplanation:
+    """`cis.bill_explain.explanation` of the newest bill, from `found` (newest first, the version in force of
+    each cycle first) and the schedule kept by code."""
+    latest, code = found[0]
+    units: dict[str, int] = {}
+    for bill, _ in found:
+        units.setdefault(bill.cycle, bill.units)
+    return explanation(
+        latest,
+        units_last_bill=units.get(previous_cycle(latest.cycle)),
+        units_same_month_last_year=units.get(same_month_last_year(latest.cycle)),
+        schedule=_schedule(session, latest, code),
+    )
 
 
 def why_is_my_bill_high(uow: UnitOfWork, account_id: int) -> BillExplanation | None:

@@ -16,6 +16,7 @@ from cis import my_account, printing
 from cis.bill_pdf import Issuer, bill_pdf, draw_bill_pdf
 from cis.db import UnitOfWork
 from cis.my_account import AccountOverview, BillDocument, SlabLine
+from cis.numbers import bill_id_for_no, bill_no_for_id
 from cis.printing import FontsMissing
 from tests import factories
 from tests.pdf_support import Extracted
@@ -126,6 +127,14 @@ def test_the_consumer_and_the_readings_are_printed(printed: Extracted, text: str
     assert printed.has(text), text
 
 
+def test_the_bill_number_a_consumer_registers_with_is_printed_not_the_row_id(printed: Extracted) -> None:
+    assert BILL.bill_no == bill_no_for_id(654321) == "100006543217"
+    assert printed.has("बिल संख्या / Bill number")
+    line = next(line for line in printed.poppler.splitlines() if "Billnumber" in "".join(line.split()))
+    assert "100006543217" in line
+    assert bill_id_for_no(BILL.bill_no) == BILL.bill_id  # what the portal's registration reads back
+
+
 @pytest.mark.parametrize(
     ("label", "amount"),
     [
@@ -188,9 +197,9 @@ def test_a_revised_bill_says_so_and_names_the_bill_it_replaces(tmp_path: Path) -
     text = Extracted(bill_pdf(revised, issuer=ISSUER), tmp_path)
     assert text.pages == 1
     assert text.has("संशोधित बिल / Revised bill")
-    assert text.has("बिल संख्या 654300 के स्थान पर")
-    assert text.has("Replaces bill number 654300. Reason: Meter re-read: 10,580 kWh")
-    assert text.has("654321 (v2)")
+    assert text.has("बिल संख्या 100006543001 के स्थान पर")  # bill_no_for_id(654300)
+    assert text.has("Replaces bill number 100006543001. Reason: Meter re-read: 10,580 kWh")
+    assert text.has("100006543217 (v2)")
 
 
 def test_a_bill_without_its_slabs_prints_one_energy_line(tmp_path: Path) -> None:
@@ -225,6 +234,7 @@ def test_a_bill_from_the_database_prints_its_stored_figures(uow: UnitOfWork, ses
 
     assert text.pages == 1
     assert text.has(acc.account_no)
+    assert text.has(doc.bill_no)
     assert text.has("रमेश वर्मा / Ramesh Verma")
     assert text.has("SEC00077")
     assert text.has("₹825.00")  # 150 units at ₹5.50

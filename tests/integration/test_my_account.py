@@ -259,6 +259,34 @@ def test_why_is_my_bill_high_is_the_ivrs_explanation(uow: UnitOfWork, session: S
     assert my_account.why_is_my_bill_high(uow, acc.id) == explain_bill(uow, acc.account_no)
 
 
+def test_the_my_account_page_explains_the_bill_as_the_ivr_does_from_the_bills_it_read(
+    uow: UnitOfWork, session: Session
+) -> None:
+    """Last year's month, a revised previous month (its version in force counts) and a gap: the same facts."""
+    acc = factories.account(session)
+    factories.priced_bill(session, acc, cycle="2025-10", units=180, status="paid")
+    for month in range(11, 13):
+        factories.priced_bill(session, acc, cycle=f"2025-{month:02d}", units=150, status="paid")
+    for month in range(1, 9):  # 2026-09 is missing: no previous bill
+        factories.priced_bill(session, acc, cycle=f"2026-{month:02d}", units=160, status="paid")
+    factories.priced_bill(session, acc, cycle="2026-10", units=420, basis="estimated", arrears_paise=9_000)
+    session.commit()
+
+    page = my_account.my_account(uow, acc.id)
+    assert page.explanation == my_account.why_is_my_bill_high(uow, acc.id)
+    assert page.explanation is not None
+    assert (page.explanation.units_last_bill, page.explanation.units_same_month_last_year) == (None, 180)
+    assert page.explanation.slab is not None
+
+    factories.priced_bill(session, acc, cycle="2026-09", units=300, status="superseded")
+    factories.priced_bill(session, acc, cycle="2026-09", units=250, version=2, status="paid")
+    session.commit()
+    page = my_account.my_account(uow, acc.id)
+    assert page.explanation == my_account.why_is_my_bill_high(uow, acc.id)
+    assert page.explanation is not None
+    assert page.explanation.units_last_bill == 250
+
+
 # ------------------------------------------------------------------------------------------------
 # Bills the billing run and the demo seed wrote, in a database of this module's own (they commit)
 
