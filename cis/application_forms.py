@@ -7,6 +7,7 @@ on paper, or both. Pure: no framework, no database.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import tomllib
 from dataclasses import dataclass
@@ -194,6 +195,14 @@ def load_forms(path: Path = FORMS_FILE) -> dict[str, Form]:
     """The packaged forms, read once per process."""
     with path.open("rb") as handle:
         return parse_forms(tomllib.load(handle))
+
+
+@functools.cache
+def forms_updated(path: Path = FORMS_FILE) -> dt.date | None:
+    """When the forms file says the forms last changed (its top-level `updated`), if it says."""
+    with path.open("rb") as handle:
+        found = tomllib.load(handle).get("updated")
+    return found if isinstance(found, dt.date) else None
 
 
 def form(key: str) -> Form:

@@ -57,8 +57,9 @@ def _create_app(settings: Settings) -> Flask:
     return create_app(settings)
 
 
-def build_site(tmp_path: Path) -> Site:
-    url = f"sqlite:///{tmp_path / 'site.db'}"
+def build_site(tmp_path: Path, url: str | None = None) -> Site:
+    """The site on a new SQLite file in `tmp_path`, or on the empty database at `url` (PostgreSQL)."""
+    url = url or f"sqlite:///{tmp_path / 'site.db'}"
     engine = make_engine(url)
     try:
         upgrade(engine)

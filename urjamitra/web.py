@@ -13,12 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from cis.bill_pdf import Issuer
 from cis.db import Timeouts, make_engine, make_session_factory
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
+from cis.printing import FontsMissing, prepare_fonts
+from cis.web.account import account_blueprint
 from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
+from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
 from cis.web.site import install_site
@@ -182,6 +186,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(
         portal_blueprint(sessions, clock=_utc_now, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     )
+    app.register_blueprint(account_blueprint(sessions, issuer=Issuer(portal_url=settings.portal_link)))
+    app.register_blueprint(forms_blueprint(portal_url=settings.portal_link))
+    try:
+        prepare_fonts()  # the bill PDFs' fonts cut and parsed now, in each worker, not for the first consumer
+    except FontsMissing as exc:
+        app.logger.warning("bill PDFs cannot be made: %s", exc)
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
     # Without Redis the fan-out runs here and may run long: an engine without the web's statement timeout,
