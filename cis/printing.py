@@ -250,6 +250,8 @@ def prepare_fonts(font_dir: Path = FONT_DIR) -> None:
     pdf = FPDF()
     for (family, style), name in FONT_FILES.items():
         _add_font(pdf, family, style, font_dir / name)
+    for font in pdf.fonts.values():  # the scratch document's own copies, opened lazily: no file left open
+        font.ttfont.close()
 
 
 def new_document(*, title: str, subject: str, font_dir: Path = FONT_DIR, created: dt.date | None = None) -> FPDF:
