@@ -45,9 +45,22 @@ def N_(message: str) -> str:  # the name gettext's extractors know
     return message
 
 
+def page_locale() -> Locale | None:
+    """Flask-Babel's `get_locale()`, read straight from where it keeps it once chosen for this request.
+
+    A page asks for its locale a few hundred times (every message, amount and date); each `get_locale()` goes
+    through several context-local lookups. The chosen locale is where Flask-Babel stores it (so `force_locale`
+    still holds); the first call of a request, or one outside any, goes the long way.
+    """
+    try:
+        return g._flask_babel.babel_locale  # type: ignore[no-any-return]
+    except (AttributeError, RuntimeError):
+        return get_locale()
+
+
 def page_lang() -> str:
     """'hi' or 'en': the language of the page being answered."""
-    locale = get_locale()
+    locale = page_locale()
     return "hi" if locale is not None and locale.language == "hi" else "en"
 
 
@@ -131,7 +144,7 @@ def inr(paise: int | None) -> str:
     """'₹1,23,456.00' from paise, grouped the Indian way; '−₹0.25' with a real minus sign; '' for None."""
     if paise is None:
         return ""
-    locale = get_locale() or Locale.parse("en_IN")
+    locale = page_locale() or Locale.parse("en_IN")
     if str(locale) in INDIAN_GROUPING:
         rupees, rest = divmod(abs(paise), 100)
         return f"{MINUS if paise < 0 else ''}₹{indian_digits(rupees)}.{rest:02d}"
@@ -141,7 +154,7 @@ def inr(paise: int | None) -> str:
 
 def number(value: int | float | Decimal, places: int | None = None) -> str:
     """1,23,45,678 (Indian grouping) in the page's locale; with `places`, that many digits after the point."""
-    locale = get_locale() or Locale.parse("en_IN")
+    locale = page_locale() or Locale.parse("en_IN")
     if places is None and isinstance(value, int) and str(locale) in INDIAN_GROUPING:
         return ("-" if value < 0 else "") + indian_digits(abs(value))
     if places is None:
@@ -156,7 +169,7 @@ def date_text(day: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(day, dt.datetime):
         day = day.astimezone(IST).date() if day.tzinfo else day.date()
-    return _date_in(day, str(get_locale() or "en_IN"))
+    return _date_in(day, str(page_locale() or "en_IN"))
 
 
 @functools.lru_cache(maxsize=4096)
