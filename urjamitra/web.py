@@ -56,15 +56,24 @@ PARTS: tuple[dict[str, Any], ...] = (
     },
     {
         "name": "Consumer pages",
-        "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay",
-        "links": ["/", "/complaints/status"],
+        "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay; "
+        "blank application forms to print (PDF, Hindi and English)",
+        "links": ["/", "/complaints/status", "/forms"],
     },
     {
         "name": "Consumer portal",
         "what": "register with an account and bill number and an OTP to the verified mobile, sign in by password "
         "(5 failures lock the account for 15 minutes) or by mobile OTP, a forgotten password by OTP, switch between "
-        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused",
-        "links": ["/portal/login", "/portal/register", "/portal/login/otp", "/portal/forgot", "/portal/"],
+        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused; my account: the "
+        "current bill itemised, why it is high, 12 months of use, bills and payments, each bill as a PDF",
+        "links": [
+            "/portal/login",
+            "/portal/register",
+            "/portal/login/otp",
+            "/portal/forgot",
+            "/portal/",
+            "/portal/bills",
+        ],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
