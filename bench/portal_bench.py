@@ -14,7 +14,12 @@ address; --redis for the limits' counters and so that no web worker drains the o
 production), warms it up, then holds --clients concurrent clients for --duration seconds. Each client is a
 thread with one keep-alive HTTP/1.1 connection (http.client) that asks for the --path pages in turn, each as
 soon as the last one has arrived. With --sign-in each client first signs in as a consumer of its own
-(`portal_sign_in`: the portal's form, account number + password + CSRF token) and keeps the session cookie.
+(`portal_sign_in`: the portal's form, account number + password + CSRF token) and keeps the session cookie;
+those consumers get the --password first, all in one statement with one hash. A path may then name the
+client's own bills: `{current}` its current bill, `{bill}` each of its 12 newest in turn:
+
+    --sign-in --path /portal/bills --path '/portal/bills/{current}.pdf'     my account and the bill PDF
+    --sign-in --path '/portal/bills/{bill}.pdf'                              PDFs a worker has not kept
 
 It prints per path: requests, requests/s, p50, p90, p99 and max latency (request sent to last byte read),
 errors (any status but 200, and failed connections), and the CPU of the server, of PostgreSQL, of this client
@@ -68,6 +73,8 @@ AS_OF = dt.date(2026, 11, 22)
 DEFAULT_PATHS = ("/", "/calculator", "/outages")
 RAISED_LIMIT = "1000000 per minute"
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+PORTAL_COOKIE = "portal_session"
+BILLS_CYCLED = 12  # `{bill}`: the newest bills of each account, asked for in turn
 
 
 # --- a client --------------------------------------------------------------------------------------------
@@ -75,15 +82,33 @@ CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 
 @dataclass(frozen=True)
 class Request:
-    """One page to ask for: `GET /outages`, or `POST /calculator category=LMV-1U&load=2&units=250`."""
+    """One page to ask for: `GET /outages`, or `POST /calculator category=LMV-1U&load=2&units=250`.
+
+    With --sign-in a path may name the signed-in client's own bills: `{current}` is the id of its account's
+    current bill (/portal/bills/{current}.pdf) and `{bill}` each of its bills in turn, newest first, one a request
+    (a bill PDF a worker has not drawn lately, rather than the one it keeps in memory)."""
 
     method: str
     path: str
     body: bytes | None = None
+    template: str | None = None  # the path as given, with its placeholders: the label figures are grouped by
 
     @property
     def label(self) -> str:
-        return self.path if self.method == "GET" else f"{self.method} {self.path}"
+        path = self.template or self.path
+        return path if self.method == "GET" else f"{self.method} {path}"
+
+    @property
+    def per_client(self) -> bool:
+        return "{current}" in self.path or "{bill}" in self.path
+
+    def for_account(self, account: SignedAccount, turn: int) -> Request:
+        """This request with the placeholders filled in for `account` (its `turn`-th request of this path)."""
+        if not self.per_client:
+            return self
+        bill = account.bills[turn % len(account.bills)] if account.bills else account.current
+        path = self.path.replace("{current}", str(account.current)).replace("{bill}", str(bill))
+        return Request(self.method, path, self.body, self.path)
 
     @classmethod
     def parse(cls, spec: str) -> Request:
@@ -157,10 +182,10 @@ def portal_sign_in(client: Client, account_no: str, password: str, login_path: s
     token = CSRF.search(page.decode(errors="replace"))
     if status != 200 or token is None:
         raise SignInFailed(f"GET {login_path} answered {status}{'' if token else ' without a csrf_token field'}")
-    form = urlencode({"account_no": account_no, "password": password, "csrf_token": token.group(1)}).encode()
-    status, page, _ = client.request("POST", login_path, form)
-    # Signed in: a redirect to the account (303/302) or the account page itself; the form again means refused.
-    if status not in (200, 302, 303) or (status == 200 and CSRF.search(page.decode(errors="replace"))):
+    form = urlencode({"account": account_no, "password": password, "csrf_token": token.group(1)}).encode()
+    status, _page, _ = client.request("POST", login_path, form)
+    # Signed in: a 303 to the account (cis/web/portal/views.py); refused: the form again (401, 429, 400).
+    if status not in (302, 303) or PORTAL_COOKIE not in client.cookies:
         raise SignInFailed(f"POST {login_path} for account {account_no[:2]}...{account_no[-4:]} answered {status}")
 
 
@@ -272,10 +297,19 @@ class Results:
                 self.errors[f"{label} {type(exc).__name__}"] += 1
 
 
-def _client_loop(client: Client, requests: list[Request], offset: int, results: Results, stop: threading.Event) -> None:
+def _client_loop(
+    client: Client,
+    requests: list[Request],
+    offset: int,
+    results: Results,
+    stop: threading.Event,
+    account: SignedAccount | None = None,
+) -> None:
     turn = offset
     while not stop.is_set():
         req = requests[turn % len(requests)]
+        if account is not None:
+            req = req.for_account(account, turn // len(requests))
         turn += 1
         try:
             status, payload, seconds = client.request(req.method, req.path, req.body)
@@ -288,15 +322,48 @@ def _client_loop(client: Client, requests: list[Request], offset: int, results: 
     client.close()
 
 
-def sample_accounts(engine: Engine, count: int) -> list[str]:
-    """Account numbers spread over the table, for clients that sign in."""
+@dataclass(frozen=True)
+class SignedAccount:
+    """A client's own account: its number, its current bill's id and its newest bills' ids (newest first)."""
+
+    account_no: str
+    current: int
+    bills: tuple[int, ...]
+
+
+def sample_accounts(engine: Engine, count: int) -> list[SignedAccount]:
+    """Active accounts with a bill, spread over the table, for clients that sign in: each with its bills."""
     with engine.connect() as conn:
-        return [
-            str(n)
-            for n in conn.execute(
-                text("SELECT account_no FROM account WHERE status = 'active' ORDER BY random() LIMIT :n"), {"n": count}
-            ).scalars()
-        ]
+        rows = conn.execute(
+            text(
+                "SELECT a.account_no, b.ids FROM account a CROSS JOIN LATERAL ("
+                "  SELECT array_agg(id ORDER BY cycle DESC, version DESC) AS ids FROM ("
+                "    SELECT id, cycle, version FROM bill WHERE account_id = a.id AND status <> 'superseded'"
+                "    ORDER BY cycle DESC, version DESC LIMIT :bills) newest) b"
+                " WHERE a.status = 'active' AND b.ids IS NOT NULL ORDER BY random() LIMIT :n"
+            ),
+            {"n": count, "bills": BILLS_CYCLED},
+        ).all()
+    return [SignedAccount(str(no), int(ids[0]), tuple(int(i) for i in ids)) for no, ids in rows]
+
+
+def give_passwords(engine: Engine, accounts: list[SignedAccount], password: str) -> None:
+    """Register `accounts` on the portal with `password`, all in one statement with one hash: hashing it once a
+    consumer (scrypt, ~50 ms each) would cost more than the benchmark. Their earlier passwords are replaced."""
+    from cis.passwords import HASHER
+
+    hashed = HASHER.hash(password)
+    numbers = [a.account_no for a in accounts]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO consumer_login (account_id, password_hash, created_at, updated_at, password_changed_at)"
+                " SELECT id, :hash, now(), now(), now() FROM account WHERE account_no = ANY(:numbers)"
+                " ON CONFLICT (account_id) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+                " updated_at = EXCLUDED.updated_at, password_changed_at = EXCLUDED.password_changed_at"
+            ),
+            {"hash": hashed, "numbers": numbers},
+        )
 
 
 @contextmanager
@@ -371,6 +438,10 @@ def main(argv: list[str] | None = None, sign_in: SignIn = portal_sign_in) -> int
             print("  without --redis one web worker also drains the outbox, as `urjamitra serve` does on SQLite")
         try:
             accounts = sample_accounts(engine, args.clients) if args.sign_in else []
+            if accounts:
+                began = time.perf_counter()
+                give_passwords(engine, accounts, args.password)
+                print(f"portal passwords set for {len(accounts)} accounts in {time.perf_counter() - began:.2f} s")
             ok = run(engine, server, requests, accounts, args, sign_in)
         finally:
             server.stop()
@@ -385,18 +456,20 @@ def run(
     engine: Engine,
     server: ServerProcess,
     requests: list[Request],
-    accounts: list[str],
+    accounts: list[SignedAccount],
     args: argparse.Namespace,
     sign_in: SignIn,
 ) -> bool:
     clients = [Client(server.port) for _ in range(args.clients)]
+    if any(r.per_client for r in requests) and not args.sign_in:
+        raise SystemExit("{current} and {bill} name a signed-in client's bills: add --sign-in")
     if args.sign_in:
         if len(accounts) < len(clients):
             raise SystemExit(f"only {len(accounts)} active accounts to sign in with")
         began = time.perf_counter()
         try:
             for client, account in zip(clients, accounts, strict=False):
-                sign_in(client, account, args.password)
+                sign_in(client, account.account_no, args.password)
         except SignInFailed as exc:
             print(f"sign-in failed: {exc}")
             return False
@@ -410,7 +483,11 @@ def run(
     results = Results()
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_client_loop, args=(c, requests, i, results, stop), daemon=True)
+        threading.Thread(
+            target=_client_loop,
+            args=(c, requests, i, results, stop, accounts[i] if args.sign_in else None),
+            daemon=True,
+        )
         for i, c in enumerate(clients)
     ]
     for thread in threads:
@@ -432,18 +509,18 @@ def run(
     time.sleep(1.0)  # backends flush their statistics as connections close
     tables1, db1 = table_stats(engine), database_stats(engine)
 
-    print(f"\n{'path':<24}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'KB':>7}")
+    print(f"\n{'path':<30}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'KB':>7}")
     every: list[float] = []
     figures: dict[str, str] = {"clients": str(args.clients)}
     for req in requests:
         done = sorted(results.samples.get(req.label, []))
         every.extend(done)
         if not done:
-            print(f"{req.label:<24}{0:>10}")
+            print(f"{req.label:<30}{0:>10}")
             continue
         size = results.bytes_read[req.label] / len(done) / 1024
         print(
-            f"{req.label:<24}{len(done):>10,}{len(done) / seconds:>9.1f}{percentile(done, 0.5) * 1000:>9.1f}"
+            f"{req.label:<30}{len(done):>10,}{len(done) / seconds:>9.1f}{percentile(done, 0.5) * 1000:>9.1f}"
             f"{percentile(done, 0.9) * 1000:>9.1f}{percentile(done, 0.99) * 1000:>9.1f}{done[-1] * 1000:>9.1f}"
             f"{size:>7.1f}"
         )
@@ -452,7 +529,7 @@ def run(
     errors = sum(results.errors.values())
     if every:
         print(
-            f"{'all':<24}{len(every):>10,}{len(every) / seconds:>9.1f}{percentile(every, 0.5) * 1000:>9.1f}"
+            f"{'all':<30}{len(every):>10,}{len(every) / seconds:>9.1f}{percentile(every, 0.5) * 1000:>9.1f}"
             f"{percentile(every, 0.9) * 1000:>9.1f}{percentile(every, 0.99) * 1000:>9.1f}{every[-1] * 1000:>9.1f}"
         )
     print(

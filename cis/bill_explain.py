@@ -71,17 +71,61 @@ def slab_reached(tariff: tariffs.CategoryTariff, units: int, days: int, month_da
     raise AssertionError("the last slab has no bound")  # pragma: no cover  (CategoryTariff checks it)
 
 
-def _slab(session: Session, bill: Bill) -> SlabReached | None:
+def _slab(schedule: tariffs.Schedule | None, bill: Bill) -> SlabReached | None:
+    if schedule is None:
+        return None
     try:
-        schedule = stored_schedule(session, bill.tariff_schedule_id) or tariffs.schedule_on(
-            tariffs.load_schedules(), bill.period_end
-        )
         tariff = tariffs.category(schedule, bill.category)
-    except (NoScheduleInForce, UnknownTariffCategory):
+    except UnknownTariffCategory:
         return None
     # The same period the billing run charged: days between the readings, slabs pro-rated on 30 days.
     days = max(1, (bill.period_end - bill.period_start).days)
     return slab_reached(tariff, bill.units, days)
+
+
+def bill_schedule(session: Session, bill: Bill) -> tariffs.Schedule | None:
+    """The schedule the bill was issued under (stored with it), else the one in force at its period's end."""
+    try:
+        return stored_schedule(session, bill.tariff_schedule_id) or tariffs.schedule_on(
+            tariffs.load_schedules(), bill.period_end
+        )
+    except NoScheduleInForce:
+        return None
+
+
+def explanation(
+    bill: Bill,
+    *,
+    units_last_bill: int | None,
+    units_same_month_last_year: int | None,
+    schedule: tariffs.Schedule | None,
+) -> BillExplanation:
+    """The explanation of `bill` from figures already read: the previous cycle's and last year's units (None
+    where there was no bill) and the schedule it was issued under. `explain_bill` reads them itself; the portal's
+    "my account" page has them from the bills it shows, so both say the same."""
+    return BillExplanation(
+        cycle=bill.cycle,
+        units=bill.units,
+        amount_paise=bill.amount_paise,
+        due_date=bill.due_date,
+        basis=bill.basis,
+        units_same_month_last_year=units_same_month_last_year,
+        units_last_bill=units_last_bill,
+        arrears_paise=bill.arrears_paise,
+        lps_paise=bill.lps_paise,
+        slab=_slab(schedule, bill),
+        energy_paise=bill.energy_paise,
+        fixed_paise=bill.fixed_paise,
+        duty_paise=bill.duty_paise,
+    )
+
+
+def previous_cycle(cycle: str) -> str:
+    return _shift(cycle, 1)
+
+
+def same_month_last_year(cycle: str) -> str:
+    return _shift(cycle, 12)
 
 
 def explain_bill(uow: UnitOfWork, account_no: str) -> BillExplanation | None:
@@ -105,18 +149,9 @@ def explain_bill(uow: UnitOfWork, account_no: str) -> BillExplanation | None:
         ).first()
         if bill is None:
             return None
-        return BillExplanation(
-            cycle=bill.cycle,
-            units=bill.units,
-            amount_paise=bill.amount_paise,
-            due_date=bill.due_date,
-            basis=bill.basis,
-            units_same_month_last_year=_units(session, account_id, _shift(bill.cycle, 12)),
-            units_last_bill=_units(session, account_id, _shift(bill.cycle, 1)),
-            arrears_paise=bill.arrears_paise,
-            lps_paise=bill.lps_paise,
-            slab=_slab(session, bill),
-            energy_paise=bill.energy_paise,
-            fixed_paise=bill.fixed_paise,
-            duty_paise=bill.duty_paise,
+        return explanation(
+            bill,
+            units_last_bill=_units(session, account_id, previous_cycle(bill.cycle)),
+            units_same_month_last_year=_units(session, account_id, same_month_last_year(bill.cycle)),
+            schedule=bill_schedule(session, bill),
         )

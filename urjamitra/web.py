@@ -14,12 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from cis.bill_pdf import Issuer
 from cis.db import Timeouts, make_engine, make_session_factory
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
+from cis.printing import FontsMissing, prepare_fonts
+from cis.web.account import account_blueprint
 from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
+from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
 from cis.web.portal.preferences import preferences_blueprint
@@ -57,15 +61,17 @@ PARTS: tuple[dict[str, Any], ...] = (
     },
     {
         "name": "Consumer pages",
-        "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay",
-        "links": ["/", "/complaints/status"],
+        "what": "the public landing page: live outages, reliability, the calculator, complaint status, how to pay; "
+        "blank application forms to print (PDF, Hindi and English)",
+        "links": ["/", "/complaints/status", "/forms"],
     },
     {
         "name": "Consumer portal",
         "what": "register with an account and bill number and an OTP to the verified mobile, sign in by password "
         "(5 failures lock the account for 15 minutes) or by mobile OTP, a forgotten password by OTP, switch between "
-        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused; lodge complaints, "
-        "follow each one's history, confirm or reject a resolution",
+        "a mobile's accounts; sessions end at sign-out or after URJA_PORTAL_IDLE_MINUTES unused; my account: the "
+        "current bill itemised, why it is high, 12 months of use, bills and payments, each bill as a PDF; lodge "
+        "complaints, follow each one's history, confirm or reject a resolution",
         "links": [
             "/portal/login",
             "/portal/register",
@@ -73,6 +79,7 @@ PARTS: tuple[dict[str, Any], ...] = (
             "/portal/forgot",
             "/portal/",
             "/portal/complaints",
+            "/portal/bills",
         ],
     },
     {
@@ -218,6 +225,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         tips_blueprint(sessions, upload_dir=settings.uploads_path, address_key=reporter_key, clock=_utc_now)
     )
     app.register_blueprint(preferences_blueprint(sessions, clock=_utc_now))
+    app.register_blueprint(account_blueprint(sessions, issuer=Issuer(portal_url=settings.portal_link)))
+    app.register_blueprint(forms_blueprint(portal_url=settings.portal_link))
+    try:
+        prepare_fonts()  # the bill PDFs' fonts cut and parsed now, in each worker, not for the first consumer
+    except FontsMissing as exc:
+        app.logger.warning("bill PDFs cannot be made: %s", exc)
 
     # A told revision is fanned out by a Celery task (with Redis) or at once here; the sweep finishes any left.
     # Without Redis the fan-out runs here and may run long: an engine without the web's statement timeout,

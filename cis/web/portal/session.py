@@ -124,7 +124,8 @@ def after_request(response: Response) -> Response:
     """Drop a cookie whose session has ended; never let a cache keep a portal page."""
     if g.pop("urja_portal_forget", False) and COOKIE not in _set_cookie_names(response):
         forget_cookie(response)
-    response.headers["Cache-Control"] = "no-store"
+    if "no-store" not in response.headers.get("Cache-Control", ""):  # a view may say more ("private, no-store")
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

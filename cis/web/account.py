@@ -1,0 +1,314 @@
+"""My account on the portal: the current bill itemised, why it is high, 12 months of use, bills, payments, PDFs.
+
+GET /portal/bills              the account, its current bill as stored, "why is my bill high?", the use chart
+                               with its table, the last 24 bills and payments (`cis.my_account.my_account`: one
+                               transaction of six indexed reads)
+GET /portal/bills/<id>         one bill of the signed-in account itemised, with the other versions of its cycle
+GET /portal/bills/<id>.pdf     that bill as a PDF (`cis.bill_pdf`), to download
+
+Only the signed-in account's bills are found: every lookup has the account in its WHERE clause, so another
+account's bill, like a missing one, is a 404. Pages and PDFs are never kept by a cache (`no-store`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, make_response, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import pgettext
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from cis import my_account
+from cis.bill_explain import BillExplanation
+from cis.bill_pdf import Issuer, bill_pdf
+from cis.db import UnitOfWork
+from cis.models.accounts import CATEGORIES
+from cis.my_account import AccountNotFound, BillNotFound, ConsumptionRow
+from cis.web.charts import consumption_svg, consumption_table, summary
+from cis.web.i18n import N_, inr, number
+from cis.web.portal.session import consumer_required, me
+
+MONTHS = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
+# The bill's lines, named as the printed bill names them (cis/bill_pdf.py; the docs catalog has their Hindi).
+LINES = {
+    "energy": N_("Energy charge"),
+    "fixed": N_("Fixed charge"),
+    "minimum": N_("Minimum charge top-up"),
+    "duty": N_("Electricity duty"),
+    "rounding": N_("Rounded off to the whole rupee"),
+    "arrears": N_("Arrears"),
+    "lps": N_("Late payment surcharge"),
+    "total": N_("Total payable"),
+}
+BASES = {"actual": N_("Meter read"), "estimated": N_("Estimated"), "assessed": N_("Assessed")}
+BILL_STATUSES = {
+    "issued": N_("Unpaid"),
+    "part_paid": N_("Part paid"),
+    "paid": N_("Paid"),
+    "superseded": N_("Replaced by a revised bill"),
+}
+PAYMENT_CHANNELS = {
+    "counter": N_("Cash counter"),
+    "portal": N_("Web portal"),
+    "upi": N_("UPI"),
+    "app": N_("Mobile app"),
+    "ivr": N_("Phone (1912)"),
+    "sms": N_("SMS link"),
+}
+PAYMENT_STATUSES = {"success": N_("Received"), "refunded": N_("Refunded")}
+CONNECTION_STATUSES = {
+    "active": N_("Connected"),
+    "temp_disconnected": N_("Disconnected for now"),
+    "perm_disconnected": N_("Permanently disconnected"),
+}
+
+
+# "Why is my bill high?": this bill's units against last year's and the previous bill's (more, fewer, the same).
+LAST_YEAR = (
+    N_("In the same month last year you used %(units)s units; this year you used %(difference)s units more."),
+    N_("In the same month last year you used %(units)s units; this year you used %(difference)s units fewer."),
+    N_("In the same month last year you also used %(units)s units."),
+)
+LAST_BILL = (
+    N_("Your previous bill was for %(units)s units: this one has %(difference)s units more."),
+    N_("Your previous bill was for %(units)s units: this one has %(difference)s units fewer."),
+    N_("Your previous bill was for the same %(units)s units."),
+)
+
+
+def month_year(cycle: str) -> str:
+    """'October 2026' / 'अक्टूबर 2026' for the cycle 2026-10."""
+    return f"{_(MONTHS[int(cycle[5:7]) - 1])} {cycle[:4]}"
+
+
+def category_text(code: str) -> str:
+    """The tariff category's description in the page's language (the docs catalog has them)."""
+    return _(CATEGORIES[code]) if code in CATEGORIES else code
+
+
+def short_months() -> list[str]:
+    """The twelve months as the chart writes them under its bars, in the page's language."""
+    return [
+        pgettext("month", "Jan"),
+        pgettext("month", "Feb"),
+        pgettext("month", "Mar"),
+        pgettext("month", "Apr"),
+        pgettext("month", "May"),
+        pgettext("month", "Jun"),
+        pgettext("month", "Jul"),
+        pgettext("month", "Aug"),
+        pgettext("month", "Sep"),
+        pgettext("month", "Oct"),
+        pgettext("month", "Nov"),
+        pgettext("month", "Dec"),
+    ]
+
+
+def _compare(now: int, then: int, more: str, fewer: str, same: str) -> str:
+    if now > then:
+        return _(more, units=number(then), difference=number(now - then))
+    if now < then:
+        return _(fewer, units=number(then), difference=number(then - now))
+    return _(same, units=number(then))
+
+
+def why_sentences(e: BillExplanation, *, helpline: str) -> list[str]:
+    """The explanation of the bill as sentences in the page's language: the facts the IVR speaks, in its order
+    (this bill's units, last year's, the previous bill's, the slab reached, arrears, surcharge, the basis)."""
+    said = [_("Your bill for %(month)s is for %(units)s units.", month=month_year(e.cycle), units=number(e.units))]
+    if e.units_same_month_last_year is not None:
+        said.append(_compare(e.units, e.units_same_month_last_year, *LAST_YEAR))
+    if e.units_last_bill is not None:
+        said.append(_compare(e.units, e.units_last_bill, *LAST_BILL))
+    slab = e.slab
+    if slab is not None:
+        rate = inr(slab.paise_per_unit)
+        if slab.index == 1 and slab.upper_units is None:
+            said.append(_("All your units are charged at %(rate)s a unit.", rate=rate))
+        elif slab.index == 1:
+            said.append(
+                _(
+                    "All your units are in the first slab (units %(first)s–%(last)s), charged at %(rate)s a unit.",
+                    first=number(slab.lower_units),
+                    last=number(slab.upper_units or 0),
+                    rate=rate,
+                )
+            )
+        elif slab.upper_units is None:
+            said.append(
+                _(
+                    "Your use reached the top slab, slab %(index)s (above %(first)s units), charged at %(rate)s a "
+                    "unit; the units below it are charged at the lower slabs' rates.",
+                    index=slab.index,
+                    first=number(max(0, slab.lower_units - 1)),
+                    rate=rate,
+                )
+            )
+        else:
+            said.append(
+                _(
+                    "Your use reached slab %(index)s (units %(first)s–%(last)s), charged at %(rate)s a unit; the units "
+                    "below it are charged at the lower slabs' rates.",
+                    index=slab.index,
+                    first=number(slab.lower_units),
+                    last=number(slab.upper_units),
+                    rate=rate,
+                )
+            )
+    if e.arrears_paise > 0:
+        said.append(
+            _("It includes arrears of %(amount)s from earlier bills not paid in full.", amount=inr(e.arrears_paise))
+        )
+    if e.lps_paise > 0:
+        said.append(
+            _(
+                "A late payment surcharge of %(amount)s has been added on what was still unpaid after its due date.",
+                amount=inr(e.lps_paise),
+            )
+        )
+    if e.basis == "estimated":
+        said.append(
+            _(
+                "This bill is based on an estimated reading: your meter was not read. For a correct bill, give your "
+                "meter reading: SMS READ and the units on the meter (e.g. READ 4567) from your registered mobile, or "
+                "call %(helpline)s and press 5.",
+                helpline=helpline,
+            )
+        )
+    elif e.basis == "assessed":
+        said.append(_("This bill is based on assessed use, because your meter is recorded as defective."))
+    else:
+        said.append(_("This bill is based on an actual reading of your meter."))
+    return said
+
+
+def chart_description(rows: list[ConsumptionRow]) -> str:
+    """One sentence saying what the use chart shows: its months, the highest and lowest, the latest."""
+    found = summary(rows)
+    if found["latest_units"] is None or found["high_units"] is None or found["low_units"] is None:
+        return _("No bill has been issued on this account yet.")
+    return _(
+        "From %(first)s to %(last)s, your highest bill was for %(high)s units (%(high_month)s) and your lowest for "
+        "%(low)s units (%(low_month)s); the latest is for %(latest)s units.",
+        first=month_year(str(found["first"])),
+        last=month_year(str(found["last"])),
+        high=number(int(str(found["high_units"]))),
+        high_month=month_year(str(found["high_cycle"])),
+        low=number(int(str(found["low_units"]))),
+        low_month=month_year(str(found["low_cycle"])),
+        latest=number(int(str(found["latest_units"]))),
+    )
+
+
+def _chart(rows: list[ConsumptionRow], description: str) -> tuple[Markup, list[Any]]:
+    months = short_months()
+    bases = {key: _(label) for key, label in BASES.items()}
+    svg = consumption_svg(
+        rows,
+        title=_("Units billed, last 12 months"),
+        description=description,
+        month_names=months,
+        basis_names=bases,
+        unit=_("units"),
+        no_bill=_("no bill"),
+    )
+    table = consumption_table(rows, month_names=months, basis_names=bases, no_bill=_("no bill"))
+    return svg, table
+
+
+def _labels() -> dict[str, Any]:
+    """What templates name in the page's language: lines, bases, statuses, channels, months."""
+    return {
+        "line_names": {key: _(text) for key, text in LINES.items()},
+        "basis_names": {key: _(text) for key, text in BASES.items()},
+        "bill_statuses": {key: _(text) for key, text in BILL_STATUSES.items()},
+        "payment_channels": {key: _(text) for key, text in PAYMENT_CHANNELS.items()},
+        "payment_statuses": {key: _(text) for key, text in PAYMENT_STATUSES.items()},
+        "connection_statuses": {key: _(text) for key, text in CONNECTION_STATUSES.items()},
+        "month_year": month_year,
+        "category_text": category_text,
+    }
+
+
+def pdf_filename(doc: my_account.BillDocument) -> str:
+    """bill-1000007920-2026-10.pdf (and -v2 for a revision): plain ASCII, what the bill is at a glance."""
+    version = f"-v{doc.version}" if doc.version > 1 else ""
+    return f"bill-{doc.account.account_no}-{doc.cycle}{version}.pdf"
+
+
+def account_blueprint(
+    session_factory: Callable[[], Session], *, issuer: Issuer | None = None, helpline: str = "1912"
+) -> Blueprint:
+    """The "my account" pages under /portal/bills; needs the portal blueprint (its sign-in and session)."""
+    bp = Blueprint("account", __name__, url_prefix="/portal/bills", template_folder="templates")
+    printed_by = issuer or Issuer(helpline=helpline)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    @bp.get("")
+    @consumer_required
+    def bills() -> ResponseReturnValue:
+        signed_in = me()
+        try:
+            page = my_account.my_account(uow(), signed_in.account_id)
+        except AccountNotFound:
+            abort(404)
+        description = chart_description(page.consumption)
+        chart, table = _chart(page.consumption, description) if page.consumption else (None, [])
+        why = why_sentences(page.explanation, helpline=helpline) if page.explanation is not None else []
+        return render_template(
+            "account/bills.html",
+            page=page,
+            doc=page.current_bill,
+            why=why,
+            chart=chart,
+            chart_description=description,
+            chart_rows=table,
+            helpline=helpline,
+            **_labels(),
+        )
+
+    @bp.get("/<int:bill_id>")
+    @consumer_required
+    def bill(bill_id: int) -> ResponseReturnValue:
+        signed_in = me()
+        try:
+            doc = my_account.bill_document(uow(), signed_in.account_id, bill_id)
+        except (BillNotFound, AccountNotFound):
+            abort(404)
+        versions = my_account.bill_versions(uow(), signed_in.account_id, doc.cycle)
+        return render_template("account/bill.html", doc=doc, versions=versions, helpline=helpline, **_labels())
+
+    @bp.get("/<int:bill_id>.pdf")
+    @consumer_required
+    def bill_pdf_file(bill_id: int) -> ResponseReturnValue:
+        signed_in = me()
+        try:
+            doc = my_account.bill_document(uow(), signed_in.account_id, bill_id)
+        except (BillNotFound, AccountNotFound):
+            abort(404)
+        response = make_response(bill_pdf(doc, issuer=printed_by))
+        response.mimetype = "application/pdf"
+        response.headers["Content-Disposition"] = f'attachment; filename="{pdf_filename(doc)}"'
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    return bp
