@@ -24,8 +24,16 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def fresh_shots() -> None:
+    """The screenshot folder emptied once a run."""
     clear_shots()
+
+
+# One chromium per test module, not per session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is open, and every later test that calls asyncio.run() (the FastAGI tests) would fail with
+# "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
+def browser(fresh_shots: None) -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; bin/test does it)",
