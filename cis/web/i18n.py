@@ -198,6 +198,16 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
     babel = _SiteBabel(merged_catalog(catalog_files(catalogs)))
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's template gettext finds the domain through several context-local lookups for every message
+    # (a bill page shows ~100): ours asks the app's one domain, which reads the locale where it is kept.
+    domain = babel.domain_instance
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+    )
     app.extensions["urja.site_name"] = site_name
     app.jinja_env.filters.update(inr=inr, date_text=date_text, moment_text=moment_text, number=number)
     app.jinja_env.globals.update(
