@@ -12,13 +12,15 @@ account's bill, like a missing one, is a 404. Pages and PDFs are never kept by a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from babel.support import NullTranslations
 from flask import Blueprint, abort, make_response, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import get_translations, pgettext
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -234,15 +236,31 @@ def _chart(rows: list[ConsumptionRow], description: str) -> tuple[Markup, list[A
 
 
 def _labels() -> dict[str, Any]:
-    """What templates name in the page's language: lines, bases, statuses, channels, months."""
+    """What templates name in the page's language: lines, bases, statuses, channels, months.
+
+    Made once per catalog (a language) and kept: a page would otherwise translate some 40 names again, and the
+    month of each of its 48 history rows. Templates only read these."""
+    return _labels_in(get_translations())
+
+
+@functools.lru_cache(maxsize=8)
+def _labels_in(catalog: NullTranslations) -> dict[str, Any]:
+    months = [catalog.ugettext(name) for name in MONTHS]
+
+    def month_year_in(cycle: str) -> str:  # month_year() in this catalog
+        return f"{months[int(cycle[5:7]) - 1]} {cycle[:4]}"
+
+    def names(texts: dict[str, str]) -> dict[str, str]:
+        return {key: catalog.ugettext(text) for key, text in texts.items()}
+
     return {
-        "line_names": {key: _(text) for key, text in LINES.items()},
-        "basis_names": {key: _(text) for key, text in BASES.items()},
-        "bill_statuses": {key: _(text) for key, text in BILL_STATUSES.items()},
-        "payment_channels": {key: _(text) for key, text in PAYMENT_CHANNELS.items()},
-        "payment_statuses": {key: _(text) for key, text in PAYMENT_STATUSES.items()},
-        "connection_statuses": {key: _(text) for key, text in CONNECTION_STATUSES.items()},
-        "month_year": month_year,
+        "line_names": names(LINES),
+        "basis_names": names(BASES),
+        "bill_statuses": names(BILL_STATUSES),
+        "payment_channels": names(PAYMENT_CHANNELS),
+        "payment_statuses": names(PAYMENT_STATUSES),
+        "connection_statuses": names(CONNECTION_STATUSES),
+        "month_year": month_year_in,
         "category_text": category_text,
     }
 
