@@ -21,7 +21,7 @@ from flask import Blueprint, abort, make_response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import get_translations, pgettext
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from cis import my_account
@@ -31,7 +31,7 @@ from cis.db import UnitOfWork
 from cis.models.accounts import CATEGORIES
 from cis.my_account import AccountNotFound, BillNotFound, ConsumptionRow
 from cis.web.charts import consumption_svg, consumption_table, summary
-from cis.web.i18n import N_, inr, number
+from cis.web.i18n import N_, date_text, inr, number
 from cis.web.portal.session import consumer_required, me
 
 MONTHS = (
@@ -265,6 +265,62 @@ def _labels_in(catalog: NullTranslations) -> dict[str, Any]:
     }
 
 
+def bill_rows(
+    bills: list[my_account.BillRow],
+    t: dict[str, str],
+    month_year: Callable[[str], str],
+    basis_names: dict[str, str],
+    bill_statuses: dict[str, str],
+) -> Markup:
+    """The bill history's rows as the template wrote them, made here in one pass: a Jinja loop of 24 rows with
+    seven calls each cost about as much as the rest of the page. `t` holds the template's translated labels
+    (already markup, as the template's `_()` returns them); every value is escaped."""
+    parts = []
+    for row in bills:
+        month = escape(month_year(row.cycle))
+        revised = f' <span class="badge">{t["revised"]}</span>' if row.version > 1 else ""
+        basis = f" ({escape(basis_names.get(row.basis, row.basis))})" if row.basis != "actual" else ""
+        parts.append(
+            f"""
+          <tr>
+            <th scope="row"><a href="/portal/bills/{row.bill_id}">{month}</a>{revised}</th>
+            <td data-label="{t["bill_no"]}">{escape(row.bill_no)}</td>
+            <td class="num" data-label="{t["units"]}">{escape(number(row.units))}{basis}</td>
+            <td class="num" data-label="{t["amount"]}">{escape(inr(row.amount_paise))}</td>
+            <td data-label="{t["due"]}">{escape(date_text(row.due_date))}</td>
+            <td data-label="{t["status"]}">{escape(bill_statuses.get(row.status, row.status))}</td>
+            <td data-label="{t["bill"]}"><a href="/portal/bills/{row.bill_id}.pdf" download>{t["pdf"]}"""
+            f"""<span class="visually-hidden">, {month}</span></a></td>
+          </tr>"""
+        )
+    return Markup("".join(parts))
+
+
+def payment_rows(
+    payments: list[my_account.PaymentRow],
+    t: dict[str, str],
+    month_year: Callable[[str], str],
+    payment_channels: dict[str, str],
+    payment_statuses: dict[str, str],
+) -> Markup:
+    """The payments' rows as the template wrote them, made here in one pass (see `bill_rows`)."""
+    parts = []
+    for row in payments:
+        cycle = escape(month_year(row.cycle)) if row.cycle else "–"
+        parts.append(
+            f"""
+          <tr>
+            <th scope="row">{escape(date_text(row.paid_at))}</th>
+            <td class="num" data-label="{t["amount"]}">{escape(inr(row.amount_paise))}</td>
+            <td data-label="{t["by"]}">{escape(payment_channels.get(row.channel, row.channel))}</td>
+            <td data-label="{t["for"]}">{cycle}</td>
+            <td data-label="{t["receipt"]}">{escape(row.receipt or "–")}</td>
+            <td data-label="{t["status"]}">{escape(payment_statuses.get(row.status, row.status))}</td>
+          </tr>"""
+        )
+    return Markup("".join(parts))
+
+
 def pdf_filename(doc: my_account.BillDocument) -> str:
     """bill-1000007920-2026-10.pdf (and -v2 for a revision): plain ASCII, what the bill is at a glance."""
     version = f"-v{doc.version}" if doc.version > 1 else ""
@@ -301,6 +357,8 @@ def account_blueprint(
             chart_description=description,
             chart_rows=table,
             helpline=helpline,
+            bill_rows=bill_rows,
+            payment_rows=payment_rows,
             **_labels(),
         )
 
