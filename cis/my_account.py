@@ -17,10 +17,12 @@ only when they add up to the stored energy charge, never as a guess.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cis import tariffs
@@ -245,8 +247,10 @@ class MyAccount:
 # Reading
 
 
-def _overview(session: Session, account_id: int) -> AccountOverview:
-    row = session.execute(
+@functools.cache
+def _overview_statement() -> Select[Any]:
+    """`_overview`'s first query, built once (every "my account" page runs it), the account bound."""
+    return (
         select(
             Account.account_no,
             Consumer.name,
@@ -272,8 +276,12 @@ def _overview(session: Session, account_id: int) -> AccountOverview:
         .join(Feeder, Feeder.id == DistributionTransformer.feeder_id)
         .join(Substation, Substation.id == Feeder.substation_id)
         .join(SubDivision, SubDivision.id == Substation.sub_division_id)
-        .where(Account.id == account_id)
-    ).first()
+        .where(Account.id == bindparam("account_id"))
+    )
+
+
+def _overview(session: Session, account_id: int) -> AccountOverview:
+    row = session.execute(_overview_statement(), {"account_id": account_id}).first()
     if row is None:
         raise AccountNotFound(account_id)
     mobiles = tuple(
@@ -356,16 +364,19 @@ def _meter_on(meters: list[tuple[str, dt.date, dt.date | None]], on: dt.date | N
 
 def _latest_bills(session: Session, account_id: int, limit: int) -> list[tuple[Bill, str | None]]:
     """The account's bills, one per cycle (the version in force), newest first, with their schedule's code."""
-    return [
-        (bill, code)
-        for bill, code in session.execute(
-            select(Bill, TariffSchedule.code)
-            .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
-            .where(Bill.account_id == account_id, Bill.status != "superseded")
-            .order_by(Bill.cycle.desc(), Bill.version.desc())
-            .limit(limit)
-        )
-    ]
+    return [(bill, code) for bill, code in session.execute(_latest_bills_statement(limit), {"account_id": account_id})]
+
+
+@functools.cache
+def _latest_bills_statement(limit: int) -> Select[Any]:
+    """`_latest_bills`' query, built once per `limit`, the account bound."""
+    return (
+        select(Bill, TariffSchedule.code)
+        .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
+        .where(Bill.account_id == bindparam("account_id"), Bill.status != "superseded")
+        .order_by(Bill.cycle.desc(), Bill.version.desc())
+        .limit(limit)
+    )
 
 
 def slab_lines(tariff: tariffs.CategoryTariff, units: int, days: int) -> tuple[SlabLine, ...]:
@@ -532,7 +543,14 @@ def _consumption(bills: list[Bill], months: int) -> list[ConsumptionRow]:
 
 
 def _payments(session: Session, account_id: int, limit: int) -> list[PaymentRow]:
-    rows = session.execute(
+    rows = session.execute(_payments_statement(limit), {"account_id": account_id}).all()
+    return [PaymentRow(*row) for row in rows]
+
+
+@functools.cache
+def _payments_statement(limit: int) -> Select[Any]:
+    """`_payments`' query, built once per `limit`, the account bound."""
+    return (
         select(
             Payment.id,
             Payment.paid_at,
@@ -544,14 +562,13 @@ def _payments(session: Session, account_id: int, limit: int) -> list[PaymentRow]
         )
         .outerjoin(Bill, Bill.id == Payment.bill_id)
         .where(
-            Payment.account_id == account_id,
+            Payment.account_id == bindparam("account_id"),
             Payment.paid_at.is_not(None),
             Payment.status.in_(("success", "refunded")),
         )
         .order_by(Payment.paid_at.desc(), Payment.id.desc())
         .limit(limit)
-    ).all()
-    return [PaymentRow(*row) for row in rows]
+    )
 
 
 # ------------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, request
 from flask_babel import Babel, Domain, get_locale
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 LANGS = ("hi", "en")
@@ -198,6 +201,27 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
     babel = _SiteBabel(merged_catalog(catalog_files(catalogs)))
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's template gettext finds the domain through several context-local lookups for every message
+    # (a bill page shows ~100): ours asks the app's one domain, which reads the locale where it is kept.
+    domain = babel.domain_instance
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+    )
+
+    @pass_eval_context
+    def template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+        # What jinja2.ext's newstyle gettext does (markup when autoescaping, variables escaped into it), in one
+        # call where `_()` went through three (an alias, the newstyle wrapper, the callable) per message.
+        text = domain.get_translations().ugettext(string)
+        if eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables  # type: ignore[no-any-return]
+
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
     app.extensions["urja.site_name"] = site_name
     app.jinja_env.filters.update(inr=inr, date_text=date_text, moment_text=moment_text, number=number)
     app.jinja_env.globals.update(
