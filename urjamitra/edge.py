@@ -33,6 +33,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from cis import inputs
 from cis.logs import get_logger
+from cis.printing import FontsMissing
 from cis.web.i18n import N_
 from cis.web.uploads import body_limit
 from ivr.twiml import apology_twiml, empty_twiml
@@ -46,6 +47,10 @@ Channel = Literal["json", "voice", "voice_callback", "twilio_sms", "ussd", "ussd
 RETRY_AFTER_S = 30
 UNAVAILABLE_MESSAGE = N_("The service is busy or under maintenance. Please try again in a minute.")
 # What an HTTP error says when the code raising it gave no message of its own.
+NO_PDF_MESSAGE = N_(
+    "Bills and forms cannot be made as PDF files on this server just now. The bill page shows every figure; "
+    "for a printed copy please call 1912 or visit your office."
+)
 PLAIN_MESSAGES = {
     400: N_("The request could not be understood. Please check what was entered and try again."),
     403: N_("You are not allowed to do this."),
@@ -172,6 +177,12 @@ def install(app: Flask, settings: Settings) -> None:
 
     for kind in DATABASE_UNAVAILABLE:
         app.register_error_handler(kind, unavailable)
+
+    @app.errorhandler(FontsMissing)
+    def _no_fonts(error: FontsMissing) -> Response:
+        """The server lacks the Noto fonts (fonts-noto-core): the PDF routes answer 503, not a crash."""
+        log.error("no PDF on %s: %s", request.path, error)
+        return answer(503, "ServiceUnavailable", NO_PDF_MESSAGE, retry_after=RETRY_AFTER_S)
 
 
 def _no_audio(lang: str, stem: str) -> str | None:
