@@ -84,9 +84,6 @@ def request_link_otp(
     first = _already_sent(uow, key)
     if first is not None:
         return first
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-    salt = secrets.token_hex(16)
-    expires_at = now + VALID_FOR
     raced = False
     with uow:
         session = uow.session
@@ -114,30 +111,16 @@ def request_link_otp(
         if by_account >= MAX_PER_ACCOUNT:
             raise TooManyOtpRequests(MAX_PER_ACCOUNT, RATE_WINDOW)
         recipient = on_record[0]
-        session.add(
-            OtpChallenge(
-                purpose=PURPOSE,
-                account_id=account.id,
-                requested_by=mobile,
-                sent_to=recipient,
-                salt=salt,
-                code_hash=_digest(salt, code),
-                attempts=0,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        notify.enqueue(
+        expires_at = _issue(
             session,
-            channel="sms",
-            template=TEMPLATE,
-            recipient=recipient,
-            dedupe_key=key,
-            payload={"otp": code, "account": number, "minutes": str(VALID_MINUTES)},
-            at=now,
+            purpose=PURPOSE,
             account_id=account.id,
-            priority=0,
-            expires_at=expires_at,
+            requested_by=mobile,
+            sent_to=recipient,
+            template=TEMPLATE,
+            dedupe_key=key,
+            variables={"account": number},
+            now=now,
         )
         try:
             uow.commit()
@@ -287,9 +270,6 @@ def request_mobile_otp(
     first = _already_sent_to_mobile(uow, key)
     if first is not None:
         return first
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-    salt = secrets.token_hex(16)
-    expires_at = now + VALID_FOR
     with uow:
         session = uow.session
         # Requests for one mobile take turns (PostgreSQL: an advisory lock; SQLite: the write lock a locking
@@ -307,29 +287,16 @@ def request_mobile_otp(
         )
         if sent >= MAX_PER_MOBILE:
             raise TooManyOtpRequests(MAX_PER_MOBILE, RATE_WINDOW)
-        session.add(
-            OtpChallenge(
-                purpose=APPLY_PURPOSE,
-                account_id=None,
-                requested_by=mobile,
-                sent_to=mobile,
-                salt=salt,
-                code_hash=_digest(salt, code),
-                attempts=0,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        notify.enqueue(
+        expires_at = _issue(
             session,
-            channel="sms",
+            purpose=APPLY_PURPOSE,
+            account_id=None,
+            requested_by=mobile,
+            sent_to=mobile,
             template=APPLY_TEMPLATE,
-            recipient=mobile,
             dedupe_key=key,
-            payload={"otp": code, "minutes": str(VALID_MINUTES)},
-            at=now,
-            priority=0,
-            expires_at=expires_at,
+            variables={},
+            now=now,
         )
         try:
             uow.commit()
@@ -379,6 +346,53 @@ def _already_sent_to_mobile(uow: UnitOfWork, key: str) -> MobileOtpSent | None:
             return None
         expires_at = row.expires_at if row.expires_at is not None else row.created_at + VALID_FOR
         return MobileOtpSent(row.recipient[-4:], expires_at)
+
+
+def _issue(
+    session: Session,
+    *,
+    purpose: str,
+    account_id: int | None,
+    requested_by: str,
+    sent_to: str,
+    template: str,
+    dedupe_key: str,
+    variables: dict[str, str],
+    now: dt.datetime,
+    ticket_hash: str | None = None,
+) -> dt.datetime:
+    """Add a new challenge (a fresh 6-digit code, only its salted digest kept) and queue its SMS (`template`,
+    priority 0, dropped when the code expires) in the caller's transaction; when the code expires."""
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    salt = secrets.token_hex(16)
+    expires_at = now + VALID_FOR
+    session.add(
+        OtpChallenge(
+            purpose=purpose,
+            account_id=account_id,
+            requested_by=requested_by,
+            sent_to=sent_to,
+            salt=salt,
+            code_hash=_digest(salt, code),
+            attempts=0,
+            created_at=now,
+            expires_at=expires_at,
+            ticket_hash=ticket_hash,
+        )
+    )
+    notify.enqueue(
+        session,
+        channel="sms",
+        template=template,
+        recipient=sent_to,
+        dedupe_key=dedupe_key,
+        payload={**variables, "otp": code, "minutes": str(VALID_MINUTES)},
+        at=now,
+        account_id=account_id,
+        priority=0,
+        expires_at=expires_at,
+    )
+    return expires_at
 
 
 def _digest(salt: str, code: str) -> str:
@@ -453,9 +467,6 @@ def send_code(
     e164 = normalise_mobile(mobile)
     ticket = secrets.token_urlsafe(32)
     ticket_hash = token_digest(ticket)
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-    salt = secrets.token_hex(16)
-    expires_at = now + VALID_FOR
     with uow:
         session = uow.session
         locked = session.execute(select(Account.id).where(Account.id == account_id).with_for_update()).first()
@@ -464,31 +475,17 @@ def send_code(
         sent = _count(session, OtpChallenge.account_id == account_id, OtpChallenge.created_at > now - RATE_WINDOW)
         if sent >= MAX_PER_ACCOUNT:
             raise TooManyOtpRequests(MAX_PER_ACCOUNT, RATE_WINDOW)
-        session.add(
-            OtpChallenge(
-                purpose=purpose,
-                account_id=account_id,
-                requested_by=e164,
-                sent_to=e164,
-                salt=salt,
-                code_hash=_digest(salt, code),
-                attempts=0,
-                created_at=now,
-                expires_at=expires_at,
-                ticket_hash=ticket_hash,
-            )
-        )
-        notify.enqueue(
+        expires_at = _issue(
             session,
-            channel="sms",
-            template=template,
-            recipient=e164,
-            dedupe_key=f"{template}:{purpose}:{ticket_hash}",
-            payload={**variables, "otp": code, "minutes": str(VALID_MINUTES)},
-            at=now,
+            purpose=purpose,
             account_id=account_id,
-            priority=0,
-            expires_at=expires_at,
+            requested_by=e164,
+            sent_to=e164,
+            template=template,
+            dedupe_key=f"{template}:{purpose}:{ticket_hash}",
+            variables=variables,
+            now=now,
+            ticket_hash=ticket_hash,
         )
         uow.commit()
     return CodeTicket(ticket, e164, expires_at)
