@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from cis import audit
 from cis.accounts import find_account
-from cis.db import UnitOfWork
+from cis.db import UnitOfWork, reads_only
 from cis.errors import (
     NoPendingOtp,
     NotYourAccount,
@@ -480,7 +480,7 @@ def session_account(
     alive (to the minute). One indexed lookup."""
     if not token or len(token) > _TOKEN_MAX:
         return None
-    with session_factory() as session:
+    with reads_only(session_factory()) as session:  # one statement (and a rare touch, which stands by itself)
         row = session.execute(_session_lookup(), {"digest": token_digest(token)}).first()
         if row is None:
             return None

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Join, Table, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+# A pooled PostgreSQL connection that has sat unused this long is pinged before it is handed out (see
+# `_ping_after_idle`); one in steady use is not.
+PING_AFTER_IDLE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,45 @@ def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) ->
             connect_args["options"] = f"-c statement_timeout={timeouts.statement_s * 1000}"
         kwargs.setdefault("connect_args", connect_args)
         kwargs.setdefault("pool_timeout", timeouts.pool_s)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if url.startswith("postgresql"):
+        _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Hand out no pooled connection that the server has dropped (a restart, an idle timeout), without a round
+    trip for every checkout.
+
+    SQLAlchemy's `pool_pre_ping` sends `SELECT 1` at every checkout, and with psycopg outside autocommit that
+    also opens the transaction (BEGIN): two round trips more for every unit of work, the cost of a small query
+    each. A connection that was checked in less than PING_AFTER_IDLE_S ago is handed out as it is: if the
+    server went away meanwhile, the statement fails, SQLAlchemy sees the disconnect and recycles the pool
+    (every connection checked out before it), and the web edge answers that one request with 503 and
+    Retry-After. One idle for longer is pinged in autocommit (no transaction opened, nothing to roll back); a
+    ping that fails makes the pool open a new connection, as `pool_pre_ping` does.
+    """
+    errors = engine.dialect.loaded_dbapi.Error
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info["urja_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("urja_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            try:
+                dbapi_connection.execute("SELECT 1")
+            finally:
+                dbapi_connection.autocommit = autocommit
+        except errors as exc:
+            raise DisconnectionError(f"a pooled connection failed its ping: {exc}") from exc
 
 
 def _for_update_takes_the_write_lock(conn: Connection, statement: Any, *_args: Any) -> None:
@@ -93,6 +137,12 @@ class UnitOfWork:
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._session_factory = session_factory
         self._session: Session | None = None
+        self._read_only = False
+
+    def reading(self) -> UnitOfWork:
+        """`with uow.reading():` for a use case that only reads; see `reads_only`. Never write inside it."""
+        self._read_only = True
+        return self
 
     @property
     def session(self) -> Session:
@@ -102,6 +152,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._session_factory()
+        if self._read_only:
+            reads_only(self._session)
         return self
 
     def __exit__(
@@ -115,12 +167,32 @@ class UnitOfWork:
         finally:
             self.session.close()
             self._session = None
+            self._read_only = False
 
     def commit(self) -> None:
         self.session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def reads_only(session: Session) -> Session:
+    """Make `session`, new and not yet used, run each statement by itself on PostgreSQL (autocommit): for the
+    reads that every page and call makes (who is signed in, "my account", a bill).
+
+    PostgreSQL's READ COMMITTED gives every statement of a transaction a snapshot of its own anyway, so such a
+    session reads exactly what one transaction would, and saves two round trips (BEGIN, ROLLBACK). It also keeps
+    psycopg's prepared statements: every ROLLBACK makes psycopg forget them and send DEALLOCATE ALL, so a unit
+    of work that reads and rolls back never gets past preparing, and the server plans every query again. A write
+    in such a session would commit at once: use it only where nothing is written, or where each write is meant
+    to stand by itself. SQLite keeps its one transaction (one snapshot; no round trips to save), and so does a
+    session bound to a connection that is in a transaction already.
+    """
+    bind = session.get_bind()
+    # A session bound to a connection (a test's outer transaction, a batch's) reads inside that transaction.
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
 
 
 def insert_ignore(dialect: str, table: Any, index_elements: list[str] | None = None) -> Any:

@@ -577,13 +577,13 @@ def _payments_statement(limit: int) -> Select[Any]:
 
 def account_overview(uow: UnitOfWork, account_id: int) -> AccountOverview:
     """Name, address, category, load, feeder, meter and the masked mobiles of the account; AccountNotFound."""
-    with uow:
+    with uow.reading():
         return _overview(uow.session, account_id)
 
 
 def current_bill(uow: UnitOfWork, account_id: int) -> BillDocument | None:
     """The latest bill (the version in force of the newest cycle) itemised; None before a first bill."""
-    with uow:
+    with uow.reading():
         session = uow.session
         overview = _overview(session, account_id)
         bills = _latest_bills(session, account_id, 1)
@@ -592,7 +592,7 @@ def current_bill(uow: UnitOfWork, account_id: int) -> BillDocument | None:
 
 def bill_document(uow: UnitOfWork, account_id: int, bill_id: int) -> BillDocument:
     """Any bill of the account itemised, a superseded version too (a revision shows both); BillNotFound."""
-    with uow:
+    with uow.reading():
         session = uow.session
         found = session.execute(
             select(Bill, TariffSchedule.code)
@@ -606,13 +606,13 @@ def bill_document(uow: UnitOfWork, account_id: int, bill_id: int) -> BillDocumen
 
 def bill_history(uow: UnitOfWork, account_id: int, *, months: int = BILL_MONTHS) -> list[BillRow]:
     """The bills of the last `months` cycles billed (the version in force of each), newest first."""
-    with uow:
+    with uow.reading():
         return [_bill_row(b) for b, _ in _latest_bills(uow.session, account_id, months)]
 
 
 def bill_versions(uow: UnitOfWork, account_id: int, cycle: str) -> list[BillRow]:
     """Every version of one cycle's bill, newest first: a revised bill shows beside the one it replaced."""
-    with uow:
+    with uow.reading():
         bills = uow.session.scalars(
             select(Bill).where(Bill.account_id == account_id, Bill.cycle == cycle).order_by(Bill.version.desc())
         )
@@ -621,13 +621,13 @@ def bill_versions(uow: UnitOfWork, account_id: int, cycle: str) -> list[BillRow]
 
 def payment_history(uow: UnitOfWork, account_id: int, *, limit: int = PAYMENTS_SHOWN) -> list[PaymentRow]:
     """Money received (and refunded) on the account, newest first."""
-    with uow:
+    with uow.reading():
         return _payments(uow.session, account_id, limit)
 
 
 def consumption_history(uow: UnitOfWork, account_id: int, *, months: int = CONSUMPTION_MONTHS) -> list[ConsumptionRow]:
     """Units billed in each of the `months` cycles up to the latest bill, oldest first (gaps as None)."""
-    with uow:
+    with uow.reading():
         return _consumption([b for b, _ in _latest_bills(uow.session, account_id, months)], months)
 
 
@@ -638,7 +638,7 @@ def my_account(uow: UnitOfWork, account_id: int) -> MyAccount:
     already read: the previous cycle's and the same month's a year before are among the newest 24.
     """
     months = max(BILL_MONTHS, CONSUMPTION_MONTHS, 13)
-    with uow:
+    with uow.reading():
         session = uow.session
         overview = _overview(session, account_id)
         found = _latest_bills(session, account_id, months)
@@ -671,7 +671,7 @@ def _explanation(session: Session, found: list[tuple[Bill, str | None]]) -> Bill
 
 def why_is_my_bill_high(uow: UnitOfWork, account_id: int) -> BillExplanation | None:
     """`cis.bill_explain.explain_bill` for the account (what the IVR speaks); None before a first bill."""
-    with uow:
+    with uow.reading():
         account_no = uow.session.scalar(select(Account.account_no).where(Account.id == account_id))
     if account_no is None:
         raise AccountNotFound(account_id)
