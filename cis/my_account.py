@@ -2,11 +2,14 @@
 
 Every use case takes the account's row id: the portal has already checked that the signed-in consumer holds
 it, so a bill or payment of another account is simply not found (the page answers 404). Each reads with a
-few indexed queries in one transaction (a page of "my account" is one `my_account` call):
+few indexed queries, each statement built once and prepared by the server (`UnitOfWork.reading`: no
+transaction on PostgreSQL), as rows rather than ORM objects (a page of "my account" is one `my_account` call,
+four statements):
 - the account with its consumer, feeder and sub-division: primary keys;
-- mobiles: the unique key (account_id, e164); the meter: ix on meter.account_id;
+- mobiles and meters in one statement: the unique key (account_id, e164); ix on meter.account_id;
 - bills: the unique key (account_id, cycle, version), read backwards from the newest cycle;
-- payments: ix_payment_account_id_paid_at, read backwards from the newest.
+- payments: ix_payment_account_id_paid_at, read backwards from the newest; what was paid since the current
+  bill is counted from them when they reach back past it, else with one statement more.
 
 The bill's charges are shown exactly as the billing run stored them (energy, fixed, duty, other, arrears,
 surcharge, total). The run does not store the energy slabs, so they are worked out again with
@@ -22,7 +25,20 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import (
+    Boolean,
+    CompoundSelect,
+    Date,
+    Result,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from cis import tariffs
@@ -280,19 +296,49 @@ def _overview_statement() -> Select[Any]:
     )
 
 
+def _run(session: Session, statement: Any, params: dict[str, Any]) -> Result[Any]:
+    """`statement` on the session's connection: plain rows, without the ORM's per-statement work."""
+    return session.connection().execute(statement, params)
+
+
+@functools.cache
+def _mobiles_and_meters_statement() -> CompoundSelect:
+    """The account's mobiles and meters in one statement (one round trip), the account bound: rows of
+    (kind 'm', id, e164, verified, None, None) and (kind 'r', id, number, None, installed_on, removed_on)."""
+    return union_all(
+        select(
+            literal("m").label("kind"),
+            AccountMobile.id.label("id"),
+            AccountMobile.e164.label("text"),
+            AccountMobile.verified.label("verified"),
+            cast(null(), Date).label("installed_on"),
+            cast(null(), Date).label("removed_on"),
+        ).where(AccountMobile.account_id == bindparam("account_id")),
+        select(
+            literal("r"),
+            Meter.id,
+            Meter.number,
+            cast(null(), Boolean),
+            Meter.installed_on,
+            Meter.removed_on,
+        ).where(Meter.account_id == bindparam("account_id")),
+    )
+
+
 def _overview(session: Session, account_id: int) -> AccountOverview:
-    row = session.execute(_overview_statement(), {"account_id": account_id}).first()
+    params = {"account_id": account_id}
+    row = _run(session, _overview_statement(), params).first()
     if row is None:
         raise AccountNotFound(account_id)
-    mobiles = tuple(
-        MobileOnRecord(id_, mask_mobile(e164), verified)
-        for id_, e164, verified in session.execute(
-            select(AccountMobile.id, AccountMobile.e164, AccountMobile.verified)
-            .where(AccountMobile.account_id == account_id)
-            .order_by(AccountMobile.id)
-        )
-    )
-    meters = _meters(session, account_id)
+    mobile_rows, meter_rows = [], []
+    for kind, id_, text, verified, installed, removed in _run(session, _mobiles_and_meters_statement(), params):
+        if kind == "m":
+            mobile_rows.append((id_, text, bool(verified)))
+        else:
+            meter_rows.append((installed, id_, text, removed))
+    mobiles = tuple(MobileOnRecord(id_, mask_mobile(e164), verified) for id_, e164, verified in sorted(mobile_rows))
+    # Newest first: by installation date, then by id.
+    meters = [(number, installed, removed) for installed, _id, number, removed in sorted(meter_rows, reverse=True)]
     (
         account_no,
         name,
@@ -340,18 +386,6 @@ def _overview(session: Session, account_id: int) -> AccountOverview:
     )
 
 
-def _meters(session: Session, account_id: int) -> list[tuple[str, dt.date, dt.date | None]]:
-    """(number, installed_on, removed_on) of every meter the account has had, newest first: one or two rows."""
-    return [
-        (number, installed, removed)
-        for number, installed, removed in session.execute(
-            select(Meter.number, Meter.installed_on, Meter.removed_on)
-            .where(Meter.account_id == account_id)
-            .order_by(Meter.installed_on.desc(), Meter.id.desc())
-        )
-    ]
-
-
 def _meter_on(meters: list[tuple[str, dt.date, dt.date | None]], on: dt.date | None) -> str | None:
     """The meter in service on `on` (None: now), else the newest one installed."""
     for number, installed, removed in meters:
@@ -362,16 +396,24 @@ def _meter_on(meters: list[tuple[str, dt.date, dt.date | None]], on: dt.date | N
     return meters[0][0] if meters else None
 
 
-def _latest_bills(session: Session, account_id: int, limit: int) -> list[tuple[Bill, str | None]]:
-    """The account's bills, one per cycle (the version in force), newest first, with their schedule's code."""
-    return [(bill, code) for bill, code in session.execute(_latest_bills_statement(limit), {"account_id": account_id})]
+def _latest_bills(session: Session, account_id: int, limit: int) -> list[tuple[Any, str | None]]:
+    """The account's bills, one per cycle (the version in force), newest first, with their schedule's code.
+
+    Each bill is a row with the columns of `Bill` as attributes (bill.cycle, bill.units, ...), not an ORM object:
+    a page reads 24 of them and changes none."""
+    rows = _run(session, _latest_bills_statement(limit), {"account_id": account_id})
+    return [(row, row.schedule_code) for row in rows]
+
+
+def _bill_columns() -> list[Any]:
+    return [*Bill.__table__.columns, TariffSchedule.code.label("schedule_code")]
 
 
 @functools.cache
 def _latest_bills_statement(limit: int) -> Select[Any]:
     """`_latest_bills`' query, built once per `limit`, the account bound."""
     return (
-        select(Bill, TariffSchedule.code)
+        select(*_bill_columns())
         .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
         .where(Bill.account_id == bindparam("account_id"), Bill.status != "superseded")
         .order_by(Bill.cycle.desc(), Bill.version.desc())
@@ -401,7 +443,7 @@ _SCHEDULES: dict[str, tariffs.Schedule] = {}
 _SCHEDULES_KEPT = 64
 
 
-def _schedule(session: Session, bill: Bill, code: str | None) -> tariffs.Schedule | None:
+def _schedule(session: Session, bill: Any, code: str | None) -> tariffs.Schedule | None:
     """The schedule the bill was issued under (stored with it), else the one in force at the period's end."""
     found = _SCHEDULES.get(code) if code is not None else None
     if found is None:
@@ -416,7 +458,7 @@ def _schedule(session: Session, bill: Bill, code: str | None) -> tariffs.Schedul
         return None
 
 
-def _itemise(schedule: tariffs.Schedule | None, bill: Bill) -> tuple[tuple[SlabLine, ...] | None, int]:
+def _itemise(schedule: tariffs.Schedule | None, bill: Any) -> tuple[tuple[SlabLine, ...] | None, int]:
     """The bill's slabs and minimum top-up, worked out again; (None, 0) when they do not match what is stored.
 
     The billing run charges the days between the readings (slabs and fixed charge pro-rated on a 30-day
@@ -448,27 +490,47 @@ def _itemise(schedule: tariffs.Schedule | None, bill: Bill) -> tuple[tuple[SlabL
     return None, 0
 
 
-def _paid_since_cycle(session: Session, account_id: int, cycle: str) -> int:
+@functools.cache
+def _paid_since_cycle_statement() -> Select[Any]:
     # Payments count from the cycle's first bill, as in cis.accounts.account_summary: a revision does not
     # forget what was paid.
     cycle_issued = (
-        select(func.min(Bill.issued_at)).where(Bill.account_id == account_id, Bill.cycle == cycle).scalar_subquery()
+        select(func.min(Bill.issued_at))
+        .where(Bill.account_id == bindparam("account_id"), Bill.cycle == bindparam("cycle"))
+        .scalar_subquery()
     )
-    paid = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount_paise), 0)).where(
-            Payment.account_id == account_id,
-            Payment.status == "success",
-            Payment.paid_at >= cycle_issued,
-        )
+    return select(func.coalesce(func.sum(Payment.amount_paise), 0)).where(
+        Payment.account_id == bindparam("account_id"),
+        Payment.status == "success",
+        Payment.paid_at >= cycle_issued,
     )
+
+
+def _paid_since_cycle(session: Session, account_id: int, cycle: str) -> int:
+    paid = _run(session, _paid_since_cycle_statement(), {"account_id": account_id, "cycle": cycle}).scalar()
     return int(paid or 0)
 
 
-def _document(session: Session, bill: Bill, code: str | None, overview: AccountOverview) -> BillDocument:
+def _paid_among(payments: list[PaymentRow], bill: Any, shown: int) -> int | None:
+    """What `_paid_since_cycle` would say, from the newest payments already read, when they are sure to hold
+    every payment since the cycle's first bill: the bill is its cycle's first (so its issue is the cycle's), and
+    either fewer than `shown` payments exist or the oldest of them was made before it. None when not sure."""
+    if bill.version != 1:
+        return None
+    since = bill.issued_at
+    if len(payments) >= shown and payments[-1].paid_at >= since:
+        return None
+    return sum(p.amount_paise for p in payments if p.status == "success" and p.paid_at >= since)
+
+
+def _document(
+    session: Session, bill: Any, code: str | None, overview: AccountOverview, *, paid: int | None = None
+) -> BillDocument:
     schedule = _schedule(session, bill, code)
     slabs, minimum = _itemise(schedule, bill)
     rate = schedule.lps_basis_points_per_month if schedule is not None else 0
-    paid = _paid_since_cycle(session, bill.account_id, bill.cycle)
+    if paid is None:
+        paid = _paid_since_cycle(session, bill.account_id, bill.cycle)
     meter_no = _meter_on(list(overview.meters), bill.period_end)
     return BillDocument(
         bill_id=bill.id,
@@ -506,7 +568,7 @@ def _document(session: Session, bill: Bill, code: str | None, overview: AccountO
     )
 
 
-def _bill_row(bill: Bill) -> BillRow:
+def _bill_row(bill: Any) -> BillRow:
     return BillRow(
         bill.id,
         bill.cycle,
@@ -543,7 +605,7 @@ def _consumption(bills: list[Bill], months: int) -> list[ConsumptionRow]:
 
 
 def _payments(session: Session, account_id: int, limit: int) -> list[PaymentRow]:
-    rows = session.execute(_payments_statement(limit), {"account_id": account_id}).all()
+    rows = _run(session, _payments_statement(limit), {"account_id": account_id})
     return [PaymentRow(*row) for row in rows]
 
 
@@ -594,14 +656,20 @@ def bill_document(uow: UnitOfWork, account_id: int, bill_id: int) -> BillDocumen
     """Any bill of the account itemised, a superseded version too (a revision shows both); BillNotFound."""
     with uow.reading():
         session = uow.session
-        found = session.execute(
-            select(Bill, TariffSchedule.code)
-            .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
-            .where(Bill.id == bill_id, Bill.account_id == account_id)
-        ).first()
+        found = _run(session, _bill_statement(), {"bill_id": bill_id, "account_id": account_id}).first()
         if found is None:
             raise BillNotFound(bill_id)
-        return _document(session, found[0], found[1], _overview(session, account_id))
+        return _document(session, found, found.schedule_code, _overview(session, account_id))
+
+
+@functools.cache
+def _bill_statement() -> Select[Any]:
+    """`bill_document`'s bill, built once: by its id and the account's (another account's bill is not found)."""
+    return (
+        select(*_bill_columns())
+        .outerjoin(TariffSchedule, TariffSchedule.id == Bill.tariff_schedule_id)
+        .where(Bill.id == bindparam("bill_id"), Bill.account_id == bindparam("account_id"))
+    )
 
 
 def bill_history(uow: UnitOfWork, account_id: int, *, months: int = BILL_MONTHS) -> list[BillRow]:
@@ -632,7 +700,8 @@ def consumption_history(uow: UnitOfWork, account_id: int, *, months: int = CONSU
 
 
 def my_account(uow: UnitOfWork, account_id: int) -> MyAccount:
-    """The whole "my account" page in one transaction of six indexed queries; AccountNotFound.
+    """The whole "my account" page in four indexed queries (five when more payments were made since the current
+    bill than the page lists, or the bill is a revision); AccountNotFound.
 
     Its explanation of the current bill is `cis.bill_explain`'s (what the IVR speaks), made from the bills
     already read: the previous cycle's and the same month's a year before are among the newest 24.
@@ -643,12 +712,16 @@ def my_account(uow: UnitOfWork, account_id: int) -> MyAccount:
         overview = _overview(session, account_id)
         found = _latest_bills(session, account_id, months)
         bills = [b for b, _ in found]
-        current = _document(session, *found[0], overview) if found else None
+        payments = _payments(session, account_id, PAYMENTS_SHOWN)
+        current = None
+        if found:
+            paid = _paid_among(payments, found[0][0], PAYMENTS_SHOWN)
+            current = _document(session, *found[0], overview, paid=paid)
         return MyAccount(
             overview=overview,
             current_bill=current,
             bills=[_bill_row(b) for b in bills[:BILL_MONTHS]],
-            payments=_payments(session, account_id, PAYMENTS_SHOWN),
+            payments=payments,
             consumption=_consumption(bills, CONSUMPTION_MONTHS),
             explanation=_explanation(session, found) if found else None,
         )

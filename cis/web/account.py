@@ -1,8 +1,8 @@
 """My account on the portal: the current bill itemised, why it is high, 12 months of use, bills, payments, PDFs.
 
 GET /portal/bills              the account, its current bill as stored, "why is my bill high?", the use chart
-                               with its table, the last 24 bills and payments (`cis.my_account.my_account`: one
-                               transaction of six indexed reads)
+                               with its table, the last 24 bills and payments (`cis.my_account.my_account`: four
+                               indexed reads)
 GET /portal/bills/<id>         one bill of the signed-in account itemised, with the other versions of its cycle
 GET /portal/bills/<id>.pdf     that bill as a PDF (`cis.bill_pdf`), to download
 

@@ -221,6 +221,44 @@ def test_what_was_paid_since_the_bill_counts_against_it(uow: UnitOfWork, session
     assert (doc.paid_paise, doc.outstanding_paise) == (50_000, b.amount_paise - 50_000)
 
 
+@pytest.mark.parametrize(
+    ("after", "before", "revised"),
+    [
+        (2, 1, False),  # a few payments: all of them are on the page
+        (30, 0, False),  # more since the bill than the page lists: counted by the database
+        (20, 10, False),  # the page's oldest payment predates the bill: counted from the page's payments
+        (3, 2, True),  # a revised bill: what was paid since its cycle's first bill
+    ],
+)
+def test_my_account_counts_everything_paid_since_the_bill_however_many_payments(
+    uow: UnitOfWork, session: Session, after: int, before: int, revised: bool
+) -> None:
+    # "my account" counts what was paid since the bill from the payments it lists when they hold them all, else
+    # asks the database: both must say what the bill's own page says.
+    acc = factories.account(session)
+    first = factories.priced_bill(session, acc, cycle="2026-10", units=240)
+    issued = first.issued_at
+    if revised:
+        first.status = "superseded"
+        session.flush()
+        factories.priced_bill(session, acc, cycle="2026-10", units=200, version=2)
+        issued = first.issued_at  # the cycle's first bill: a revision does not forget what was paid
+    for i in range(after):
+        factories.payment(session, acc, amount_paise=1_000 + i, paid_at=issued + dt.timedelta(hours=i + 1))
+    for i in range(before):
+        factories.payment(session, acc, amount_paise=50_000, paid_at=issued - dt.timedelta(days=i + 1))
+    session.commit()
+
+    page = my_account.my_account(uow, acc.id)
+    alone = my_account.current_bill(uow, acc.id)
+
+    assert page.current_bill is not None
+    assert alone is not None
+    expected = sum(1_000 + i for i in range(after))
+    assert page.current_bill.paid_paise == alone.paid_paise == expected
+    assert page.current_bill.version == (2 if revised else 1)
+
+
 def test_the_overview_masks_every_mobile(uow: UnitOfWork, session: Session) -> None:
     acc = factories.account(session, mobiles=("+919876543210", "+918765432109"))
     factories.meter(session, acc, number="OLD001", installed_on=dt.date(2015, 4, 1), removed_on=dt.date(2024, 1, 1))
@@ -341,8 +379,9 @@ def test_bills_of_the_billing_run_are_itemised_to_the_paisa(engine: Engine) -> N
         page = my_account.my_account(uow, account_id)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # The page is a handful of indexed reads, however long the account's history (see cis.my_account).
-    assert len([sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]) == 6
+    # The page is a handful of indexed reads, however long the account's history (see cis.my_account): the
+    # account, its mobiles and meters, its bills, its payments (which hold what was paid since the bill).
+    assert len([sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]) == 4
 
     doc = page.current_bill
     assert doc is not None
