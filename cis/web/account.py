@@ -19,8 +19,6 @@ from typing import Any
 from babel.support import NullTranslations
 from flask import Blueprint, abort, make_response, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import get_translations, pgettext
-from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
@@ -31,7 +29,8 @@ from cis.db import UnitOfWork
 from cis.models.accounts import CATEGORIES
 from cis.my_account import AccountNotFound, BillNotFound, ConsumptionRow
 from cis.web.charts import consumption_svg, consumption_table, summary
-from cis.web.i18n import N_, date_text, inr, number
+from cis.web.i18n import N_, inr, number, page_text, pgettext
+from cis.web.i18n import gettext as _
 from cis.web.portal.session import consumer_required, me
 
 MONTHS = (
@@ -240,7 +239,7 @@ def _labels() -> dict[str, Any]:
 
     Made once per catalog (a language) and kept: a page would otherwise translate some 40 names again, and the
     month of each of its 48 history rows. Templates only read these."""
-    return _labels_in(get_translations())
+    return _labels_in(page_text().catalog)
 
 
 @functools.lru_cache(maxsize=8)
@@ -276,6 +275,8 @@ def bill_rows(
     seven calls each cost about as much as the rest of the page. `t` holds the template's translated labels
     (already markup, as the template's `_()` returns them); every value is escaped."""
     parts = []
+    text = page_text()  # the page's locale looked up once, not for each of the row's amounts and dates
+    number, inr, date_text = text.number, text.inr, text.date_text
     for row in bills:
         month = escape(month_year(row.cycle))
         revised = f' <span class="badge">{t["revised"]}</span>' if row.version > 1 else ""
@@ -305,6 +306,8 @@ def payment_rows(
 ) -> Markup:
     """The payments' rows as the template wrote them, made here in one pass (see `bill_rows`)."""
     parts = []
+    text = page_text()
+    inr, date_text = text.inr, text.date_text
     for row in payments:
         cycle = escape(month_year(row.cycle)) if row.cycle else "–"
         parts.append(

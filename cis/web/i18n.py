@@ -27,7 +27,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import Babel, Domain, get_locale
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -145,40 +145,98 @@ def indian_digits(whole: int) -> str:
 
 def inr(paise: int | None) -> str:
     """'₹1,23,456.00' from paise, grouped the Indian way; '−₹0.25' with a real minus sign; '' for None."""
-    if paise is None:
-        return ""
-    locale = page_locale() or Locale.parse("en_IN")
-    if str(locale) in INDIAN_GROUPING:
-        rupees, rest = divmod(abs(paise), 100)
-        return f"{MINUS if paise < 0 else ''}₹{indian_digits(rupees)}.{rest:02d}"
-    text = format_currency(Decimal(paise) / 100, "INR", locale=locale)
-    return MINUS + text.lstrip("-") if paise < 0 else text
+    return _page_formats().inr(paise)
 
 
 def number(value: int | float | Decimal, places: int | None = None) -> str:
     """1,23,45,678 (Indian grouping) in the page's locale; with `places`, that many digits after the point."""
-    locale = page_locale() or Locale.parse("en_IN")
-    if places is None and isinstance(value, int) and str(locale) in INDIAN_GROUPING:
-        return ("-" if value < 0 else "") + indian_digits(abs(value))
-    if places is None:
-        return str(format_decimal(value, locale=locale))
-    pattern = "#,##,##0" + ("." + "0" * places if places else "")
-    return str(format_decimal(value, format=pattern, locale=locale, decimal_quantization=True))
+    return _page_formats().number(value, places)
 
 
 def date_text(day: dt.date | dt.datetime | None) -> str:
     """'20 Nov 2026' or '20 नव॰ 2026' (a moment is shown as its IST date)."""
-    if day is None:
-        return ""
-    if isinstance(day, dt.datetime):
-        day = day.astimezone(IST).date() if day.tzinfo else day.date()
-    return _date_in(day, str(page_locale() or "en_IN"))
+    return _page_formats().date_text(day)
 
 
 @functools.lru_cache(maxsize=4096)
 def _date_in(day: dt.date, locale: str) -> str:
     # Few distinct days are shown (bill, due and payment dates), each many times: Babel formats each once.
     return str(format_date(day, "d MMM y", locale=Locale.parse(locale)))
+
+
+class PageText:
+    """The page's language, looked up once: its catalog, and money, numbers and dates written in its locale.
+
+    `inr`, `number` and `date_text` above look the locale up again at every call, and a "my account" page makes
+    some 250 of them. Templates get one of these per render (`_`, `gettext`, `inr`, `number`, `date_text` in
+    their context, from `install_i18n`'s context processor); Python code that writes many rows makes one with
+    `page_text()`. Each method gives exactly what the function of the same name gives.
+    """
+
+    __slots__ = ("_indian", "_locale_id", "catalog", "locale")
+
+    def __init__(self, catalog: NullTranslations, locale: Locale | None) -> None:
+        self.catalog = catalog
+        self.locale = locale or Locale.parse("en_IN")
+        self._locale_id = str(self.locale)
+        self._indian = self._locale_id in INDIAN_GROUPING
+
+    def gettext(self, string: str, **variables: Any) -> str:
+        text = self.catalog.ugettext(string)
+        return text % variables if variables else text
+
+    def pgettext(self, context: str, string: str, **variables: Any) -> str:
+        text = self.catalog.upgettext(context, string)
+        return text % variables if variables else text
+
+    def inr(self, paise: int | None) -> str:
+        if paise is None:
+            return ""
+        if self._indian:
+            rupees, rest = divmod(abs(paise), 100)
+            return f"{MINUS if paise < 0 else ''}₹{indian_digits(rupees)}.{rest:02d}"
+        text = format_currency(Decimal(paise) / 100, "INR", locale=self.locale)
+        return MINUS + text.lstrip("-") if paise < 0 else text
+
+    def number(self, value: int | float | Decimal, places: int | None = None) -> str:
+        if places is None and isinstance(value, int) and self._indian:
+            return ("-" if value < 0 else "") + indian_digits(abs(value))
+        if places is None:
+            return str(format_decimal(value, locale=self.locale))
+        pattern = "#,##,##0" + ("." + "0" * places if places else "")
+        return str(format_decimal(value, format=pattern, locale=self.locale, decimal_quantization=True))
+
+    def date_text(self, day: dt.date | dt.datetime | None) -> str:
+        if day is None:
+            return ""
+        if isinstance(day, dt.datetime):
+            day = day.astimezone(IST).date() if day.tzinfo else day.date()
+        return _date_in(day, self._locale_id)
+
+
+I18N_EXTENSION = "urja.i18n"
+_NO_CATALOG = NullTranslations()
+
+
+def _page_formats() -> PageText:
+    return PageText(_NO_CATALOG, page_locale())  # the catalog is not needed for money, numbers and dates
+
+
+def page_text() -> PageText:
+    """The page being answered's language, looked up once (see `PageText`)."""
+    domain: Domain = current_app.extensions[I18N_EXTENSION]
+    return PageText(domain.get_translations(), page_locale())
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's `gettext` (the message in the page's language, `variables` put in), through the app's one
+    domain without Flask-Babel's context lookups."""
+    return page_text().gettext(string, **variables)
+
+
+def pgettext(context: str, string: str, **variables: Any) -> str:
+    """Flask-Babel's `pgettext`, as `gettext` here."""
+    return page_text().pgettext(context, string, **variables)
 
 
 def moment_text(moment: dt.datetime | None) -> str:
@@ -223,6 +281,7 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
 
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
     app.extensions["urja.site_name"] = site_name
+    app.extensions[I18N_EXTENSION] = domain
     app.jinja_env.filters.update(inr=inr, date_text=date_text, moment_text=moment_text, number=number)
     app.jinja_env.globals.update(
         inr=inr,
@@ -235,7 +294,27 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
 
     @app.context_processor
     def _site() -> dict[str, Any]:
-        return {"site_name": site_name}
+        # The page's language looked up once per render rather than at each of its hundreds of messages,
+        # amounts and dates: a template (and a macro imported with context) finds these before the globals
+        # above, which stay for templates imported without context.
+        text = page_text()
+        catalog = text.catalog
+
+        @pass_eval_context
+        def page_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+            found = catalog.ugettext(string)
+            if eval_ctx.autoescape:
+                found = Markup(found)
+            return found % variables  # type: ignore[no-any-return]
+
+        return {
+            "site_name": site_name,
+            "_": page_gettext,
+            "gettext": page_gettext,
+            "inr": text.inr,
+            "number": text.number,
+            "date_text": text.date_text,
+        }
 
     @app.after_request
     def _vary(response: Response) -> Response:
