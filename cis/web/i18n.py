@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from importlib import resources
 from io import BytesIO
@@ -28,8 +28,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, request
+from flask.templating import Environment as FlaskEnvironment
 from flask_babel import Babel, Domain, get_locale
-from jinja2 import pass_eval_context
+from jinja2 import BaseLoader, pass_eval_context
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -249,6 +252,91 @@ def moment_text(moment: dt.datetime | None) -> str:
     return f"{text} IST"
 
 
+# --- templates compiled once per language ---------------------------------------------------------------------
+# A page's constant messages, `{{ _("Bill history") }}`, are the same for every page in one language: each
+# template is compiled once per language (its name carries the language, "@hi/account/bills.html") with those
+# messages already in it, so that a page does not call `_()` a hundred times to find the same texts again. A
+# message with variables, or one used inside an expression (`nav_link("/", _("Home"))`), is still translated
+# when the page is made.
+
+LANG_PREFIX = "@"
+
+
+def _language_of(name: str | None) -> str | None:
+    if name and name.startswith(LANG_PREFIX) and "/" in name:
+        return name[len(LANG_PREFIX) : name.index("/")]
+    return None
+
+
+def _bare(name: str) -> str:
+    return name[name.index("/") + 1 :] if _language_of(name) is not None else name
+
+
+class _LanguageLoader(BaseLoader):
+    """The app's template loader, for names that carry a language: '@hi/account/bills.html' is the template
+    'account/bills.html' (its file, its source, whether it changed)."""
+
+    def __init__(self, inner: BaseLoader) -> None:
+        self.inner = inner
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        return self.inner.get_source(environment, _bare(template))
+
+    def list_templates(self) -> list[str]:
+        return self.inner.list_templates()
+
+
+class PageLanguageEnvironment(FlaskEnvironment):  # type: ignore[misc]
+    """Flask's template environment, asking for each template in the page's language: `render_template("x.html")`
+    gets '@hi/x.html' on a Hindi page, and what it extends, includes or imports comes in the same language."""
+
+    def __init__(self, app: Flask, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.loader = _LanguageLoader(self.loader)
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
+        if isinstance(name, str) and parent is None and _language_of(name) is None:
+            name = f"{LANG_PREFIX}{page_lang()}/{name}"
+        return super().get_template(name, parent, globals)
+
+    def join_path(self, template: str, parent: str) -> str:
+        language = _language_of(parent)
+        if language is None or _language_of(template) is not None:
+            return template
+        return f"{LANG_PREFIX}{language}/{template}"
+
+
+_CONSTANT_MESSAGE = ("variable_begin", "name", "lparen", "string", "rparen", "variable_end")
+
+
+class ConstantMessages(Extension):
+    """Puts each `{{ _("a constant message") }}` of a template compiled for a language (see
+    `PageLanguageEnvironment`) into the template as text, translated: what `_()` would give at every render
+    (the catalog's text, `%%` written as `%`; markup, so not escaped again)."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        catalogs: dict[str, NullTranslations] = getattr(self.environment, "urja_catalogs", {})
+        catalog = catalogs.get(_language_of(stream.name) or "")
+        tokens = list(stream)
+        if catalog is None:
+            yield from tokens
+            return
+        at = 0
+        while at < len(tokens):
+            window = tokens[at : at + len(_CONSTANT_MESSAGE)]
+            if tuple(t.type for t in window) == _CONSTANT_MESSAGE and window[1].value in ("_", "gettext"):
+                try:
+                    text = catalog.ugettext(window[3].value) % {}
+                except (KeyError, ValueError, TypeError):  # a message that wants variables: left to the render
+                    text = None
+                if text is not None:
+                    yield Token(window[0].lineno, "data", text)
+                    at += len(window)
+                    continue
+            yield tokens[at]
+            at += 1
+
+
 def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = None) -> None:
     """Flask-Babel on `app` with the merged Hindi catalog, the money and date helpers, and `Vary` on pages.
 
@@ -257,7 +345,11 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
     """
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en_IN")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
-    babel = _SiteBabel(merged_catalog(catalog_files(catalogs)))
+    if "jinja_env" in app.__dict__:  # Flask makes its environment at first use, of the class named here
+        raise RuntimeError("install_i18n() must come before anything uses the app's templates")
+    app.jinja_environment = PageLanguageEnvironment
+    hindi = merged_catalog(catalog_files(catalogs))
+    babel = _SiteBabel(hindi)
     babel.init_app(app, locale_selector=select_locale)
     # Flask-Babel's template gettext finds the domain through several context-local lookups for every message
     # (a bill page shows ~100): ours asks the app's one domain, which reads the locale where it is kept.
@@ -280,6 +372,8 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
         return text % variables  # type: ignore[no-any-return]
 
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
+    app.jinja_env.extend(urja_catalogs={"hi": hindi, "en": NullTranslations()})
+    app.jinja_env.add_extension(ConstantMessages)
     app.extensions["urja.site_name"] = site_name
     app.extensions[I18N_EXTENSION] = domain
     app.jinja_env.filters.update(inr=inr, date_text=date_text, moment_text=moment_text, number=number)
