@@ -465,7 +465,18 @@ def _session_lookup() -> Select[Any]:
         AccountMobile.verified,
     )
     return (
-        select(ConsumerSession, Account.account_no, Consumer.name, Consumer.name_hi, linked.label("linked"))
+        select(
+            ConsumerSession.id,
+            ConsumerSession.account_id,
+            ConsumerSession.mobile,
+            ConsumerSession.created_at,
+            ConsumerSession.last_seen_at,
+            ConsumerSession.revoked_at,
+            Account.account_no,
+            Consumer.name,
+            Consumer.name_hi,
+            linked.label("linked"),
+        )
         .join(Account, Account.id == ConsumerSession.account_id)
         .join(Consumer, Consumer.id == Account.consumer_id)
         .where(ConsumerSession.token_hash == bindparam("digest"))
@@ -481,15 +492,15 @@ def session_account(
     if not token or len(token) > _TOKEN_MAX:
         return None
     with reads_only(session_factory()) as session:  # one statement (and a rare touch, which stands by itself)
-        row = session.execute(_session_lookup(), {"digest": token_digest(token)}).first()
-        if row is None:
+        # Columns on the session's connection, not an ORM object: every portal request runs this.
+        live = session.connection().execute(_session_lookup(), {"digest": token_digest(token)}).first()
+        if live is None:
             return None
-        live: ConsumerSession = row[0]
         if (
             live.revoked_at is not None
             or live.created_at <= now - SESSION_LIFETIME
             or live.last_seen_at <= now - idle
-            or (live.mobile is not None and not row.linked)
+            or (live.mobile is not None and not live.linked)
         ):
             return None
         if now - live.last_seen_at >= _TOUCH_EVERY:
@@ -499,7 +510,7 @@ def session_account(
                 .values(last_seen_at=now)
             )
             session.commit()
-        return SignedIn(live.id, live.account_id, row.account_no, row.name, row.name_hi, live.mobile)
+        return SignedIn(live.id, live.account_id, live.account_no, live.name, live.name_hi, live.mobile)
 
 
 def end_session(uow: UnitOfWork, token: str, *, now: dt.datetime) -> None:
