@@ -29,7 +29,7 @@ from cis.db import UnitOfWork
 from cis.models.accounts import CATEGORIES
 from cis.my_account import AccountNotFound, BillNotFound, ConsumptionRow
 from cis.web.charts import consumption_svg, consumption_table, summary
-from cis.web.i18n import N_, inr, number, page_text, pgettext
+from cis.web.i18n import N_, inr, number, page_text
 from cis.web.i18n import gettext as _
 from cis.web.portal.session import consumer_required, me
 
@@ -106,19 +106,20 @@ def category_text(code: str) -> str:
 
 def short_months() -> list[str]:
     """The twelve months as the chart writes them under its bars, in the page's language."""
+    text = page_text()
     return [
-        pgettext("month", "Jan"),
-        pgettext("month", "Feb"),
-        pgettext("month", "Mar"),
-        pgettext("month", "Apr"),
-        pgettext("month", "May"),
-        pgettext("month", "Jun"),
-        pgettext("month", "Jul"),
-        pgettext("month", "Aug"),
-        pgettext("month", "Sep"),
-        pgettext("month", "Oct"),
-        pgettext("month", "Nov"),
-        pgettext("month", "Dec"),
+        text.pgettext("month", "Jan"),
+        text.pgettext("month", "Feb"),
+        text.pgettext("month", "Mar"),
+        text.pgettext("month", "Apr"),
+        text.pgettext("month", "May"),
+        text.pgettext("month", "Jun"),
+        text.pgettext("month", "Jul"),
+        text.pgettext("month", "Aug"),
+        text.pgettext("month", "Sep"),
+        text.pgettext("month", "Oct"),
+        text.pgettext("month", "Nov"),
+        text.pgettext("month", "Dec"),
     ]
 
 

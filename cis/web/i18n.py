@@ -114,9 +114,19 @@ class _CatalogDomain(Domain):  # type: ignore[misc]
         super().__init__()
         self._hindi = hindi
         self._none = NullTranslations()
+        self._texts: dict[tuple[str, str | None], PageText] = {}
 
     def get_translations(self) -> Translations | NullTranslations:
         return self._hindi if page_lang() == "hi" else self._none
+
+    def page_text(self) -> PageText:
+        """The page's `PageText`, one kept per locale: a page asks for it at every message made in Python."""
+        locale = page_locale()
+        key = (locale.language, locale.territory) if locale is not None else ("en", "IN")
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = PageText(self._hindi if key[0] == "hi" else self._none, locale)
+        return found
 
 
 class _SiteBabel(Babel):  # type: ignore[misc]
@@ -227,8 +237,8 @@ def _page_formats() -> PageText:
 
 def page_text() -> PageText:
     """The page being answered's language, looked up once (see `PageText`)."""
-    domain: Domain = current_app.extensions[I18N_EXTENSION]
-    return PageText(domain.get_translations(), page_locale())
+    domain: _CatalogDomain = current_app.extensions[I18N_EXTENSION]
+    return domain.page_text()
 
 
 def gettext(string: str, **variables: Any) -> str:
