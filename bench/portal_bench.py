@@ -3,6 +3,7 @@
 Usage: .venv/bin/python -m bench.portal_bench [--consumers 100000] [--clients 50] [--duration 60]
        .venv/bin/python -m bench.portal_bench --database postgresql+psycopg://.../urja_seeded [--path /outages ...]
        .venv/bin/python -m bench.portal_bench --quick   (bench/smoke: 20 clients for 10 s)
+       ... --sign-in --path /portal/bills --rate 250     (50 clients offering 250 pages a second in all)
 
 Without --database it seeds a scratch database of its own on the server of --server (--consumers, as of
 2026-11-22, as the other benchmarks do; dropped at the end unless --keep). With --database it uses that seeded
@@ -20,6 +21,11 @@ client's own bills: `{current}` its current bill, `{bill}` each of its 12 newest
 
     --sign-in --path /portal/bills --path '/portal/bills/{current}.pdf'     my account and the bill PDF
     --sign-in --path '/portal/bills/{bill}.pdf'                              PDFs a worker has not kept
+
+With --rate R the clients are paced instead: together they offer R requests a second, each on a fixed
+schedule (staggered), and a request's latency counts from when it was due, so a request that waited for a late
+one counts that wait. Without it, 50 clients that never pause measure the server's capacity, and their latency
+is clients / throughput by Little's law; with it, the latency a given load gets.
 
 It prints per path: requests, requests/s, p50, p90, p99 and max latency (request sent to last byte read),
 errors (any status but 200, and failed connections), and the CPU of the server, of PostgreSQL, of this client
@@ -304,9 +310,17 @@ def _client_loop(
     results: Results,
     stop: threading.Event,
     account: SignedAccount | None = None,
+    every: float | None = None,
+    start: float = 0.0,
 ) -> None:
+    """Ask for `requests` in turn until `stop`: each as soon as the last has arrived, or with `every` (seconds)
+    one on a fixed schedule from `start`, its latency counted from when it was due (so a request that had to
+    wait for a late one counts that wait: no coordinated omission)."""
     turn = offset
+    due = start
     while not stop.is_set():
+        if every is not None and stop.wait(max(0.0, due - time.perf_counter())):
+            break
         req = requests[turn % len(requests)]
         if account is not None:
             req = req.for_account(account, turn // len(requests))
@@ -318,6 +332,9 @@ def _client_loop(
             client.close()
             time.sleep(0.1)
             continue
+        if every is not None:
+            seconds = max(seconds, time.perf_counter() - due)
+            due += every
         results.add(req.label, status, seconds, len(payload))
     client.close()
 
@@ -412,6 +429,12 @@ def main(argv: list[str] | None = None, sign_in: SignIn = portal_sign_in) -> int
     parser.add_argument("--threads", type=int, help="URJA_WEB_THREADS for the server (default: its settings)")
     parser.add_argument("--sign-in", action="store_true", help="each client signs in as a consumer first")
     parser.add_argument("--password", default="demo1912", help="the consumers' password for --sign-in")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="requests/s offered in all, the clients on a fixed schedule (default: each client asks again as "
+        "soon as its answer arrives)",
+    )
     parser.add_argument("--quick", action="store_true", help="bench/smoke's short run: 20 clients, 10 s, 2 s warm-up")
     args = parser.parse_args(argv)
     if args.quick:
@@ -474,18 +497,27 @@ def run(
             print(f"sign-in failed: {exc}")
             return False
         print(f"signed in {len(clients)} consumers in {time.perf_counter() - began:.1f} s")
+    every = args.clients / args.rate if args.rate else None
+    paced = (
+        f", paced: {args.rate:g} requests/s offered in all (each client one every {every * 1000:.0f} ms, latency "
+        "counted from when a request was due)"
+        if every
+        else ", each as soon as the last has arrived"
+    )
     print(
         f"load: {args.clients} clients, each one keep-alive connection asking for "
         + ", ".join(r.label for r in requests)
-        + f" in turn; {args.warmup:.0f} s warm-up, {args.duration:.0f} s measured",
+        + f" in turn{paced}; {args.warmup:.0f} s warm-up, {args.duration:.0f} s measured",
         flush=True,
     )
     results = Results()
     stop = threading.Event()
+    start = time.perf_counter() + 0.1
     threads = [
         threading.Thread(
             target=_client_loop,
             args=(c, requests, i, results, stop, accounts[i] if args.sign_in else None),
+            kwargs={"every": every, "start": start + (every or 0.0) * i / len(clients)},
             daemon=True,
         )
         for i, c in enumerate(clients)
@@ -512,6 +544,8 @@ def run(
     print(f"\n{'path':<30}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'KB':>7}")
     every: list[float] = []
     figures: dict[str, str] = {"clients": str(args.clients)}
+    if args.rate:
+        figures["offered"] = f"{args.rate:g}/s"
     for req in requests:
         done = sorted(results.samples.get(req.label, []))
         every.extend(done)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import shutil
@@ -170,6 +171,10 @@ class WebServer(BaseApplication):  # type: ignore[misc]
     # --- hooks ----------------------------------------------------------------------------------------------
 
     def _post_worker_init(self, worker: Any) -> None:
+        # The app just built (modules, tables, statements, catalogs: some 200,000 objects) lives as long as the
+        # worker. Frozen, the collector no longer walks it at each full collection, which held every thread of
+        # the worker for ~100 ms (135 ms with the first pages' templates; 0 ms frozen).
+        gc.freeze()
         configure_logging(fmt=WORKER_LOG_FORMAT)
         self._announce(worker)
         if not self.settings.redis_url:
