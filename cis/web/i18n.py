@@ -347,6 +347,21 @@ class ConstantMessages(Extension):
             at += 1
 
 
+def _template_gettext(translations: Callable[[], NullTranslations]) -> Callable[..., str]:
+    """The templates' `_()` and `gettext()` in the catalog `translations` gives: what jinja2.ext's newstyle
+    gettext does (markup when autoescaping, variables escaped into it), in one call where `_()` went through
+    three (an alias, the newstyle wrapper, the callable) per message."""
+
+    @pass_eval_context
+    def template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+        text = translations().ugettext(string)
+        if eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables  # type: ignore[no-any-return]
+
+    return template_gettext
+
+
 def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = None) -> None:
     """Flask-Babel on `app` with the merged Hindi catalog, the money and date helpers, and `Vary` on pages.
 
@@ -372,15 +387,7 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
         npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
     )
 
-    @pass_eval_context
-    def template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
-        # What jinja2.ext's newstyle gettext does (markup when autoescaping, variables escaped into it), in one
-        # call where `_()` went through three (an alias, the newstyle wrapper, the callable) per message.
-        text = domain.get_translations().ugettext(string)
-        if eval_ctx.autoescape:
-            text = Markup(text)
-        return text % variables  # type: ignore[no-any-return]
-
+    template_gettext = _template_gettext(domain.get_translations)
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
     app.jinja_env.extend(urja_catalogs={"hi": hindi, "en": NullTranslations()})
     app.jinja_env.add_extension(ConstantMessages)
@@ -403,14 +410,7 @@ def install_i18n(app: Flask, *, site_name: str = "", catalogs: Path | None = Non
         # above, which stay for templates imported without context.
         text = page_text()
         catalog = text.catalog
-
-        @pass_eval_context
-        def page_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
-            found = catalog.ugettext(string)
-            if eval_ctx.autoescape:
-                found = Markup(found)
-            return found % variables  # type: ignore[no-any-return]
-
+        page_gettext = _template_gettext(lambda: catalog)
         return {
             "site_name": site_name,
             "_": page_gettext,
