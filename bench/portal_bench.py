@@ -29,7 +29,8 @@ is clients / throughput by Little's law; with it, the latency a given load gets.
 
 It prints per path: requests, requests/s, p50, p90, p99 and max latency (request sent to last byte read),
 errors (any status but 200, and failed connections), and the CPU of the server, of PostgreSQL, of this client
-and of the machine, with the load average before and after. Figures: docs/benchmarks.md.
+and of the machine, with the load average before and after; and the server's and PostgreSQL's CPU a request,
+which moves less than requests/s when the machine's other work comes and goes. Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -497,11 +498,11 @@ def run(
             print(f"sign-in failed: {exc}")
             return False
         print(f"signed in {len(clients)} consumers in {time.perf_counter() - began:.1f} s")
-    every = args.clients / args.rate if args.rate else None
+    interval = args.clients / args.rate if args.rate else None
     paced = (
-        f", paced: {args.rate:g} requests/s offered in all (each client one every {every * 1000:.0f} ms, latency "
+        f", paced: {args.rate:g} requests/s offered in all (each client one every {interval * 1000:.0f} ms, latency "
         "counted from when a request was due)"
-        if every
+        if interval
         else ", each as soon as the last has arrived"
     )
     print(
@@ -517,7 +518,7 @@ def run(
         threading.Thread(
             target=_client_loop,
             args=(c, requests, i, results, stop, accounts[i] if args.sign_in else None),
-            kwargs={"every": every, "start": start + (every or 0.0) * i / len(clients)},
+            kwargs={"every": interval, "start": start + (interval or 0.0) * i / len(clients)},
             daemon=True,
         )
         for i, c in enumerate(clients)
@@ -577,6 +578,11 @@ def run(
         f"{(pg1 - pg0) / seconds:.0%}, this client {(client1 - client0) / seconds:.0%}; machine "
         f"{sum(busy.values()):.2f} of {os.cpu_count()} cores busy"
     )
+    if every:
+        # CPU a request moves less than requests/s with the machine's other work: compare runs by it.
+        server_ms, pg_ms = (server1 - server0) * 1000 / len(every), (pg1 - pg0) * 1000 / len(every)
+        print(f"CPU a request: server {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms")
+        figures["server CPU a request"] = f"{server_ms:.1f} ms"
     commits = db1[0] - db0[0]
     scans = [
         f"{name} {tables1[name][0] - seq:,}"
