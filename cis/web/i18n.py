@@ -27,7 +27,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_app_context, request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import Babel, Domain, get_locale
 from jinja2 import BaseLoader, pass_eval_context
@@ -232,7 +232,10 @@ _NO_CATALOG = NullTranslations()
 
 
 def _page_formats() -> PageText:
-    return PageText(_NO_CATALOG, page_locale())  # the catalog is not needed for money, numbers and dates
+    """The app's kept `PageText` for this page; outside an app with the site's i18n, one made for the call (the
+    catalog is not needed for money, numbers and dates)."""
+    domain = current_app.extensions.get(I18N_EXTENSION) if has_app_context() else None
+    return domain.page_text() if isinstance(domain, _CatalogDomain) else PageText(_NO_CATALOG, page_locale())
 
 
 def page_text() -> PageText:
