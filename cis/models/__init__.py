@@ -6,6 +6,7 @@ from cis.models.base import Base
 from cis.models.billing import Bill, Payment, TariffSchedule
 from cis.models.calls import IvrCall
 from cis.models.complaints import Complaint, ComplaintEvent
+from cis.models.console import AccountNote, ScreenPop
 from cis.models.documents import Document
 from cis.models.interruptions import FeederInterruption
 from cis.models.messaging import ConsoleSms, OtpChallenge, SmsOptOut
@@ -38,6 +39,7 @@ from cis.models.vigilance import Feedback, TheftReport
 __all__ = [
     "Account",
     "AccountMobile",
+    "AccountNote",
     "AuditLog",
     "Base",
     "Bill",
@@ -70,6 +72,7 @@ __all__ = [
     "RosterFeeder",
     "RosterSchedule",
     "RosterSubscription",
+    "ScreenPop",
     "ServiceRequest",
     "ServiceRequestEvent",
     "SmsOptOut",

@@ -40,6 +40,8 @@ class IvrCall(Base):
         # A provider's retry of the same call (a webhook delivered twice) finds the one row.
         UniqueConstraint("channel", "call_ref"),
         Index("ix_ivr_call_started_at", "started_at"),
+        # The consumer 360 lists a caller's recent calls, also those that never named an account.
+        Index("ix_ivr_call_caller_started_at", "caller", "started_at"),
         # Whether an alert call we placed ran its flow is looked up by our reference of it.
         Index(
             "ix_ivr_call_outbound_ref",

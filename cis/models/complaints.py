@@ -21,8 +21,17 @@ COMPLAINT_STEPS = (
     "resolution_confirmed",  # the consumer said it is fixed: closed
     "resolution_rejected",  # the consumer said it is not fixed: reopened (`level` the one it is reopened at)
     "closed",  # closed without the consumer's word (a duplicate, the confirmation window passed)
+    "reassigned",  # given to another officer of the area by hand (`note` says to whom and why)
+    "noted",  # an officer's or agent's remark, for the office
 )
 _OPEN = "status IN ('open', 'reopened') AND account_id IS NOT NULL"
+_ASKED = "status = 'resolved' AND closure_asked_to IS NOT NULL"
+# How a complaint came to be closed (`complaint.closed_how`).
+CLOSED_HOW = (
+    "confirmed",  # the consumer said it is fixed (an SMS 1, the portal, an IVR call)
+    "site_otp",  # the consumer gave the lineman on site the code sent with the resolution
+    "not_confirmed",  # nobody answered within the closure wait: closed, and reported apart in the MIS
+)
 
 
 class Complaint(Base):
@@ -31,6 +40,15 @@ class Complaint(Base):
         # The same request from a channel (an IVR call's step, an SMS id, a form token) is one complaint.
         UniqueConstraint("channel", "channel_request_id"),
         Index("ix_complaint_status_sla_due_at", "status", "sla_due_at"),
+        # The officers' to-do: the complaints of their sub-divisions by status.
+        Index("ix_complaint_sub_division_id_status", "sub_division_id", "status"),
+        # A bare "1" or "2" by SMS answers the closure question this mobile was asked last.
+        Index(
+            "ix_complaint_closure_asked_to",
+            "closure_asked_to",
+            postgresql_where=text(_ASKED),
+            sqlite_where=text(_ASKED),
+        ),
         # One open complaint of a category per account: a second one from any channel, even at the same
         # moment, is answered with the first one's number (cis.complaints.register_complaint).
         Index(
@@ -62,6 +80,14 @@ class Complaint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+    # What the officer found and did, from cis.escalation.CLOSURE_CODES.
+    resolution_code: Mapped[str | None] = mapped_column(String(24))
+    # A resolution waits for the consumer's word until then; unanswered, the sweep closes it as not confirmed.
+    confirm_by: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The mobile asked "reply 1 if fixed, 2 if not", and the SHA-256 of the code it was sent for the lineman.
+    closure_asked_to: Mapped[str | None] = mapped_column(Code(16))
+    closure_code_hash: Mapped[str | None] = mapped_column(String(64))
+    closed_how: Mapped[str | None] = mapped_column(String(16))  # one of CLOSED_HOW
 
 
 class ComplaintEvent(Base):

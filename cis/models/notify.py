@@ -41,6 +41,8 @@ class Outbox(Base):
         # Failed alert SMS fall back to a voice call: the sweep reads the recently failed ones only.
         Index("ix_outbox_failed_sms_updated_at", "updated_at", postgresql_where=FAILED_SMS, sqlite_where=FAILED_SMS),
         Index("ix_outbox_provider_id", "provider", "provider_id", postgresql_where=HAS_ID, sqlite_where=HAS_ID),
+        # The consumer 360 lists what an account was sent, newest first.
+        Index("ix_outbox_account_id_id", "account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

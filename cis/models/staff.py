@@ -24,6 +24,9 @@ class Staff(Base):
     scope_level: Mapped[str | None] = mapped_column(String(12))
     scope_id: Mapped[int | None] = mapped_column(BigInteger)
     mobile: Mapped[str | None] = mapped_column(String(16))
+    # A 1912 agent's phone extension (the queue member's interface, e.g. "PJSIP/1912-07"): the screen-pop finds
+    # the agent who answered a transferred call by it.
+    extension: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
