@@ -13,9 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cis import audit
+from cis import audit, escalation_matrix
 from cis.complaints import (
-    CATEGORIES,
     ESCALATION_LEVELS,
     OPEN_STATUSES,
     SYSTEM_ACTOR,
@@ -114,7 +113,7 @@ def _level(level: int) -> str:
 def _answer_by(complaint: Complaint, now: dt.datetime) -> dt.datetime | None:
     if complaint.status != "resolved" or complaint.resolved_at is None:
         return None
-    until = complaint.resolved_at + CONFIRM_WITHIN
+    until = complaint.confirm_by or complaint.resolved_at + CONFIRM_WITHIN
     return until if now <= until else None
 
 
@@ -247,8 +246,9 @@ def _pending(complaint: Complaint, raw_number: str, now: dt.datetime) -> dt.date
     number = complaint.number or raw_number
     if complaint.status != "resolved" or complaint.resolved_at is None:
         raise ResolutionNotPending(number, complaint.status)
-    if now - complaint.resolved_at > CONFIRM_WITHIN:
-        raise ConfirmationWindowClosed(number, CONFIRM_WITHIN.days)
+    until = complaint.confirm_by or complaint.resolved_at + CONFIRM_WITHIN
+    if now > until:
+        raise ConfirmationWindowClosed(number, max(1, round((until - complaint.resolved_at) / dt.timedelta(days=1))))
     return complaint.resolved_at
 
 
@@ -283,7 +283,7 @@ def confirm_resolution(
                     Complaint.status == "resolved",
                     Complaint.resolved_at == resolved_at,
                 )
-                .values(status="closed")
+                .values(status="closed", closed_how="confirmed", closure_asked_to=None, closure_code_hash=None)
                 .execution_options(synchronize_session=False)
             )
             if closed.rowcount != 1:  # answered meanwhile: look again
@@ -338,13 +338,12 @@ def reject_resolution(
             if complaint.status == "reopened":
                 return _answer(complaint, changed=False)
             resolved_at = _pending(complaint, raw_number, at)
-            category = CATEGORIES.get(complaint.category)
             rural = complaint.feeder_id is not None and (
                 session.scalar(select(Feeder.kind).where(Feeder.id == complaint.feeder_id)) == "rural"
             )
-            hours = 24 if category is None else category.rural_sla_hours if rural else category.urban_sla_hours
             level_was = complaint.escalation_level
             level = min(level_was + 1, len(ESCALATION_LEVELS) - 1)
+            hours = escalation_matrix.matrix().hours(complaint.category, level, rural=rural)
             assignee = officer_for(session, level, complaint.sub_division_id) or complaint.assignee_id
             due = at + dt.timedelta(hours=hours)
             try:
@@ -362,6 +361,10 @@ def reject_resolution(
                         sla_due_at=due,
                         resolved_at=None,
                         resolution=None,
+                        resolution_code=None,
+                        confirm_by=None,
+                        closure_asked_to=None,
+                        closure_code_hash=None,
                     )
                     .execution_options(synchronize_session=False)
                 )

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, SmallInteger, String, Text, case, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cis import audit, notify
+from cis import audit, escalation_matrix, notify
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
@@ -66,18 +66,19 @@ class Category:
     rural_sla_hours: int
 
 
-# SLAs follow the spirit of UPERC's Standards of Performance (fuse-off calls within hours, meter and
-# billing complaints within days); a discom tunes them here.
+# Complaints about a place rather than a connection (a hazard, theft) may come without an account number.
+_PLACE_CATEGORIES = ("dangerous_line", "theft")
+# The time promised in the acknowledgement is the JE's time in the 1912 matrix (cis/data/escalation.toml, with
+# its sources in UPERC's Standards of Performance); a discom tunes it there.
 CATEGORIES: dict[str, Category] = {
-    c.code: c
-    for c in (
-        Category("no_supply", "No supply", True, 4, 8),
-        Category("voltage", "Low or fluctuating voltage", True, 24, 48),
-        Category("meter", "Meter defective, burnt or stopped", True, 168, 360),
-        Category("billing", "Wrong bill or bill not received", True, 168, 168),
-        Category("dangerous_line", "Dangerous line, sparking or broken pole", False, 4, 8),
-        Category("theft", "Electricity theft", False, 72, 72),
+    code: Category(
+        code,
+        limits.title,
+        code not in _PLACE_CATEGORIES,
+        limits.hours(0, rural=False),
+        limits.hours(0, rural=True),
     )
+    for code, limits in escalation_matrix.matrix().categories.items()
 }
 
 

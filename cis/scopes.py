@@ -59,3 +59,17 @@ def account_sub_division(session: Session, account_id: int) -> int | None:
         .join(Account, Account.dt_id == DistributionTransformer.id)
         .where(Account.id == account_id)
     )
+
+
+def scopes_covering(session: Session, sub_division_id: int) -> list[tuple[str, int]]:
+    """The (scope_level, scope_id) pairs whose scope holds `sub_division_id`: its own, its division's, circle's
+    and zone's."""
+    row = session.execute(
+        select(SubDivision.id, SubDivision.division_id, Division.circle_id, Circle.zone_id)
+        .join(Division, Division.id == SubDivision.division_id)
+        .join(Circle, Circle.id == Division.circle_id)
+        .where(SubDivision.id == sub_division_id)
+    ).first()
+    if row is None:
+        return []
+    return [("sub_division", row[0]), ("division", row[1]), ("circle", row[2]), ("zone", row[3])]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from cis import accounts, calculator, complaints, interruptions, optout, otp, payment_info, readings
+from cis import accounts, calculator, complaints, escalation, interruptions, optout, otp, payment_info, readings
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
@@ -433,9 +433,16 @@ def _start(request: _Request) -> tuple[str, Mapping[str, str | int], bool]:
 
 
 def _check_reply(request: _Request, answer: int) -> tuple[str, Mapping[str, str | int], bool]:
-    """A 1 or 2 answers the restoration check this mobile was asked; from anyone else it means nothing."""
+    """A 1 or 2 answers the closure question of a complaint this mobile was asked last ("reply 1 if fixed"), else
+    the restoration check it was asked; from anyone else it means nothing."""
     if request.mobile is None:
         return HELP, {}, False
+    closure = escalation.answer_by_sms(request.uow, request.mobile, answer, now=request.now)
+    if closure is not None:
+        if closure.closed:
+            return "reply.complaint_confirmed", {"number": closure.number}, False
+        reopened = {"number": closure.number, "officer": closure.officer, "due": moment_text(closure.sla_due_at)}
+        return "reply.complaint_reopened", reopened, False
     told = feedback.answer_check(
         request.uow,
         request.mobile,

@@ -66,6 +66,8 @@ PLAUSIBLE = {
     "per_day": "1,234",
     "usual": "8.2",
     "kind": "a permanent disconnection",
+    "what": "meter tested and found correct",
+    "code": "482913",
 }
 
 TEMPLATES = load_templates()
@@ -159,6 +161,11 @@ WORST_PAYLOADS: dict[str, dict[str, object]] = {
         "account_no": "1234567890",
         "reason": "scheduled power cut",
     },
+    # The longest closure code's words (cis.escalation.CLOSURE_CODES), the longest officer's title.
+    "complaint.resolved": {"number": "1234567897", "what": "meter tested and found correct", "code": "482913"},
+    "complaint.escalated": {"number": "1234567897", "officer": "superintending engineer", "due": WORST_MOMENT},
+    "complaint.officer_escalated": {"number": "1234567897", "count": 12345},
+    "complaint.closed_unconfirmed": {"number": "1234567897"},
 }
 ALERTS = sorted(key for key in TEMPLATES if key.startswith(("outage.", "complaint.")))
 
@@ -194,6 +201,8 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
 def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
     acks = {"complaint.ack", "complaint.ack_outage", "complaint.ack_outage_no_etr", "bill.pay_info"}
     acks |= {"request.bill_revision", "request.application"}
+    # What becomes of the consumer's own complaint (asked to confirm it, moved up, closed) and the officers' notices.
+    acks |= {"complaint.resolved", "complaint.escalated", "complaint.closed_unconfirmed", "complaint.officer_escalated"}
     asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | acks
     assert {"reply.help", "reply.opted_out", "reply.opted_in", "otp.register", "otp.login"} <= asked_for
     exempt = {key for key, template in TEMPLATES.items() if template.opt_out_exempt}
