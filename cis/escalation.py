@@ -600,7 +600,8 @@ def _escalate_batch(
             .where(
                 Complaint.__table__.c.id == bindparam("cid"),
                 Complaint.__table__.c.escalation_level == bindparam("was"),
-                Complaint.__table__.c.status.in_(OPEN_STATUSES),
+                # Spelt out: an IN list cannot be part of an executemany statement.
+                or_(*(Complaint.__table__.c.status == status for status in OPEN_STATUSES)),
             )
             .values(escalation_level=bindparam("lvl"), sla_due_at=bindparam("due"), assignee_id=bindparam("who")),
             [{k: m[k] for k in ("cid", "was", "lvl", "due", "who")} for m in moves],
@@ -730,13 +731,14 @@ def _sms_to_officers(session: Session, moves: list[dict[str, Any]], at: dt.datet
             numbers[m["who"]].append(m["number"])
     if not numbers:
         return 0
-    mobiles = dict(
-        session.execute(
+    mobiles = {
+        staff_id: mobile
+        for staff_id, mobile in session.execute(
             select(Staff.id, Staff.mobile).where(
                 Staff.id.in_(sorted(numbers)), Staff.mobile.is_not(None), Staff.active.is_(True)
             )
-        ).tuples()
-    )
+        )
+    }
     rows = [
         _outbox_row(
             "complaint.officer_escalated",
