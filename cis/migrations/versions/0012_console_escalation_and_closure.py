@@ -48,12 +48,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_consumer_name_prefix",
         "consumer",
-        [sa.text("lower(name) text_pattern_ops") if _postgres() else sa.text("lower(name)")],
+        [sa.text('lower(name) COLLATE "C"') if _postgres() else sa.text("lower(name)")],
     )
     op.create_index(
         "ix_consumer_name_hi_prefix",
         "consumer",
-        [sa.text("name_hi text_pattern_ops") if _postgres() else sa.text("name_hi")],
+        [sa.text('name_hi COLLATE "C"') if _postgres() else sa.text("name_hi")],
     )
     op.create_index("ix_outbox_account_id_id", "outbox", ["account_id", "id"])
     op.create_index("ix_ivr_call_caller_started_at", "ivr_call", ["caller", "started_at"])
