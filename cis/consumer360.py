@@ -24,6 +24,7 @@ from cis.models import (
     Account,
     AccountMobile,
     AccountNote,
+    Bill,
     Circle,
     Complaint,
     ComplaintEvent,
@@ -460,3 +461,67 @@ def add_note(uow: UnitOfWork, raw_account_no: str, text: str, *, staff_id: int, 
             raise UnknownAccount(account_no)
         session.add(AccountNote(account_id=account_id, staff_id=staff_id, text=words, at=at))
         uow.commit()
+
+
+class NoBill(CisError):
+    """The account has no bill to send."""
+
+    def __init__(self, account_no: str) -> None:
+        super().__init__(f"Account {account_no} has no bill yet.")
+
+
+def resend_bill_sms(
+    uow: UnitOfWork, raw_account_no: str, *, staff_id: int, request_id: str, now: dt.datetime | None = None
+) -> str:
+    """Send the latest bill's SMS ("bill.issued": units, amount, due date) again to the account's first mobile, at
+    the caller's request (so also to an account that opted out of alerts); the same request twice sends one SMS.
+    Returns the mobile, masked. Raises UnknownAccount (also one the staff member may not see), NoBill,
+    NoMobileForAccount."""
+    from cis import notify
+    from cis.errors import NoMobileForAccount
+    from cis.phones import mask_mobile
+
+    at = now or audit.utcnow()
+    account_no = parse_account_no(raw_account_no)
+    with uow:
+        session = uow.session
+        covered = _covered(session, staff_id)
+        query = select(Account.id).where(Account.account_no == account_no)
+        if covered is not None:
+            query = query.where(Account.id.in_(_account_place().where(Substation.sub_division_id.in_(covered or [-1]))))
+        account_id = session.scalar(query)
+        if account_id is None:
+            raise UnknownAccount(account_no)
+        bill = session.scalars(
+            select(Bill)
+            .where(Bill.account_id == account_id, Bill.status != "superseded")
+            .order_by(Bill.cycle.desc(), Bill.version.desc())
+            .limit(1)
+        ).first()
+        if bill is None:
+            raise NoBill(account_no)
+        mobile = next(iter(notify.account_mobiles(session, account_id)), None)
+        if mobile is None:
+            raise NoMobileForAccount(account_no)
+        notify.enqueue(
+            session,
+            channel="sms",
+            template="bill.issued",
+            recipient=mobile,
+            dedupe_key=f"bill.issued:resend:{account_id}:{request_id[:100]}",
+            payload={
+                "account_no": account_no,
+                "cycle": bill.cycle,
+                "amount_paise": bill.amount_paise,
+                "due": bill.due_date.isoformat(),
+                "units": bill.units,
+            },
+            at=at,
+            account_id=account_id,
+            priority=1,
+        )
+        audit.record(
+            session, actor=f"staff:{staff_id}", action="sms.bill_resent", entity="account", entity_id=account_no, at=at
+        )
+        uow.commit()
+        return mask_mobile(mobile)

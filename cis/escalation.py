@@ -916,3 +916,88 @@ def officers_of_area(uow: UnitOfWork, raw_number: str, staff_id: int) -> list[tu
             .order_by(Staff.role, Staff.username)
         ).all()
         return [(r.username, r.name, r.role) for r in rows]
+
+
+@dataclass(frozen=True)
+class OfficerStep:
+    step: str
+    at: dt.datetime
+    actor: str
+    level: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class OfficerView:
+    """A complaint as the officer working it sees it: the consumer to call, the place, the full history."""
+
+    number: str
+    category: str
+    status: str
+    level: str
+    channel: str
+    text: str | None
+    created_at: dt.datetime
+    sla_due_at: dt.datetime
+    overdue: bool
+    assignee: str | None
+    account_no: str | None
+    name: str | None
+    address: str | None
+    mobile: str | None
+    feeder: str | None
+    resolution: str | None
+    resolution_code: str | None
+    confirm_by: dt.datetime | None
+    asked: bool  # the consumer was sent a code for the lineman
+    closed_how: str | None
+    steps: tuple[OfficerStep, ...]
+
+
+def officer_view(uow: UnitOfWork, raw_number: str, *, staff_id: int, now: dt.datetime | None = None) -> OfficerView:
+    """The complaint for an officer whose scope covers it; UnknownComplaint for anyone else or no such number."""
+    at = now or audit.utcnow()
+    complaint_id = complaint_id_for_no(raw_number)
+    with uow.reading():
+        session = uow.session
+        complaint = session.get(Complaint, complaint_id)
+        if complaint is None or not officer_covers(session, staff_id, complaint.sub_division_id):
+            raise UnknownComplaint(raw_number)
+        account = session.get(Account, complaint.account_id) if complaint.account_id is not None else None
+        feeder = (
+            session.scalar(select(Feeder.name).where(Feeder.id == complaint.feeder_id)) if complaint.feeder_id else None
+        )
+        mobile = complaint.mobile
+        if mobile is None and account is not None:
+            mobile = next(iter(notify.account_mobiles(session, account.id)), None)
+        steps = tuple(
+            OfficerStep(e.step, e.at, e.actor, LEVELS[min(e.level, TOP)] if e.level is not None else None, e.note)
+            for e in session.scalars(
+                select(ComplaintEvent)
+                .where(ComplaintEvent.complaint_id == complaint.id)
+                .order_by(ComplaintEvent.at, ComplaintEvent.id)
+            )
+        )
+        return OfficerView(
+            number=complaint.number or raw_number,
+            category=complaint.category,
+            status=complaint.status,
+            level=LEVELS[min(complaint.escalation_level, TOP)],
+            channel=complaint.channel,
+            text=complaint.text,
+            created_at=complaint.created_at,
+            sla_due_at=complaint.sla_due_at,
+            overdue=complaint.status in OPEN_STATUSES and complaint.sla_due_at <= at,
+            assignee=_username(session, complaint.assignee_id),
+            account_no=account.account_no if account else None,
+            name=account.consumer.name if account else None,
+            address=account.address if account else None,
+            mobile=mobile,
+            feeder=feeder,
+            resolution=complaint.resolution,
+            resolution_code=complaint.resolution_code,
+            confirm_by=complaint.confirm_by,
+            asked=complaint.closure_code_hash is not None,
+            closed_how=complaint.closed_how,
+            steps=steps,
+        )

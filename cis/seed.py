@@ -1025,8 +1025,17 @@ def _staff(conn: Connection, password_hash: str | None) -> int:
                 "scope_id": sid,
             }
         )
-    for row in rows:
-        row.update(password_hash=hashed, active=True, created_at=now, mobile=None)
+    for n, row in enumerate(rows, start=1):
+        # Officers get a demo mobile for the escalation SMS (the 70000 range: numbers no consumer of the seed has);
+        # agents the extension their phone has in asterisk/queues.conf, for the screen-pop.
+        officer = row["role"] in ("je", "sdo", "ee", "se")
+        row.update(
+            password_hash=hashed,
+            active=True,
+            created_at=now,
+            mobile=f"+9170000{n:05d}" if officer else None,
+            extension=f"pjsip/{row['username']}" if row["role"] == "agent" else None,
+        )
     conn.execute(insert(Staff), rows)
     return len(rows)
 

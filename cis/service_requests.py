@@ -71,6 +71,31 @@ STATUS_IN_SMS = {
     "rejected": "rejected",
     "completed": "completed",
 }
+# Why an officer turns a request down, as the consumer's SMS says it (30 characters at most: a DLT variable).
+REJECTION_REASONS = {
+    "reading_correct": "the meter reading is correct",
+    "bill_correct": "the bill was found correct",
+    "documents_missing": "documents were missing",
+    "not_eligible": "it is not eligible",
+    "duplicate": "it repeats another request",
+    "dues_pending": "dues are pending",
+}
+# The steps an application goes through after it is filed, in order, with the status each puts it in and the words
+# its SMS says ("Your request N is now <words>").
+APPLICATION_STEPS = (
+    ("documents_verified", "under_review", "documents verified"),
+    ("site_inspected", "under_review", "site inspection done"),
+    ("demand_note_issued", "approved", "demand note issued"),
+    ("paid", "approved", "payment received"),
+    ("released", "completed", "completed"),
+)
+# What the last step is called for each kind of application.
+RELEASED_AS = {
+    "new_connection": "connection released",
+    "load_change": "new load sanctioned",
+    "name_change": "name changed",
+    "perm_disconnection": "connection disconnected",
+}
 # KESCO changes a sanctioned load online up to this; above it the consumer goes to the sub-division office.
 ONLINE_LOAD_LIMIT_KW = Decimal("4")
 MAX_LOAD_KW = Decimal("1000")
@@ -886,8 +911,11 @@ def advance_request(
     staff_id: int,
     note: str | None = None,
     now: dt.datetime | None = None,
+    rejected_because: str | None = None,
 ) -> RequestTimeline:
     """An officer moves a request on (under review, approved, rejected, completed), with an optional note.
+    A rejection with `rejected_because` (one of REJECTION_REASONS) tells the consumer that reason by SMS
+    ('request.rejected'), and records it in the history.
 
     Only an officer whose scope covers the request's sub-division may (UnknownRequest for anyone else, as for
     a missing one); the move must be one the status allows (StatusChangeNotAllowed), and a bill revision is
@@ -922,6 +950,8 @@ def advance_request(
         request.status = to_status
         request.updated_at = at
         actor = f"staff:{staff.username}"
+        if to_status == "rejected" and rejected_because in REJECTION_REASONS:
+            text = f"Not accepted: {REJECTION_REASONS[rejected_because]}." + (f" {text}" if text else "")
         session.add(ServiceRequestEvent(request_id=request.id, status=to_status, actor=actor[:60], note=text, at=at))
         audit.record(
             session,
@@ -939,13 +969,15 @@ def advance_request(
             request.kind == BILL_REVISION and to_status == "completed"
         )
         if told and request.mobile is not None:
+            because = REJECTION_REASONS.get(rejected_because or "") if to_status == "rejected" else None
             notify.enqueue(
                 session,
                 channel="sms",
-                template="request.status",
+                template="request.rejected" if because else "request.status",
                 recipient=request.mobile,
                 dedupe_key=f"request.status:{number}:{to_status}",
-                payload={"number": number, "status": STATUS_IN_SMS[to_status]},
+                payload={"number": number, "status": STATUS_IN_SMS[to_status]}
+                | ({"reason": because} if because else {}),
                 at=at,
                 account_id=request.account_id,
             )
@@ -1128,3 +1160,157 @@ def _bill_version(bill: Bill) -> BillVersion:
         issued_at=bill.issued_at,
         revision_reason=bill.revision_reason,
     )
+
+
+# --- the officers' decisions ---------------------------------------------------------------------------------------
+
+
+class StepOutOfOrder(CisError):
+    """An application's steps go in order: this one is not the next."""
+
+    def __init__(self, number: str, expected: str | None) -> None:
+        super().__init__(
+            f"Application {number} is not at that step: the next one is {expected.replace('_', ' ')}."
+            if expected
+            else f"Application {number} has been through every step."
+        )
+        self.expected = expected
+
+
+def next_application_step(request_payload: dict[str, Any] | None) -> str | None:
+    """The step an application goes to next (None: released already)."""
+    done = (request_payload or {}).get("step")
+    codes = [code for code, _, _ in APPLICATION_STEPS]
+    if done not in codes:
+        return codes[0]
+    at = codes.index(done) + 1
+    return codes[at] if at < len(codes) else None
+
+
+def approve_revision(
+    uow: UnitOfWork,
+    number: str,
+    *,
+    staff_id: int,
+    reason: str,
+    units: int | None = None,
+    current_kwh: int | None = None,
+    now: dt.datetime | None = None,
+) -> RequestTimeline:
+    """An officer covering the request approves a bill revision: the disputed bill is revised
+    (`cis.billing.revise_bill`: a new version with the corrected units or reading, the consumer told the new
+    amount by SMS) and the request completed with the revised version linked, so the portal shows both. A request
+    whose bill was already revised (a retry) is only completed. Raises UnknownRequest (not theirs, none, not a
+    bill revision), StatusChangeNotAllowed (already decided), and the billing errors of a wrong correction."""
+    from cis.billing import revise_bill
+
+    at = now or audit.utcnow()
+    request_id = request_id_for_no(number)
+    if request_id is None:
+        raise UnknownRequest(number)
+    with uow:
+        session = uow.session
+        request = session.get(ServiceRequest, request_id)
+        staff = session.get(Staff, staff_id)
+        if (
+            request is None
+            or staff is None
+            or request.kind != BILL_REVISION
+            or not officer_covers(session, staff_id, request.sub_division_id)
+        ):
+            raise UnknownRequest(number)
+        if request.status not in OPEN_REQUEST_STATUSES:
+            raise StatusChangeNotAllowed(request.status, "completed")
+        disputed = session.get(Bill, request.disputed_bill_id) if request.disputed_bill_id else None
+        if disputed is None:
+            raise UnknownRequest(number)
+        already = _revised_bill(session, request, disputed) is not None
+        account_no = session.scalar(select(Account.account_no).where(Account.id == request.account_id))
+        cycle, username = disputed.cycle, staff.username
+    if not already and account_no is not None:
+        revise_bill(
+            uow,
+            account_no,
+            cycle,
+            reason=f"Bill revision request {number}: {reason}",
+            actor=f"staff:{username}",
+            units=units,
+            current_kwh=current_kwh,
+            now=at,
+        )
+    return advance_request(uow, number, "completed", staff_id=staff_id, note=reason, now=at)
+
+
+def advance_application(
+    uow: UnitOfWork, number: str, step: str, *, staff_id: int, note: str | None = None, now: dt.datetime | None = None
+) -> RequestTimeline:
+    """An officer covering an application moves it to its next step (documents verified, site inspected, demand
+    note issued, paid, released): its status follows (under review, approved, completed), the step and note go
+    into its history with an audit row, and the applicant is told by SMS at each step. Raises UnknownRequest,
+    StepOutOfOrder (not the next step), StatusChangeNotAllowed (already rejected or completed)."""
+    at = now or audit.utcnow()
+    text = _optional_text(note, "note", MAX_NOTE)
+    request_id = request_id_for_no(number)
+    if request_id is None:
+        raise UnknownRequest(number)
+    steps = {code: (status, words) for code, status, words in APPLICATION_STEPS}
+    with uow:
+        session = uow.session
+        request = session.scalars(
+            select(ServiceRequest).where(ServiceRequest.id == request_id).with_for_update()
+        ).one_or_none()
+        staff = session.get(Staff, staff_id)
+        if (
+            request is None
+            or staff is None
+            or request.kind not in APPLICATION_KINDS
+            or not officer_covers(session, staff_id, request.sub_division_id)
+        ):
+            raise UnknownRequest(number)
+        if request.status not in OPEN_REQUEST_STATUSES:
+            raise StatusChangeNotAllowed(request.status, step)
+        expected = next_application_step(request.payload)
+        if step != expected:
+            raise StepOutOfOrder(number, expected)
+        status, words = steps[step]
+        if step == "released":
+            words = RELEASED_AS.get(request.kind, words)
+        was = request.status
+        request.payload = {**(request.payload or {}), "step": step}
+        request.status = status
+        request.updated_at = at
+        actor = f"staff:{staff.username}"
+        session.add(
+            ServiceRequestEvent(
+                request_id=request.id,
+                status=status,
+                actor=actor[:60],
+                note=words[:1].upper() + words[1:] + "." + (f" {text}" if text else ""),
+                at=at,
+            )
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="request.step",
+            entity="service_request",
+            entity_id=number,
+            at=at,
+            kind=request.kind,
+            step=step,
+            status_was=was,
+            status=status,
+        )
+        if request.mobile is not None:
+            notify.enqueue(
+                session,
+                channel="sms",
+                template="request.status",
+                recipient=request.mobile,
+                dedupe_key=f"request.step:{number}:{step}",
+                payload={"number": number, "status": words},
+                at=at,
+                account_id=request.account_id,
+            )
+        uow.commit()
+    return request_timeline(uow, number, Viewer(staff_id=staff_id), now=at)

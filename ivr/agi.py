@@ -520,9 +520,17 @@ def collect(gather: Gather, first: str = "") -> Player:
         key = ""
 
 
-def end(action: Hangup | Transfer, config: AgiConfig) -> Generator[str, AgiReply, None]:
-    """The final turn's last command: hang up, or hand the caller to the agents."""
+# The channel variable naming the call's record when the caller is handed to the agents' queue: Asterisk's AMI
+# AgentConnect event carries it (manager.conf `channelvars`), so the agent who answers sees the caller's 360.
+CALL_ID_VARIABLE = "URJA_CALL_ID"
+
+
+def end(action: Hangup | Transfer, config: AgiConfig, call_id: int | None = None) -> Generator[str, AgiReply, None]:
+    """The final turn's last command: hang up, or hand the caller to the agents (first naming the call's record
+    in the channel variable URJA_CALL_ID, for the screen-pop)."""
     if isinstance(action, Transfer):
+        if call_id is not None:
+            yield set_variable(CALL_ID_VARIABLE, str(call_id))
         yield config.transfer(action.queue)
     else:
         yield "HANGUP"
@@ -738,7 +746,7 @@ def call_flow(
             yield from say(turn, config, "", outcome.missing_sounds)
             outcome.transferred = isinstance(action, Transfer)
             with suppress(AgiHangup):  # the caller left the line or the queue after the IVR had said everything
-                yield from end(action, config)
+                yield from end(action, config, getattr(call, "record_id", None))
             break
     except AgiHangup:
         outcome.hung_up = True
@@ -746,10 +754,10 @@ def call_flow(
         outcome.errors.append(exc)
     except PromptMissing as exc:  # the caller cannot answer a question heard in part: the agents can
         outcome.missing_sounds.append(exc.sound)
-        outcome.hung_up = yield from _apologise(lang, config, outcome)
+        outcome.hung_up = yield from _apologise(lang, config, outcome, call)
     except Exception as exc:  # the dialog failed or Asterisk refused a command: no dead air, offer the agent
         outcome.errors.append(exc)
-        outcome.hung_up = yield from _apologise(lang, config, outcome)
+        outcome.hung_up = yield from _apologise(lang, config, outcome, call)
     if outcome.started:
         try:
             yield FinishCall(call, outcome.hung_up, outcome.fault, outcome.transferred)
@@ -758,7 +766,9 @@ def call_flow(
     return outcome
 
 
-def _apologise(lang: Lang, config: AgiConfig, outcome: CallOutcome) -> Generator[str, AgiReply, bool]:
+def _apologise(
+    lang: Lang, config: AgiConfig, outcome: CallOutcome, call: Any = None
+) -> Generator[str, AgiReply, bool]:
     """Say sorry and transfer to the agents; returns whether the caller turned out to be gone.
 
     A missing apology is skipped: the caller still reaches the agents."""
@@ -768,6 +778,9 @@ def _apologise(lang: Lang, config: AgiConfig, outcome: CallOutcome) -> Generator
         except PromptMissing as exc:
             outcome.missing_sounds.append(exc.sound)
         outcome.apologised = True
+        call_id = getattr(call, "record_id", None)
+        if call_id is not None:
+            yield set_variable(CALL_ID_VARIABLE, str(call_id))
         yield config.transfer(config.agent_queue)
         outcome.transferred = True
     except AgiHangup:

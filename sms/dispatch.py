@@ -356,9 +356,11 @@ REDACTED = {"otp": "redacted"}
 
 
 def _redact_otps(conn: Connection, where: Any) -> None:
-    """A one-time password has no business staying in the outbox once it left, or never will."""
+    """A one-time password, or a complaint's closure code, has no business staying in the outbox once it left, or
+    never will."""
     o = Outbox.__table__.c
-    conn.execute(update(Outbox.__table__).where(where, o.template.like("otp.%")).values(payload=REDACTED))
+    secret = o.template.like("otp.%") | (o.template == "complaint.resolved")
+    conn.execute(update(Outbox.__table__).where(where, secret).values(payload=REDACTED))
 
 
 def _record(
@@ -424,7 +426,7 @@ def _record(
         int(r.ref)
         for r in results
         if r.ref in outgoing
-        and outgoing[r.ref].template_key.startswith("otp.")
+        and (outgoing[r.ref].template_key.startswith("otp.") or outgoing[r.ref].template_key == "complaint.resolved")
         and (r.outcome != "retry" or attempts.get(int(r.ref), 0) >= config.max_attempts)
     ]
     if secret:

@@ -385,7 +385,9 @@ def _number_key(number: str) -> str:
 
 # --- secrets in sent messages ----------------------------------------------------------------------------
 
-SECRET_VARIABLES = frozenset({"otp"})  # values only the handset may show: never a page, a log or a report
+# Values only the handset may show: never a page, a log or a report. An OTP; the code a consumer gives the lineman
+# to close a complaint (cis.escalation), which whoever sees it could close the complaint with.
+SECRET_VARIABLES = frozenset({"otp", "code"})
 BLANK = "******"
 _SECRET_FALLBACK = re.compile(r"\d{4,}")
 

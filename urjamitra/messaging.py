@@ -113,3 +113,32 @@ def queue_reminders(settings: Settings, engine: Engine, *, days_before: int, now
         portal_url=settings.portal_link,
         days_before=days_before,
     )
+
+
+def sms_preview(settings: Settings) -> Callable[[str, dict[str, object]], tuple[str, int]]:
+    """What an outbox row says, as the consumer's handset shows it, with its secrets (an OTP, a closure code)
+    blanked, and how many parts it takes: the console shows staff what a consumer was sent. A row whose values
+    were removed after sending (a secret's payload is) shows the template with its blanks."""
+    from sms.dispatch import variables_for
+    from sms.templates import _VARIABLE, BLANK, TemplateMismatch, blank_secrets, render, segments
+
+    config = dispatch_config(settings)
+
+    def preview(template_key: str, payload: dict[str, object]) -> tuple[str, int]:
+        template = templates().get(template_key)
+        if template is None:
+            return template_key, 0
+        try:
+            rendered = render(
+                template,
+                variables_for(template, payload, config.defaults),
+                allowed_urls=config.allowed_urls,
+                allowed_numbers=config.allowed_numbers,
+                entity_id=config.entity_id,
+            )
+        except (TemplateMismatch, ValueError):
+            text = _VARIABLE.sub(BLANK, template.text)
+            return text, segments(text)[0]
+        return blank_secrets(template, rendered.text), rendered.segments
+
+    return preview

@@ -23,6 +23,8 @@ from cis.web.account import account_blueprint
 from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
+from cis.web.console import console_blueprint as agent_console_blueprint
+from cis.web.console import todo_blueprint
 from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
@@ -41,6 +43,7 @@ from sms.console_web import console_blueprint
 from sms.webhooks import sms_blueprint
 from urjamitra import edge
 from urjamitra.limits import MobileLimits, install_limits, limit_routes
+from urjamitra.messaging import sms_preview
 from urjamitra.outages import revision_hook
 from urjamitra.security import install_security
 from urjamitra.settings import Settings
@@ -96,6 +99,16 @@ PARTS: tuple[dict[str, Any], ...] = (
             "/theft",
             "/feedback",
         ],
+    },
+    {
+        "name": "1912 console and officers' to-do",
+        "what": "agents (agent1 ...) find a consumer by account, mobile, name (English or Hindi), complaint or request "
+        "number and see the consumer 360 (network, bill, payments, complaints with history, requests, supply now, "
+        "the IVR calls and SMS the consumer had), log complaints, send the bill or payment SMS, start a mobile "
+        "registration, keep notes; a transferred IVR call pops on the agent's screen. Officers (je.<sub-division>, "
+        "sdo..., ee..., se...) work complaints of their area (resolve with a closure code, reassign, escalate, close "
+        "with the consumer's code), approve or reject bill revisions and move applications through their steps",
+        "links": ["/console/", "/todo/"],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
@@ -210,7 +223,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         auth_blueprint(
             sessions,
             clock=_utc_now,
-            landing={"outage_desk": "/desk/", "admin": "/admin/system"},
+            landing={
+                "outage_desk": "/desk/",
+                "admin": "/admin/system",
+                "agent": "/console/",
+                **dict.fromkeys(("je", "sdo", "ee", "se"), "/todo/"),
+            },
             idle=dt.timedelta(minutes=settings.staff_idle_minutes),
         )
     )
@@ -227,6 +245,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(preferences_blueprint(sessions, clock=_utc_now))
     app.register_blueprint(account_blueprint(sessions, issuer=Issuer(portal_url=settings.portal_link)))
     app.register_blueprint(forms_blueprint(portal_url=settings.portal_link))
+    app.register_blueprint(
+        agent_console_blueprint(
+            sessions, clock=_utc_now, sms_preview=sms_preview(settings), portal_url=settings.portal_link
+        )
+    )
+    app.register_blueprint(todo_blueprint(sessions, clock=_utc_now))
     try:
         prepare_fonts()  # the bill PDFs' fonts cut and parsed now, in each worker, not for the first consumer
     except FontsMissing as exc:
