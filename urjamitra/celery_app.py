@@ -34,6 +34,8 @@ def make_celery(settings: Settings) -> Celery:
             "bill-due-reminders": {"task": "sms.queue_bill_reminders", "schedule": crontab(hour=9, minute=30)},
             # Shutdown notices due, unfinished fan-outs, SMS fallen back to calls, suspected breakdowns.
             "outage-sweep": {"task": "outage.sweep", "schedule": 60.0, "options": {"expires": 50}},
+            # The 1912 matrix: overdue complaints one level up, resolutions nobody answered closed (idempotent).
+            "escalation-sweep": {"task": "complaints.escalation_sweep", "schedule": 120.0, "options": {"expires": 110}},
             # Tomorrow's roster slots and schedule SMS the evening before (a night slot is known in time), and
             # today's again just after midnight in case the evening run was missed (both idempotent).
             "roster-tomorrow": {

@@ -847,6 +847,40 @@ def cmd_outage_sweep(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_escalation_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    """The 1912 matrix's timers now (Celery beat runs them every 2 minutes); `--at` pretends it is then."""
+    from cis.escalation import sweep
+
+    now = dt.datetime.fromisoformat(args.at) if args.at else None
+    if now is not None and now.tzinfo is None:
+        raise CliError("--at needs a time zone, e.g. 2026-12-08T10:00:00+05:30")
+    engine = _engine(settings)
+    try:
+        report = sweep(engine, now=now)
+    finally:
+        engine.dispose()
+    levels = ", ".join(f"{count} to {level}" for level, count in sorted(report.by_level.items())) or "none"
+    print(
+        f"escalated {report.escalated} ({levels}); closed as not confirmed {report.closed_unconfirmed}; "
+        f"SMS to consumers {report.consumers_told}, to officers {report.officers_told}"
+    )
+    return 0
+
+
+def cmd_escalation_matrix(settings: Settings, _args: argparse.Namespace) -> int:
+    """The 1912 matrix in force (cis/data/escalation.toml): hours at each level, urban and rural, with sources."""
+    from cis.escalation_matrix import LEVELS, matrix
+
+    table = matrix()
+    print(f"{'category':<16} {'area':<6} " + " ".join(f"{level.upper():>5}" for level in LEVELS) + "  source")
+    for code, limits in table.categories.items():
+        for area, hours in (("urban", limits.urban), ("rural", limits.rural)):
+            cells = " ".join(f"{h:>4}h" for h in hours)
+            print(f"{code:<16} {area:<6} {cells}  {limits.source if area == 'urban' else ''}")
+    print(f"a resolution waits {int(table.closure_wait.total_seconds() // 3600)} h for the consumer's word")
+    return 0
+
+
 def cmd_outage_roster_day(settings: Settings, args: argparse.Namespace) -> int:
     """A day's roster slots on the feeders and its schedule SMS (beat: 18:00 for tomorrow, 00:05 for today)."""
     from zoneinfo import ZoneInfo
@@ -1078,6 +1112,16 @@ def build_parser() -> argparse.ArgumentParser:
     roster = outage_sub.add_parser("roster-day", help="a day's roster slots and schedule SMS")
     roster.add_argument("--date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today in India)")
     roster.set_defaults(func=cmd_outage_roster_day)
+    escalation = sub.add_parser("escalation", help="the 1912 escalation matrix and its sweep (Celery beat runs it)")
+    escalation_sub = escalation.add_subparsers(dest="escalation_command", required=True)
+    sweep_parser = escalation_sub.add_parser(
+        "sweep", help="move overdue complaints up the matrix, close resolutions nobody answered"
+    )
+    sweep_parser.add_argument("--at", help="as if it were this moment (ISO 8601 with a zone), for a demo or a test")
+    sweep_parser.set_defaults(func=cmd_escalation_sweep)
+    escalation_sub.add_parser("matrix", help="the hours each level holds a complaint, with sources").set_defaults(
+        func=cmd_escalation_matrix
+    )
     staff = sub.add_parser("staff", help="staff logins: set a password, deactivate, activate")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     password = staff_sub.add_parser(

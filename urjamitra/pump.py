@@ -13,9 +13,9 @@ OUTAGE_SWEEP_S = 15.0
 
 
 class OutboxPump:
-    """A thread that drains the outbox (SMS and alert calls) every few seconds and runs the outage sweep: what
-    Celery beat and its workers do when there is a Redis. `urjamitra up` runs one; `urjamitra serve` runs one in
-    one of its workers (urjamitra.gunicorn_app)."""
+    """A thread that drains the outbox (SMS and alert calls) every few seconds and runs the outage and escalation
+    sweeps: what Celery beat and its workers do when there is a Redis. `urjamitra up` runs one; `urjamitra serve`
+    runs one in one of its workers (urjamitra.gunicorn_app)."""
 
     def __init__(self, settings: Settings, every_s: float = 3.0) -> None:
         self._settings = settings
@@ -26,6 +26,7 @@ class OutboxPump:
 
     def _run(self) -> None:
         from cis.db import make_session_factory
+        from cis.escalation import sweep as escalate
         from cis.logs import get_logger
         from sms.dispatch import settle_stuck
         from urjamitra.messaging import drain_outbox, make_bucket, make_sms_provider
@@ -49,6 +50,8 @@ class OutboxPump:
                         swept = time.monotonic()
                         roster_days_due(self._settings, engine)
                         sweep(self._settings, engine)
+                        # What beat's complaints.escalation_sweep does: the 1912 matrix's timers.
+                        escalate(engine)
                     drain_outbox(self._settings, engine, provider, bucket, budget_s=self._every_s * 5)
                     drain_voice(self._settings, engine, dialer)
                 except Exception:  # a bad moment (database locked...) must not end the pump

@@ -133,6 +133,15 @@ def register_tasks(app: Celery) -> None:
         settings: Settings = self.app.conf.urja_settings
         return sweep(settings, side.engine)
 
+    @app.task(name="complaints.escalation_sweep", bind=True, ignore_result=True)
+    def escalation_sweep(self: Task) -> dict[str, Any]:
+        """Move overdue complaints up the 1912 matrix and close unanswered resolutions (cis.escalation.sweep)."""
+        from cis.escalation import sweep as escalate
+
+        side = _sms_side(self.app)
+        report = escalate(side.engine)
+        return {"escalated": report.escalated, "closed_unconfirmed": report.closed_unconfirmed}
+
     @app.task(name="outage.roster_day", bind=True)
     def outage_roster_day(self: Task, day: str | None = None, ahead: int = 0) -> dict[str, int]:
         """A day's roster slots and schedule SMS: `day` (YYYY-MM-DD), else India's today plus `ahead` days."""
