@@ -86,6 +86,17 @@ def record_answer(
         return Pop(pop.id, call_id, at)
 
 
+def record_answer_for_call(
+    uow: UnitOfWork, *, extension: str, channel: str, call_ref: str, source: str, now: dt.datetime | None = None
+) -> Pop | None:
+    """`record_answer` for a call named by its provider's reference (Twilio's CallSid) instead of our id."""
+    with uow:
+        call_id = uow.session.scalar(select(IvrCall.id).where(IvrCall.channel == channel, IvrCall.call_ref == call_ref))
+    if call_id is None:
+        return None
+    return record_answer(uow, extension=extension, call_id=call_id, source=source, now=now)
+
+
 def latest_pop(uow: UnitOfWork, staff_id: int, *, after: int = 0, now: dt.datetime | None = None) -> Pop | None:
     """The newest call popped for this staff member after pop `after`, if it is fresh (5 minutes)."""
     at = now or audit.utcnow()

@@ -766,9 +766,7 @@ def call_flow(
     return outcome
 
 
-def _apologise(
-    lang: Lang, config: AgiConfig, outcome: CallOutcome, call: Any = None
-) -> Generator[str, AgiReply, bool]:
+def _apologise(lang: Lang, config: AgiConfig, outcome: CallOutcome, call: Any = None) -> Generator[str, AgiReply, bool]:
     """Say sorry and transfer to the agents; returns whether the caller turned out to be gone.
 
     A missing apology is skipped: the caller still reaches the agents."""

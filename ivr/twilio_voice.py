@@ -7,6 +7,8 @@ Routes (the paths Twilio is configured with, relative to `public_url`):
 - POST /voice/status    the call's status callback; a final CallStatus ends the call record (and frees the
                         outbound slot through `on_call_ended`, and tells `on_call_status(CallSid, CallStatus)`
                         how a call we placed ended, for its outbox row)
+- POST /voice/agent-answered  the `<Dial>` to the agents was answered (with `on_agent_answered` only): `To`
+                        names the agent, `call` in the query the caller's CallSid; the screen-pop's cue
 - GET  /prompts/<lang>/<stem>.mp3  the built prompt audio that `<Play>` fetches
 
 Signatures. Every webhook's `X-Twilio-Signature` is checked over the URL Twilio called and all the form fields.
@@ -72,6 +74,7 @@ def voice_blueprint(
     apology_lang: Lang = "hi",
     on_call_ended: Callable[[str], object] | None = None,
     on_call_status: Callable[[str, str], object] | None = None,
+    on_agent_answered: Callable[[str, str], object] | None = None,
     name: str = "twilio_voice",
 ) -> Blueprint:
     """The Twilio voice webhooks, handing every call to `dialog` (see the module's docstring)."""
@@ -125,6 +128,8 @@ def voice_blueprint(
                 catalog=cat,
                 agent_dial=agent_dial,
                 voices=voices,
+                # The agent's answer is reported back, for the screen-pop (signed like every webhook).
+                answered_url=public(path_of(".agent_answered", call=call_sid)) if on_agent_answered else None,
             )
         except Exception:
             log.exception("Twilio call %s: handling failed, apologising and transferring", call_sid or "?")
@@ -175,6 +180,23 @@ def voice_blueprint(
                 channel=CHANNEL, call_ref=call_sid, caller=caller, digits=digits, lang=None, called=called
             ),
         )
+
+    @bp.post("/voice/agent-answered")
+    @signed
+    def agent_answered() -> Response:
+        """The `<Dial>` to the agents was answered: `To` names the agent, `call` (ours) or ParentCallSid the
+        caller's call. Hands both to `on_agent_answered(agent, call_sid)` for the screen-pop."""
+        form = request.form
+        call_sid = request.args.get("call") or form.get("ParentCallSid", "")
+        agent = form.get("To", "")
+        if len(call_sid) > MAX_CALL_SID or inputs.unstorable(call_sid) or len(agent) > 200 or inputs.unstorable(agent):
+            return twiml(empty_twiml(), status=400)
+        if on_agent_answered is not None and call_sid and agent and form.get("CallStatus") == "in-progress":
+            try:
+                on_agent_answered(agent, call_sid)
+            except Exception:
+                log.exception("Twilio call %s: the screen-pop failed", call_sid)
+        return twiml(empty_twiml())
 
     @bp.post("/voice/status")
     @signed

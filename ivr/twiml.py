@@ -56,6 +56,7 @@ def render_twiml(
     catalog: Catalog,
     agent_dial: str | None,
     voices: Mapping[str, str] | None = VOICES,
+    answered_url: str | None = None,
 ) -> str:
     """The TwiML document (with its XML declaration) that says `turn`'s items and then performs its action.
 
@@ -87,7 +88,7 @@ def render_twiml(
     for verb in verbs:
         response.append(verb)
     if isinstance(action, Transfer) and agent_dial:
-        response.append(_dial(agent_dial))
+        response.append(_dial(agent_dial, answered_url))
     elif isinstance(action, HangupAction | Transfer):
         response.append(Hangup())
     else:
@@ -163,9 +164,21 @@ def _keys(turn: Turn) -> Sequence[str]:
     return [key for item in turn.items for key in speech.spoken_keys(item, turn.lang)]
 
 
-def _dial(agent_dial: str) -> Dial:
+def _dial(agent_dial: str, answered_url: str | None = None) -> Dial:
+    """`<Dial>` to the agents. With `answered_url`, the dialled noun reports "answered" there (signed, with `To`
+    naming the agent who picked up): the screen-pop's cue on Twilio."""
+    if answered_url is None:
+        if agent_dial.startswith(("sip:", "sips:")):
+            dial = Dial()
+            dial.sip(agent_dial)
+            return dial
+        return Dial(agent_dial)
+    callback = {"status_callback_event": "answered", "status_callback": answered_url, "status_callback_method": "POST"}
+    dial = Dial()
     if agent_dial.startswith(("sip:", "sips:")):
-        dial = Dial()
-        dial.sip(agent_dial)
-        return dial
-    return Dial(agent_dial)
+        dial.sip(agent_dial, **callback)
+    elif agent_dial.startswith("client:"):
+        dial.client(agent_dial.removeprefix("client:"), **callback)
+    else:
+        dial.number(agent_dial, **callback)
+    return dial

@@ -867,6 +867,34 @@ def cmd_escalation_sweep(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screen_pop(settings: Settings, _args: argparse.Namespace) -> int:
+    """Follow Asterisk's AgentConnect events (URJA_AMI_URL) and pop each transferred call on the agent's console."""
+    from cis.db import UnitOfWork, make_session_factory
+    from cis.screen_pop import record_answer
+    from ivr.agent_events import AgentConnectListener
+
+    if not settings.ami_url:
+        raise CliError("URJA_AMI_URL is not set: the screen-pop follows Asterisk's AMI (Twilio reports by webhook)")
+    engine = _engine(settings)
+    factory = make_session_factory(engine)
+
+    def answered(interface: str, call_id: int) -> None:
+        pop = record_answer(UnitOfWork(factory), extension=interface, call_id=call_id, source="ami")
+        print(f"call {call_id} answered by {interface}: {'popped' if pop else 'no agent has that extension'}")
+        sys.stdout.flush()
+
+    listener = AgentConnectListener(settings.ami_url, answered).start()
+    print("following AgentConnect events for the screen-pop; Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        listener.stop()
+        engine.dispose()
+
+
 def cmd_escalation_matrix(settings: Settings, _args: argparse.Namespace) -> int:
     """The 1912 matrix in force (cis/data/escalation.toml): hours at each level, urban and rural, with sources."""
     from cis.escalation_matrix import LEVELS, matrix
@@ -1119,6 +1147,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_parser.add_argument("--at", help="as if it were this moment (ISO 8601 with a zone), for a demo or a test")
     sweep_parser.set_defaults(func=cmd_escalation_sweep)
+    sub.add_parser(
+        "screen-pop", help="pop transferred calls on the agents' consoles (follows Asterisk AMI AgentConnect)"
+    ).set_defaults(func=cmd_screen_pop)
     escalation_sub.add_parser("matrix", help="the hours each level holds a complaint, with sources").set_defaults(
         func=cmd_escalation_matrix
     )

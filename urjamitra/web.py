@@ -167,6 +167,19 @@ def web_timeouts(settings: Settings) -> Timeouts:
     )
 
 
+def twilio_screen_pop(session_factory: Any) -> Any:
+    """The voice blueprint's `on_agent_answered`: the agent Twilio names (`sip:...`, `client:...`) sees the call."""
+    from cis.db import UnitOfWork
+    from cis.screen_pop import record_answer_for_call
+
+    def answered(agent: str, call_sid: str) -> None:
+        record_answer_for_call(
+            UnitOfWork(session_factory), extension=agent, channel="twilio", call_ref=call_sid, source="twilio"
+        )
+
+    return answered
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -200,6 +213,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             agent_dial=settings.agent_dial,
             on_call_ended=dialer.call_ended if dialer is not None else None,
             on_call_status=call_outcome_recorder(engine, "twilio", clock=_utc_now),
+            on_agent_answered=twilio_screen_pop(app.extensions["urja.session_factory"]),
         )
     )
     app.register_blueprint(ussd_blueprint(dialog, secret=settings.ussd_secret, throttle=per_mobile.ussd))
