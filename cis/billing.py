@@ -599,6 +599,7 @@ class RevisedBill:
 
 
 REVISED_TEMPLATE = "bill.revised"
+ON_REQUEST_TEMPLATE = "bill.revised_on_request"
 
 
 def revise_bill(
@@ -611,6 +612,7 @@ def revise_bill(
     current_kwh: int | None = None,
     units: int | None = None,
     now: dt.datetime | None = None,
+    on_request: bool = False,
 ) -> RevisedBill:
     """Issue a new version of an account's bill for a cycle, keeping the old one as superseded.
 
@@ -620,7 +622,9 @@ def revise_bill(
     over unchanged; payments made since the cycle's first bill still count against it (see
     `cis.accounts.account_summary`). An audit row records who revised it, why, and both amounts. The consumer
     is told the new amount, the old one and the due date by SMS ("bill.revised", through the outbox, in the
-    same transaction) on the account's first mobile, unless the account opted out of SMS.
+    same transaction) on the account's first mobile, unless the account opted out of SMS. A revision the
+    consumer asked for (`on_request`, a bill-revision request approved) is their answer: it goes at once, day or
+    night, and even to an account that opted out of alerts ("bill.revised_on_request", the same words).
     """
     account_no = parse_account_no(raw_account_no)
     cycle = parse_cycle(raw_cycle)[0]
@@ -705,13 +709,13 @@ def revise_bill(
             units=new_units,
             reason=reason.strip(),
         )
-        quiet = account.sms_opt_out or not account.alert_bill  # no SMS at all, or no bill SMS
+        quiet = not on_request and (account.sms_opt_out or not account.alert_bill)  # no SMS, or no bill SMS
         sms_to = None if quiet else next(iter(notify.account_mobiles(session, account.id)), None)
         if sms_to is not None:
             notify.enqueue(
                 session,
                 channel="sms",
-                template=REVISED_TEMPLATE,
+                template=ON_REQUEST_TEMPLATE if on_request else REVISED_TEMPLATE,
                 recipient=sms_to,
                 dedupe_key=f"{REVISED_TEMPLATE}:{account.id}:{cycle}:{new.version}:{sms_to}",
                 payload={

@@ -1237,6 +1237,7 @@ def approve_revision(
             units=units,
             current_kwh=current_kwh,
             now=at,
+            on_request=True,
         )
     return advance_request(uow, number, "completed", staff_id=staff_id, note=reason, now=at)
 

@@ -112,8 +112,9 @@ def handle_inbound(
     Requests that change state (complaint, reading, pay-info SMS, OTP) use `message_id` as the request id, so
     a message delivered twice is acted on once. REG from a new mobile sends an OTP to the mobile on record;
     the 6-digit reply from the new mobile links it. STOP and START turn alert SMS off and on for the sender.
-    A bare 1 or 2 answers the restoration check the sender was asked (a 2 logs a no-supply complaint, and
-    reopens the outage once `check_reopen` of those asked said 2); ROSTER and
+    A bare 1 or 2 answers the closure question of the sender's resolved complaint ("reply 1 if fixed, 2 if not":
+    1 closes it, 2 reopens it one level up), else the restoration check the sender was asked (a 2 logs a no-supply
+    complaint, and reopens the outage once `check_reopen` of those asked said 2); ROSTER and
     ROSTER OFF start and stop the daily supply schedule SMS of the account's feeder for the sender.
     A CIS error gets a polite reply; anything else gets HELP.
     """

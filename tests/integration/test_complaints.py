@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cis.complaints import (
@@ -967,8 +967,9 @@ def test_the_migration_closes_duplicates_already_open_before_it_adds_the_index(s
         command.downgrade(config, "0004")
     with factory() as s:
         for n in range(3):
-            s.add(
-                Complaint(
+            # The columns of complaint as revision 0004 has them (later ones are not there yet).
+            s.execute(
+                insert(Complaint.__table__).values(
                     number=complaint_no_for_id(900 + n),
                     id=900 + n,
                     account_id=account_id,

@@ -253,7 +253,7 @@ def test_the_sdo_approves_a_revision_and_the_consumer_sees_both_bills(client: Fl
     data = {"csrf_token": form_token(client, page), "units": "120", "reason": "Reading re-taken on site"}
     client.post(f"{page}/approve", data=data)
     assert "bill is revised" in _notice(client, page)
-    [told] = [o for o in _sms(desk, "bill.revised") if o.payload["account_no"] == desk.site.world.single]
+    [told] = [o for o in _sms(desk, "bill.revised_on_request") if o.payload["account_no"] == desk.site.world.single]
     assert told.payload["amount_paise"] < told.payload["old_amount_paise"]
     give_portal_password(desk.site, desk.site.world.single)
     with running(desk.site.app()) as consumer:

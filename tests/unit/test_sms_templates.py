@@ -200,7 +200,7 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
 
 def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
     acks = {"complaint.ack", "complaint.ack_outage", "complaint.ack_outage_no_etr", "bill.pay_info"}
-    acks |= {"request.bill_revision", "request.application"}
+    acks |= {"request.bill_revision", "request.application", "bill.revised_on_request"}
     # What becomes of the consumer's own complaint (asked to confirm it, moved up, closed) and the officers' notices.
     acks |= {"complaint.resolved", "complaint.escalated", "complaint.closed_unconfirmed", "complaint.officer_escalated"}
     asked_for = {key for key in TEMPLATES if key.startswith(("reply.", "otp."))} | acks
