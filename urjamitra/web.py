@@ -24,7 +24,7 @@ from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.console import console_blueprint as agent_console_blueprint
-from cis.web.console import todo_blueprint
+from cis.web.console import mis_blueprint, todo_blueprint
 from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
 from cis.web.portal import portal_blueprint
@@ -107,8 +107,10 @@ PARTS: tuple[dict[str, Any], ...] = (
         "the IVR calls and SMS the consumer had), log complaints, send the bill or payment SMS, start a mobile "
         "registration, keep notes; a transferred IVR call pops on the agent's screen. Officers (je.<sub-division>, "
         "sdo..., ee..., se...) work complaints of their area (resolve with a closure code, reassign, escalate, close "
-        "with the consumer's code), approve or reject bill revisions and move applications through their steps",
-        "links": ["/console/", "/todo/"],
+        "with the consumer's code), approve or reject bill revisions and move applications through their steps; the "
+        "MIS of their area (pendency, SLA breach, reopened and unconfirmed closures, IVR containment and drop-outs, "
+        "SMS delivery, outage minutes, revisions pending), charts with tables and CSV",
+        "links": ["/console/", "/todo/", "/mis/"],
     },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
@@ -265,6 +267,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     )
     app.register_blueprint(todo_blueprint(sessions, clock=_utc_now))
+    app.register_blueprint(mis_blueprint(sessions, clock=_utc_now))
     try:
         prepare_fonts()  # the bill PDFs' fonts cut and parsed now, in each worker, not for the first consumer
     except FontsMissing as exc:

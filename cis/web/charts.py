@@ -265,3 +265,40 @@ def summary(rows: Sequence[ConsumptionRow]) -> dict[str, object]:
         "low_units": low.units,
         "latest_units": rows[-1].units,
     }
+
+
+HBAR_ROW = 22  # one bar's line
+HBAR_LABEL = 150  # room on the left for the labels
+
+
+def hbar_chart_svg(rows: Sequence[tuple[str, float, str]], *, title: str, description: str, chart_id: str) -> Markup:
+    """A horizontal bar chart of (label, value, value text) rows, top to bottom: for the MIS's figures by
+    sub-division, template or menu node, whose names are too long to stand under vertical bars. Long labels are
+    cut to fit (the table beside the chart has them whole)."""
+    if not chart_id.replace("-", "").isalnum():
+        raise ValueError("a chart id is letters, digits and hyphens")
+    top = max((value for _, value, _ in rows), default=0) or 1
+    plot = WIDTH - LEFT - RIGHT - HBAR_LABEL - 44
+    height = max(1, len(rows)) * HBAR_ROW + 8
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {WIDTH} {height}" '
+        f'width="100%" preserveAspectRatio="xMidYMid meet" font-family="Noto Sans, Noto Sans Devanagari, sans-serif" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
+    ]
+    for i, (label, value, text) in enumerate(rows):
+        y = 4 + i * HBAR_ROW
+        width = 0.0 if value <= 0 else max(1.0, plot * value / top)
+        shown = label if len(label) <= 24 else label[:23] + "…"
+        parts.append(
+            f'<g class="row"><title>{escape(label)}: {escape(text)}</title>'
+            f'<text x="{LEFT + HBAR_LABEL - 4}" y="{y + 14}" font-size="11" fill="{INK}" text-anchor="end">'
+            f"{escape(shown)}</text>"
+            f'<rect class="bar" x="{LEFT + HBAR_LABEL}" y="{y + 3}" width="{width:.1f}" height="{HBAR_ROW - 8}" '
+            f'fill="{BAR}"/>'
+            f'<text class="value" x="{LEFT + HBAR_LABEL + width + 4:.1f}" y="{y + 14}" font-size="11" fill="{INK}">'
+            f"{escape(text)}</text></g>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -267,5 +267,13 @@ def test_an_overdue_complaint_moves_up_and_a_2_on_the_closure_sms_reopens_it(bro
         expect(page.locator("#status")).to_have_text("Reopened")
         expect(page.locator("#complaint")).to_contain_text("Executive Engineer")
         shot(page, "todo-reopened")
+        # The MIS of the JE's sub-division counts it: moved up once by the sweep, reopened once.
+        page.goto("/mis/?days=7")
+        expect(page.locator("#rates table")).to_contain_text("Reopened after being resolved")
+        assert page.locator("svg.chart").count() == 6
+        _looks_right(page, "mis-en")
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto("/lang/hi?next=/mis/%3Fdays%3D7")
+        _looks_right(page, "mis-hi")
     finally:
         context.close()

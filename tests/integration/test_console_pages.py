@@ -286,6 +286,9 @@ EXPECTED_GET = {
     "/todo/": (302, 403, 200, 200, 200, 200, 403),
     "/todo/complaints/{complaint}": (302, 403, 200, 200, 404, 200, 403),
     "/todo/requests/{revision}": (302, 403, 200, 200, 404, 200, 403),
+    "/mis/": (302, 403, 200, 200, 200, 200, 403),
+    "/mis/pendency.csv": (302, 403, 200, 200, 200, 200, 403),
+    "/mis/nothing.csv": (302, 403, 404, 404, 404, 404, 403),
 }
 
 
@@ -363,3 +366,14 @@ def test_console_pages_are_in_hindi_for_a_hindi_browser(client: FlaskClient, des
     ).get_data(as_text=True)
     assert 'lang="hi"' in html
     assert "शिकायत" in html  # "complaint"
+
+
+def test_the_mis_shows_an_officers_area_with_charts_tables_and_csv(client: FlaskClient, desk: Desk) -> None:
+    signed_in(client, "sdo.near")
+    html = client.get("/mis/", query_string={"days": "90"}).get_data(as_text=True)
+    assert html.count("<svg") == 6
+    assert 'role="img"' in html
+    assert "Open complaints by sub-division" in html
+    csv = client.get("/mis/pendency.csv").get_data(as_text=True).splitlines()
+    assert csv[0] == "sub_division,open,overdue"
+    assert len(csv) >= 2  # the site's open voltage complaint, at least

@@ -4,6 +4,7 @@ sign-in of cis.web.auth; pages in Hindi and English on the site's layout.
 """
 
 from cis.web.console.agent import console_blueprint
+from cis.web.console.mis import mis_blueprint
 from cis.web.console.todo import todo_blueprint
 
-__all__ = ["console_blueprint", "todo_blueprint"]
+__all__ = ["console_blueprint", "mis_blueprint", "todo_blueprint"]

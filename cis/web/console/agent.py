@@ -44,6 +44,7 @@ from cis.errors import (
 from cis.web.auth import current_staff, login_required
 from cis.web.complaint_words import category_text, level_text, status_text, step_text
 from cis.web.i18n import moment_text
+from cis.web.service_requests import KIND_TITLES, STATUS_TITLES
 
 CONSOLE_ROLES = ("agent", "admin", "je", "sdo", "ee", "se")
 NOTICE = "console_notice"
@@ -138,6 +139,8 @@ def console_blueprint(
             level_text=level_text,
             step_text=step_text,
             levels=("je", "sdo", "ee", "se"),
+            kind_titles=KIND_TITLES,
+            status_titles=STATUS_TITLES,
         )
 
     def back(account_no: str) -> Response:

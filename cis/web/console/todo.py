@@ -38,6 +38,7 @@ from cis.models import Staff
 from cis.web.auth import current_staff, login_required
 from cis.web.complaint_words import category_text, level_text, status_text, step_text
 from cis.web.i18n import N_, moment_text
+from cis.web.service_requests import REASON_TITLES, STATUS_TITLES
 
 OFFICERS = ("je", "sdo", "ee", "se", "admin")
 NOTICE = "todo_notice"
@@ -107,6 +108,8 @@ def todo_blueprint(session_factory: Callable[[], Session], *, clock: Callable[[]
             rejection_words=REJECTION_WORDS,
             step_words=STEP_WORDS,
             kind_words=KIND_WORDS,
+            status_titles=STATUS_TITLES,
+            reason_titles=REASON_TITLES,
             **context,
         )
         response = make_response(html, status)
