@@ -56,7 +56,9 @@ class Mis:
     days: int
     since: dt.datetime
     now: dt.datetime
-    scope: str  # the viewer's part of the network, in words
+    scope: str  # the viewer's part of the network, in words ("Sub-division Bithoor", "the whole discom")
+    scope_level: str | None = None  # zone, circle, division, sub_division; None: the whole discom
+    scope_name: str | None = None
     pendency_by_sub_division: list[tuple[str, int, int]] = field(default_factory=list)  # name, open, overdue
     pendency_by_category_level: list[tuple[str, str, int]] = field(default_factory=list)  # category, level, open
     complaints: int = 0
@@ -113,6 +115,9 @@ def mis(uow: UnitOfWork, staff_id: int, *, days: int = 30, now: dt.datetime | No
         staff = session.get(Staff, staff_id)
         covered = covered_sub_divisions(session, staff.scope_level, staff.scope_id) if staff else []
         out = Mis(days=days, since=since, now=at, scope=_scope_words(session, staff))
+        if staff is not None and staff.scope_level is not None:
+            out.scope_level = staff.scope_level
+            out.scope_name = out.scope.split(" ", 1)[1] if " " in out.scope else out.scope
 
         # Pendency now, by sub-division (with the overdue among it), and by category and level.
         overdue = func.sum(case((Complaint.sla_due_at <= at, 1), else_=0))
