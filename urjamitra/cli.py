@@ -264,6 +264,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {settings.demo_password!r})"
     )
+    print(f"  1912 console     {url}/console/   (sign in as agent1: find a consumer, the 360, log a complaint)")
+    print(f"  officers' to-do  {url}/todo/   (je.sd01, sdo.sd01, ee.d01: complaints, bill revisions, applications)")
+    print(f"  MIS              {url}/mis/   (an officer's area, or the whole discom for admin; charts and CSV)")
     print(f"  outage desk      {url}/desk/   (sign in as desk.d01; the division's desk)")
     print(f"  live outages     {url}/outages   and reliability indices {url}/reliability")
     print(f"  database         {settings.masked()['database_url']}")
