@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from cis import escalation, service_requests
+from cis import escalation, service_requests, vigilance
 from cis.billing import BillingError
 from cis.db import UnitOfWork
 from cis.documents import Viewer
@@ -137,7 +137,17 @@ def todo_blueprint(session_factory: Callable[[], Session], *, clock: Callable[[]
 
             covered = covered_sub_divisions(s, staff.scope_level, staff.scope_id) if staff else []
         requests = service_requests.officer_todo(uow(), covered, now=now, limit=200)
-        return page("todo/index.html", complaints=complaints, requests=requests, scope=scope, notice=notice(), now=now)
+        # Theft reports of the area (and those that named no place) for the vigilance wing.
+        thefts = vigilance.vigilance_queue(uow(), covered, limit=100)
+        return page(
+            "todo/index.html",
+            complaints=complaints,
+            requests=requests,
+            thefts=thefts,
+            scope=scope,
+            notice=notice(),
+            now=now,
+        )
 
     # --- a complaint --------------------------------------------------------------------------------------------
 
