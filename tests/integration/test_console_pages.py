@@ -304,7 +304,7 @@ def test_every_page_answers_each_role_as_the_table_says(desk: Desk, who: str) ->
             assert client.get(path).status_code == expected[ROLES.index(who)], (who, path)
 
 
-@pytest.mark.parametrize("who", ["agent1", "je.far", "desk.d1"])
+@pytest.mark.parametrize("who", ["agent1", "je.far", "desk.d1", "anonymous"])
 def test_no_one_out_of_scope_changes_a_complaint_or_a_request(desk: Desk, who: str) -> None:
     engine = make_engine(desk.site.url)
     factory = make_session_factory(engine)
@@ -320,8 +320,24 @@ def test_no_one_out_of_scope_changes_a_complaint_or_a_request(desk: Desk, who: s
     try:
         before = state()
         with running(desk.site.app()) as client:
-            signed_in(client, who)
-            token = form_token(client, "/console/") if who != "desk.d1" else form_token(client, "/desk/")
+            if who == "anonymous":
+                token = form_token(client, "/login")
+            else:
+                signed_in(client, who)
+                token = form_token(client, "/console/") if who != "desk.d1" else form_token(client, "/desk/")
+            near = f"/console/accounts/{desk.site.world.single}"
+            console_posts = {
+                f"{near}/complaint": {"category": "meter", "request_id": "x" * 20},
+                f"{near}/sms": {"what": "bill", "request_id": "y" * 20},
+                f"{near}/mobile": {"mobile": "+919898989898", "request_id": "z" * 20},
+                f"{near}/note": {"text": "should not be kept"},
+            }
+            if who != "agent1":  # an agent may act on any account: not out of scope
+                for path, data in console_posts.items():
+                    status = client.post(path, data={"csrf_token": token, **data}).status_code
+                    assert status in (302, 403, 404), (who, path, status)
+                    if status == 302:  # only the login page for someone not signed in
+                        assert who == "anonymous"
             posts = {
                 f"/todo/complaints/{desk.complaint}/resolve": {"code": "voltage_corrected"},
                 f"/todo/complaints/{desk.complaint}/escalate": {"note": "up"},
@@ -330,7 +346,7 @@ def test_no_one_out_of_scope_changes_a_complaint_or_a_request(desk: Desk, who: s
             }
             for path, data in posts.items():
                 status = client.post(path, data={"csrf_token": token, **data}).status_code
-                assert status in (403, 404), (who, path, status)
+                assert status in ((302,) if who == "anonymous" else (403, 404)), (who, path, status)
         assert state() == before
     finally:
         engine.dispose()
