@@ -221,7 +221,8 @@ def sweep_load(engine: Engine, overdue: int) -> dict[str, str]:
             text(
                 "SELECT a.id, s.sub_division_id, f.id FROM account a JOIN distribution_transformer d ON d.id = a.dt_id "
                 "JOIN feeder f ON f.id = d.feeder_id JOIN substation s ON s.id = f.substation_id "
-                "WHERE a.status = 'active' AND a.id % 7 = 3 ORDER BY a.id LIMIT :n"
+                "WHERE a.status = 'active' AND a.id % 7 = 3 AND NOT EXISTS (SELECT 1 FROM complaint c "
+                "WHERE c.account_id = a.id AND c.status IN ('open', 'reopened')) ORDER BY a.id LIMIT :n"
             ),
             {"n": overdue},
         ).all()

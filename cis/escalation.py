@@ -57,6 +57,7 @@ SITE_CODE_DIGITS = 6
 SITE_CODE_TRIES = 5  # wrong codes for one resolution before only the consumer's own answer can close it
 SWEEP_BATCH = 2_000
 SMS_REJECTED = "Replied 2 by SMS: the problem is still there"
+CALL_REJECTED = "Pressed 2 on the closure call: the problem is still there"
 
 
 class ComplaintNotOpen(CisError):
@@ -252,6 +253,22 @@ def resolve_complaint(
             level=LEVELS[min(complaint.escalation_level, TOP)],
             asked=bool(asked),
         )
+        account = session.get(Account, complaint.account_id) if complaint.account_id is not None else None
+        voice_to = (asked or (account.landline if account else None)) if account is not None else None
+        if account is not None and account.alert_channel == "voice" and voice_to:
+            # A consumer who prefers calls is also asked by a Hindi call (the alert-call path: ivr's closure flow).
+            notify.enqueue(
+                session,
+                channel="voice",
+                template="complaint.resolved",
+                recipient=voice_to,
+                dedupe_key=f"complaint.resolved.voice:{number}:{at.isoformat()}",
+                payload={"number": number},
+                at=at,
+                account_id=complaint.account_id,
+                priority=1,
+                expires_at=at + wait,
+            )
         if asked:
             notify.enqueue(
                 session,
@@ -492,6 +509,34 @@ def answer_by_sms(uow: UnitOfWork, mobile: str, answer: int, *, now: dt.datetime
             done = confirm_resolution(uow, row.account_id, row.number, channel="sms", now=at)
         else:
             done = reject_resolution(uow, row.account_id, row.number, SMS_REJECTED, channel="sms", now=at)
+    except (ResolutionNotPending, ConfirmationWindowClosed):
+        return None
+    return ClosureAnswer(done.number, done.status == "closed", OFFICER_TITLES[done.escalation_level], done.sla_due_at)
+
+
+def answer_by_call(
+    uow: UnitOfWork, raw_number: str, account_no: str, answer: int, *, now: dt.datetime | None = None
+) -> ClosureAnswer | None:
+    """A 1 or 2 pressed on the closure call placed for `account_no`: as `answer_by_sms`, for that complaint of
+    that account only; None when it is not one of the account's or no longer waits for an answer."""
+    at = now or audit.utcnow()
+    try:
+        complaint_id = complaint_id_for_no(raw_number)
+    except UnknownComplaint:
+        return None
+    with uow:
+        row = uow.session.execute(
+            select(Complaint.number, Complaint.account_id)
+            .join(Account, Account.id == Complaint.account_id)
+            .where(Complaint.id == complaint_id, Account.account_no == account_no)
+        ).first()
+    if row is None or row.account_id is None or row.number is None:
+        return None
+    try:
+        if answer == 1:
+            done = confirm_resolution(uow, row.account_id, row.number, channel="ivr", now=at)
+        else:
+            done = reject_resolution(uow, row.account_id, row.number, CALL_REJECTED, channel="ivr", now=at)
     except (ResolutionNotPending, ConfirmationWindowClosed):
         return None
     return ClosureAnswer(done.number, done.status == "closed", OFFICER_TITLES[done.escalation_level], done.sla_due_at)

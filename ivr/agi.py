@@ -54,7 +54,13 @@ COMMAND_VERBS: Final = (
 MAX_ENV_LINES: Final = 200
 MAX_REPLY_LINES: Final = 200
 # Which dialog a request's script name starts: `agi://host:4573/ivr` is an inbound call.
-ROUTES: Final[Mapping[str, str]] = {"": "inbound", "ivr": "inbound", "inbound": "inbound", "alert": "alert"}
+ROUTES: Final[Mapping[str, str]] = {
+    "": "inbound",
+    "ivr": "inbound",
+    "inbound": "inbound",
+    "alert": "alert",
+    "closure": "closure",
+}
 
 
 class AgiError(Exception):

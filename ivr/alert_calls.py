@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +44,7 @@ OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
 CALLS: Table = IvrCall.__table__  # type: ignore[assignment]
 CHANNEL = "voice"
 FLOW = "alert"
+CLOSURE_TEMPLATE, CLOSURE_FLOW = "complaint.resolved", "closure"  # cis.escalation asks it of callers who prefer calls
 MAX_ATTEMPTS = 3
 DIAL_RETRY = dt.timedelta(minutes=5)  # the provider refused the call or could not be reached
 UNANSWERED_RETRY = dt.timedelta(minutes=10)  # busy, no answer
@@ -78,6 +79,17 @@ class _Claimed:
     account_no: str | None = None
 
 
+def flow_and_params(template: str, payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The flow a voice row's call runs and the parameters it carries: a resolved complaint's closure question
+    (ivr.menus CLOSURE, the complaint's number), else an outage alert (`call_params`). Raises NotAVoiceAlert."""
+    if template == CLOSURE_TEMPLATE:
+        number = str(payload.get("number") or "")
+        if not number.isdigit() or len(number) > 16:
+            raise NotAVoiceAlert("a closure call needs the complaint's number")
+        return CLOSURE_FLOW, {"number": number}
+    return FLOW, call_params(template, payload)
+
+
 def attempt_ref(row_id: int, attempt: int) -> str:
     """Our reference of one call placed for an outbox row: it comes back on the call record the alert opens."""
     return f"outbox:{row_id}:{attempt}"
@@ -109,10 +121,10 @@ def drain_calls(
     stats.claimed = len(claimed)
     for index, row in enumerate(claimed):
         try:
-            params = call_params(row.template, row.payload)
+            flow, params = flow_and_params(row.template, row.payload)
             if row.account_no:
                 params["account"] = row.account_no  # the call record names the account the alert was for
-            call = OutboundCall(to=row.recipient, call_ref=attempt_ref(row.id, row.attempts), flow=FLOW, params=params)
+            call = OutboundCall(to=row.recipient, call_ref=attempt_ref(row.id, row.attempts), flow=flow, params=params)
         except (NotAVoiceAlert, ValueError) as e:
             _give_up(engine, row.id, f"nothing to call: {e}"[:300], now)
             stats.failed += 1

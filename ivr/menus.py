@@ -501,4 +501,50 @@ ALERT = Flow(
     },
 )
 
-FLOWS: dict[str, Flow] = {f.name: f for f in (INBOUND, ALERT)}
+# --- outbound closure call ------------------------------------------------------------------------------------
+# A resolved complaint of a consumer who prefers calls: "is it fixed? 1 yes, 2 no" (cis.escalation).
+
+
+def _closure_start(s: State) -> Transition:
+    _served(s, "closure")
+    return Go("closure")
+
+
+def _closure_say(s: State) -> list[Item]:
+    number = str(s["params"].get("number", ""))
+    return [Say("alert.closure.intro"), Digits(number), PAUSE, Say("alert.closure.resolved"), Say("alert.closure.ask")]
+
+
+def _closure_choose(s: State, keys: str) -> Transition:
+    if keys not in ("1", "2"):
+        return Retry(S("common.invalid"))
+    s["data"]["closure_answer"] = int(keys)
+    return Go("closure_answer")
+
+
+def _closure_query(s: State) -> Query:
+    return Query("closure", {"number": str(s["params"].get("number", "")), "answer": s["data"]["closure_answer"]})
+
+
+def _closure_answer(s: State, result: Mapping[str, Any]) -> Transition:
+    if result.get("error"):
+        return Finish(S("alert.closure.not_waiting", "common.goodbye"))
+    return Finish(S("alert.closure.thanks" if result.get("closed") else "alert.closure.reopened", "common.goodbye"))
+
+
+CLOSURE = Flow(
+    name="closure",
+    start=_closure_start,
+    too_many_tries=S("common.goodbye"),
+    no_input=(),
+    nodes={
+        "closure": Menu(
+            say=_closure_say,
+            choose=_closure_choose,
+            input=InputSpec(max_digits=1, timeout_ms=6000, retries=2),
+        ),
+        "closure_answer": Fetch(_closure_query, _closure_answer),
+    },
+)
+
+FLOWS: dict[str, Flow] = {f.name: f for f in (INBOUND, ALERT, CLOSURE)}

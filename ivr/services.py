@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from cis import accounts, bill_explain, calls, complaints, interruptions, payment_info, readings
+from cis import accounts, bill_explain, calls, complaints, escalation, interruptions, payment_info, readings
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
@@ -195,6 +195,14 @@ class CisBackend:
                 "escalated": st.escalation_level != "je",
             }
         }
+
+    def _q_closure(self, state: State, number: str, answer: int) -> Mapping[str, Any]:
+        """The consumer's 1 or 2 on a closure call: the account the call was placed for must hold the complaint."""
+        account_no = str(state.get("params", {}).get("account") or "")
+        done = escalation.answer_by_call(self._uow(), number, account_no, answer, now=self.now())
+        if done is None:
+            return {"error": "not_waiting"}
+        return {"closed": done.closed}
 
     def _q_reading(self, state: State, account_no: str, kwh: int, request_id: str) -> Mapping[str, Any]:
         cmd = readings.SubmitReading(

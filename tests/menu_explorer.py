@@ -57,6 +57,7 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"number": "10000017", "created": True, "due": "2026-11-20T18:00:00", "outage": OUTAGE},
         {"number": "10000017", "created": False, "already_open": True, "due": "2026-11-20T18:30:00"},
     ],
+    "closure": [{"closed": True}, {"closed": False}, {"error": "not_waiting"}],
     "status": [
         {"status": {"number": "10000017", "status": "open", "sla_due_at": "2026-11-20T18:00:00", "escalated": True}},
         {"status": {"number": "10000017", "status": "resolved", "sla_due_at": "2026-11-20T18:00:00"}},
@@ -140,6 +141,13 @@ STARTS = {
     "ussd": Start("ussd", "s1", "+919876543210", lang="en", params={"greet": False}),
     "ussd_hi": Start("ussd", "s2", "+919876543210", lang="hi", params={"greet": False}),
     "alert": Start("asterisk", "o1", "+919876543210", params={"flow": "alert", "items": [{"say": "outage.breakdown"}]}),
+    # A resolved complaint's closure question, asked of a consumer who prefers calls.
+    "closure": Start(
+        "asterisk",
+        "o-closure",
+        "+919876543210",
+        params={"flow": "closure", "number": "10000017", "account": "7100000001"},
+    ),
     **{
         f"alert_{template}": Start(
             "asterisk", f"o-{template}", "+919876543210", params={"flow": "alert", "template": template, "payload": p}
