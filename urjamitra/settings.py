@@ -154,7 +154,8 @@ class Settings:
     asterisk_sounds_dir: str = "/var/lib/asterisk/sounds"  # Asterisk's sounds directory, as this machine sees it
     agent_queue: str = "1912"  # the Asterisk queue of the 1912 agents
     agent_wait: int = 300  # seconds a caller waits in that queue before Asterisk gives up (Queue()'s timeout)
-    agent_dial: str | None = None  # what Twilio <Dial>s to reach an agent: +E.164 or a sip: URI; unset: "call 1912"
+    # What Twilio <Dial>s to reach an agent: +E.164, a sip: URI or client:<identity>; unset: "call 1912".
+    agent_dial: str | None = None
     ussd_secret: str | None = None  # the USSD gateway's shared secret; unset: the USSD webhook refuses all
     call_limit: int = 10  # concurrent outbound calls the trunk takes
     ivr_number: str = "+911800180000"  # caller ID on outbound calls (and Twilio's From)
@@ -223,9 +224,12 @@ class Settings:
         agent_dial = env.get("URJA_AGENT_DIAL") or None
         if agent_dial and not (
             agent_dial.startswith(("sip:", "sips:"))
+            or (agent_dial.startswith("client:") and len(agent_dial) > 7)
             or (agent_dial.startswith("+") and agent_dial[1:].isdigit() and 8 <= len(agent_dial) <= 16)
         ):
-            raise SettingsError(f"URJA_AGENT_DIAL must be +<country><number> or a sip: URI, got {agent_dial!r}")
+            raise SettingsError(
+                f"URJA_AGENT_DIAL must be +<country><number>, a sip: URI or client:<identity>, got {agent_dial!r}"
+            )
         agent_wait = env.get("URJA_AGENT_WAIT", str(defaults.agent_wait))
         if not (agent_wait.isascii() and agent_wait.isdigit() and 10 <= int(agent_wait) <= 3600):
             raise SettingsError(f"URJA_AGENT_WAIT must be seconds from 10 to 3600, got {agent_wait!r}")
