@@ -5,6 +5,7 @@ from cis.models.audit import AuditLog
 from cis.models.base import Base
 from cis.models.billing import Bill, Payment, TariffSchedule
 from cis.models.calls import IvrCall
+from cis.models.compensation import Compensation
 from cis.models.complaints import Complaint, ComplaintEvent
 from cis.models.console import AccountNote, ScreenPop
 from cis.models.documents import Document
@@ -44,6 +45,7 @@ __all__ = [
     "Base",
     "Bill",
     "Circle",
+    "Compensation",
     "Complaint",
     "ComplaintEvent",
     "ConsoleSms",

@@ -63,6 +63,8 @@ class Bill(Base):
     other_paise: Mapped[int] = mapped_column(BigInteger, default=0)
     arrears_paise: Mapped[int] = mapped_column(BigInteger, default=0)
     lps_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Compensation credited on this bill (Standards of Performance), already taken off `amount_paise`.
+    compensation_paise: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     amount_paise: Mapped[int] = mapped_column(BigInteger)  # everything payable by the due date
     due_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="issued")

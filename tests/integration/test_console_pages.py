@@ -393,3 +393,12 @@ def test_the_mis_shows_an_officers_area_with_charts_tables_and_csv(client: Flask
     csv = client.get("/mis/pendency.csv").get_data(as_text=True).splitlines()
     assert csv[0] == "sub_division,open,overdue"
     assert len(csv) >= 2  # the site's open voltage complaint, at least
+
+
+def test_the_to_do_lists_the_areas_theft_reports_in_the_page_not_its_title(client: FlaskClient, desk: Desk) -> None:
+    signed_in(client, "sdo.near")
+    html = client.get("/todo/").get_data(as_text=True)
+    title = html[html.index("<title>") : html.index("</title>")]
+    assert "Theft" not in title
+    main = html[html.index("<main") :]
+    assert 'id="thefts-title"' in main
