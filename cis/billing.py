@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cis import audit, notify, tariffs
+from cis import audit, compensation, notify, tariffs
 from cis.db import UnitOfWork
 from cis.errors import CisError, UnknownAccount
 from cis.models import (
@@ -390,6 +390,9 @@ def _bill_batch(
             if last is not None and paid_at >= last.issued_at:
                 paid[account_id] = paid.get(account_id, 0) + int(amount)
     lap("payments")
+    # Approved compensation (Standards of Performance) becomes a credit line on this bill.
+    credits = compensation.credits_for_range(conn, start, end)
+    credited: dict[int, list[int]] = {}
 
     lps_rate = schedule.lps_basis_points_per_month
     bills: list[tuple[Any, ...]] = []
@@ -434,7 +437,12 @@ def _bill_batch(
             arrears = max(0, int(previous.amount_paise) - paid.get(account_id, 0))
             if arrears and previous.due_date < issue_day:
                 lps = (arrears * lps_rate + 5_000) // 10_000
-        amount = charges.total_paise + arrears + lps
+        credit = 0
+        if account_id in credits:
+            credit, credited[account_id] = compensation.take_credit(
+                credits[account_id], charges.total_paise + arrears + lps
+            )
+        amount = charges.total_paise + arrears + lps - credit
         bills.append(
             (
                 account_id,
@@ -459,6 +467,7 @@ def _bill_batch(
                 "issued",
                 at,
                 schedule_id,
+                credit,
             )
         )
         if basis == "actual":
@@ -494,6 +503,7 @@ def _bill_batch(
     lap("calculation")
     if bills:
         _write(conn, bills, sms)
+        compensation.mark_credited(conn, credited, cycle)
         out.billed = len(bills)
         out.sms_queued = len(sms)
     lap("writing bills and SMS rows")
@@ -523,6 +533,7 @@ BILL_COLUMNS = (
     "status",
     "issued_at",
     "tariff_schedule_id",
+    "compensation_paise",
 )
 OUTBOX_COLUMNS = (
     "channel",

@@ -13,16 +13,14 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cis import audit, notify
 from cis.db import UnitOfWork
 from cis.errors import CisError
-from cis.models import Account, Complaint, Compensation, Feeder
+from cis.models import Account, Compensation, Complaint, Feeder
 from cis.scopes import account_sub_division, officer_covers
 
 STANDARDS_FILE = Path(__file__).with_name("data") / "compensation.toml"
@@ -325,6 +323,19 @@ def credits_for(conn: Connection, account_ids: Iterable[int]) -> dict[int, list[
     return found
 
 
+def credits_for_range(conn: Connection, start: int, end: int) -> dict[int, list[tuple[int, int]]]:
+    """`credits_for` the accounts with ids from `start` to `end` (a billing batch): one indexed query."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    rows = conn.execute(
+        select(Compensation.account_id, Compensation.id, Compensation.amount_paise)
+        .where(Compensation.status == "approved", Compensation.account_id.between(start, end))
+        .order_by(Compensation.account_id, Compensation.id)
+    )
+    for account_id, row_id, amount in rows:
+        found.setdefault(int(account_id), []).append((int(row_id), int(amount)))
+    return found
+
+
 def take_credit(rows: Sequence[tuple[int, int]], payable: int) -> tuple[int, list[int]]:
     """The credit a bill of `payable` paise gets from these rows, oldest first, and which rows it uses: a row that
     would take the bill below zero waits for the next bill, whole."""
@@ -338,7 +349,7 @@ def take_credit(rows: Sequence[tuple[int, int]], payable: int) -> tuple[int, lis
     return total, used
 
 
-def mark_credited(conn: Connection, used: dict[int, list[int]], cycle: str, at: dt.datetime) -> None:
+def mark_credited(conn: Connection, used: dict[int, list[int]], cycle: str) -> None:
     """Record on each row used the bill of `cycle` that credits it (in the billing run's transaction)."""
     from cis.models import Bill
 
@@ -353,8 +364,3 @@ def mark_credited(conn: Connection, used: dict[int, list[int]], cycle: str, at: 
             .where(Compensation.__table__.c.id.in_(row_ids), Compensation.__table__.c.status == "approved")
             .values(status="credited", bill_id=bill_id)
         )
-    del at
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover
-    del IntegrityError

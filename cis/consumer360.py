@@ -158,6 +158,7 @@ class Consumer360:
     calls: tuple[Call, ...]
     sms: tuple[SentSms, ...]
     notes: tuple[Note, ...]
+    compensation: tuple[Any, ...] = ()  # cis.compensation.Entitlement, newest first
 
 
 def _covered(session: Session, staff_id: int) -> list[int] | None:
@@ -404,7 +405,11 @@ def consumer_360(uow: UnitOfWork, raw_account_no: str, *, staff_id: int, now: dt
                 .limit(LISTED)
             )
         )
+        from cis.compensation import _entitlements
+
+        owed = tuple(_entitlements(session, account.id))
         view = dict(
+            compensation=owed,
             account_id=account.id,
             account_no=account.account_no,
             name=row.name,

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from cis import audit, notify
+from cis import audit, compensation, notify
 from cis.complaint_history import confirm_resolution, reject_resolution
 from cis.complaints import CALLER_ID_CHANNELS, OPEN_STATUSES, SYSTEM_ACTOR, officer_for, record_event
 from cis.db import UnitOfWork, insert_ignore
@@ -242,6 +242,8 @@ def resolve_complaint(
         complaint.closure_code_hash = _code_hash(complaint.id, site_code) if asked else None
         actor = f"staff:{staff.username}"
         record_event(session, complaint.id, "resolved", actor=actor, at=at, note=complaint.resolution)
+        # A resolution later than a Standard of Performance allows owes the consumer compensation.
+        compensation.accrue(session, complaint, at)
         audit.record(
             session,
             actor=actor,

@@ -74,6 +74,11 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """Claim the compensation waiting on the sender's accounts (Standards of Performance)."""
+
+
+@dataclass(frozen=True)
 class Start:
     pass
 
@@ -117,6 +122,7 @@ class Help:
 
 Command: TypeAlias = (
     Bill
+    | Claim
     | Pay
     | Complaint
     | Status
@@ -164,6 +170,7 @@ _KEYWORDS: dict[str, str] = {
     **dict.fromkeys(
         _words("ROSTER ROSTR ROSTOR ROSTERS ROASTER ROOSTER RSTR SCHEDULE SCHEDUL SHEDULE SCHEDULES"), "ROSTER"
     ),
+    **dict.fromkeys(_words("CLAIM CLAIMS CLAM CLIAM CLAIMM"), "CLAIM"),
     "OTP": "OTP",
 }
 _KEYWORD_PAIRS: dict[tuple[str, str], str] = {
@@ -626,7 +633,13 @@ def _start(rest: str) -> Command:
     return Start()
 
 
+def _claim(rest: str) -> Command:
+    del rest  # CLAIM takes nothing: every account of the sender's mobile
+    return Claim()
+
+
 _COMMANDS = {
+    "CLAIM": _claim,
     "BILL": _bill,
     "PAY": _pay,
     "COMP": _complaint,

@@ -10,7 +10,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from cis import accounts, calculator, complaints, escalation, interruptions, optout, otp, payment_info, readings
+from cis import (
+    accounts,
+    calculator,
+    compensation,
+    complaints,
+    escalation,
+    interruptions,
+    optout,
+    otp,
+    payment_info,
+    readings,
+)
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
@@ -189,6 +200,8 @@ def _dispatch(request: _Request, command: commands.Command) -> tuple[str, Mappin
             return _confirm(request, code)
         case commands.Stop():
             return _stop(request)
+        case commands.Claim():
+            return _claim(request)
         case commands.Start():
             return _start(request)
         case commands.CheckReply(answer=answer):
@@ -418,6 +431,20 @@ def _confirm(request: _Request, code: str) -> tuple[str, Mapping[str, str | int]
     except WrongOtp as error:
         return "reply.otp_wrong", {"attempts": error.attempts_left}, False
     return "reply.registered", {"account": account_no}, False
+
+
+def _claim(request: _Request) -> tuple[str, Mapping[str, str | int], bool]:
+    """CLAIM: the compensation waiting on every account the sender's mobile is registered on is claimed."""
+    total = 0
+    for account_no in request.own:
+        ref = accounts.find_account(request.uow, account_no)
+        try:
+            total += compensation.claim(request.uow, ref.id, via=CHANNEL, now=request.now)
+        except compensation.NothingToClaim:
+            continue
+    if total == 0:
+        return "reply.nothing_to_claim", {}, False
+    return "reply.claimed", {"amount": rupees(total)}, False
 
 
 def _stop(request: _Request) -> tuple[str, Mapping[str, str | int], bool]:

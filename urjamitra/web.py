@@ -101,7 +101,7 @@ PARTS: tuple[dict[str, Any], ...] = (
         ],
     },
     {
-        "name": "1912 console and officers' to-do",
+        "name": "1912 console, to-do and MIS",
         "what": "agents (agent1 ...) find a consumer by account, mobile, name (English or Hindi), complaint or request "
         "number and see the consumer 360 (network, bill, payments, complaints with history, requests, supply now, "
         "the IVR calls and SMS the consumer had), log complaints, send the bill or payment SMS, start a mobile "

@@ -29,6 +29,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from cis import compensation
 from cis.complaint_history import (
     CONFIRM_WITHIN,
     MAX_REASON,
@@ -95,6 +96,7 @@ def complaints_blueprint(
         errors: dict[str, str] | None = None,
         notice: str | None = None,
         status: int = 200,
+        claimed: int | None = None,
     ) -> Response:
         account = portal.me()
         try:
@@ -127,6 +129,8 @@ def complaints_blueprint(
             notice=notice,
             max_text=MAX_TEXT,
             needs_where=[category_text(code) for code in NEEDS_WHERE],
+            owed=compensation.ledger(uow(), account.account_id),
+            claimed=claimed,
         )
         return make_response(html, status)
 
@@ -239,6 +243,17 @@ def complaints_blueprint(
     @consumer_required
     def show(number: str) -> ResponseReturnValue:
         return complaint_page(number[:40])
+
+    @bp.post("/claim")
+    @consumer_required
+    def claim() -> ResponseReturnValue:
+        """The consumer claims the compensation waiting on the account (Standards of Performance)."""
+        account = portal.me()
+        try:
+            total = compensation.claim(uow(), account.account_id, via=CHANNEL, now=clock())
+        except compensation.NothingToClaim:
+            return list_page(notice=_("Nothing is waiting to be claimed on this account."), status=409)
+        return list_page(claimed=total)
 
     @bp.post("/<number>/confirm")
     @consumer_required

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from cis import consumer360, otp, payment_info, screen_pop
+from cis import compensation, consumer360, otp, payment_info, screen_pop
 from cis.complaints import CATEGORIES, MAX_TEXT, RegisterComplaint, register_complaint
 from cis.db import UnitOfWork
 from cis.errors import (
@@ -43,7 +43,7 @@ from cis.errors import (
 )
 from cis.web.auth import current_staff, login_required
 from cis.web.complaint_words import category_text, level_text, status_text, step_text
-from cis.web.i18n import moment_text
+from cis.web.i18n import inr, moment_text
 from cis.web.service_requests import KIND_TITLES, STATUS_TITLES
 
 CONSOLE_ROLES = ("agent", "admin", "je", "sdo", "ee", "se")
@@ -254,6 +254,23 @@ def console_blueprint(
         else:
             said(_("Note saved."))
         return redirect(url_for("console.account", account_no=view.account_no) + "#notes")
+
+    @bp.post("/accounts/<account_no>/claim")
+    @login_required(*CONSOLE_ROLES)
+    def claim(account_no: str) -> ResponseReturnValue:
+        view = view_360(account_no)
+        try:
+            total = compensation.claim(uow(), view.account_id, via=CHANNEL, now=clock())
+        except compensation.NothingToClaim:
+            said(_("Nothing is waiting to be claimed on this account."), "warning")
+        else:
+            said(
+                _(
+                    "Claim registered for %(amount)s. An officer decides it; approved, it is credited on the next bill.",  # noqa: E501
+                    amount=inr(total),
+                )
+            )
+        return redirect(url_for("console.account", account_no=view.account_no) + "#compensation")
 
     # --- screen-pop ---------------------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from cis import escalation, service_requests, vigilance
+from cis import compensation, escalation, service_requests, vigilance
 from cis.billing import BillingError
 from cis.db import UnitOfWork
 from cis.documents import Viewer
@@ -139,8 +139,10 @@ def todo_blueprint(session_factory: Callable[[], Session], *, clock: Callable[[]
         requests = service_requests.officer_todo(uow(), covered, now=now, limit=200)
         # Theft reports of the area (and those that named no place) for the vigilance wing.
         thefts = vigilance.vigilance_queue(uow(), covered, limit=100)
+        claims = compensation.claims_waiting(uow(), covered)
         return page(
             "todo/index.html",
+            claims=claims,
             complaints=complaints,
             requests=requests,
             thefts=thefts,
@@ -244,6 +246,24 @@ def todo_blueprint(session_factory: Callable[[], Session], *, clock: Callable[[]
             return _("Given to %(who)s.", who=moved.assignee)
 
         return act(number, run)
+
+    # --- compensation claims ---------------------------------------------------------------------------------
+
+    @bp.post("/compensation/<int:compensation_id>")
+    @login_required(*OFFICERS)
+    def decide(compensation_id: int) -> ResponseReturnValue:
+        approve = request.form.get("decision") == "approve"
+        try:
+            status = compensation.decide(
+                uow(), compensation_id, staff_id=me().id, approve=approve, note=request.form.get("note"), now=clock()
+            )
+        except compensation.UnknownCompensation:
+            abort(404)
+        except MissingDetails:
+            said(_("Please write why the claim is rejected."), "warning")
+        else:
+            said(_("Approved: it is credited on the next bill.") if status == "approved" else _("Claim rejected."))
+        return redirect(url_for("todo.index") + "#claims")
 
     # --- a request ----------------------------------------------------------------------------------------------
 
