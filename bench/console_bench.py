@@ -204,7 +204,7 @@ def web_load(
     return figures
 
 
-def sweep_load(engine: Engine, overdue: int) -> dict[str, str]:
+def sweep_load(engine: Engine, overdue: int, workers: int = 2) -> dict[str, str]:
     """`overdue` open complaints past the JE's time, on accounts spread over the table, then two sweeps."""
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
@@ -241,13 +241,14 @@ def sweep_load(engine: Engine, overdue: int) -> dict[str, str]:
         conn.execute(text("SELECT setval(pg_get_serial_sequence('complaint', 'id'), (SELECT max(id) FROM complaint))"))
     conn_engine = engine
     began = time.perf_counter()
-    first = sweep(conn_engine, now=now)
+    first = sweep(conn_engine, now=now, workers=workers)
     seconds = time.perf_counter() - began
     began = time.perf_counter()
-    again = sweep(conn_engine, now=now)
+    again = sweep(conn_engine, now=now, workers=workers)
     idle = time.perf_counter() - began
     print(
-        f"sweep: {first.escalated:,} of {len(rows):,} overdue complaints moved up in {seconds:.2f} s "
+        f"sweep ({workers} connection{'s' if workers > 1 else ''}): {first.escalated:,} of {len(rows):,} overdue "
+        f"complaints moved up in {seconds:.2f} s "
         f"({first.escalated / seconds:,.0f}/s), {first.consumers_told:,} consumers and {first.officers_told:,} "
         f"officers told; run again: {again.escalated} moved in {idle * 1000:.0f} ms"
     )
@@ -285,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--overdue", type=int, default=100_000)
+    parser.add_argument("--sweep-workers", type=int, default=2, help="connections the sweep runs its batches on")
     parser.add_argument(
         "--every", type=float, default=1.0, help="each agent's pace: a request every so many seconds (0: back to back)"
     )
@@ -296,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = web_load(
             url, engine, agent_count=args.agents, duration=args.duration, warmup=args.warmup, every=args.every or None
         )
-        figures |= sweep_load(engine, args.overdue)
+        figures |= sweep_load(engine, args.overdue, args.sweep_workers)
     targets = {"search by mobile p99 ms": 50, "search by account p99 ms": 50, "search by name prefix p99 ms": 50,
                "consumer 360 p99 ms": 150}  # fmt: skip
     ok = (
