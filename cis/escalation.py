@@ -625,8 +625,10 @@ def _escalate_batch(
                 Complaint.channel,
                 Complaint.sla_due_at,
                 Feeder.kind,
+                Account.sms_opt_out,
             )
             .outerjoin(Feeder, Feeder.id == Complaint.feeder_id)
+            .outerjoin(Account, Account.id == Complaint.account_id)
             .where(
                 Complaint.status.in_(OPEN_STATUSES),
                 Complaint.sla_due_at <= at,
@@ -659,6 +661,7 @@ def _escalate_batch(
                     "number": row.number,
                     "account_id": row.account_id,
                     "mobile": row.mobile if row.channel in CALLER_ID_CHANNELS else None,
+                    "quiet": bool(row.sms_opt_out),
                 }
             )
         conn = session.connection()
@@ -782,15 +785,14 @@ def _move(conn: Connection, moves: list[dict[str, Any]]) -> None:
 
 
 def _first_mobiles(session: Session, account_ids: Iterable[int]) -> dict[int, str]:
-    """Each account's first registered mobile (verified first), for accounts that take SMS: one query a batch."""
+    """Each account's first registered mobile (verified first): one query a batch."""
     ids = sorted(set(account_ids))
     if not ids:
         return {}
     found: dict[int, str] = {}
     rows = session.execute(
         select(AccountMobile.account_id, AccountMobile.e164)
-        .join(Account, Account.id == AccountMobile.account_id)
-        .where(AccountMobile.account_id.in_(ids), Account.sms_opt_out.is_(False))
+        .where(AccountMobile.account_id.in_(ids))
         .order_by(AccountMobile.account_id, AccountMobile.verified.desc(), AccountMobile.id)
     )
     for account_id, e164 in rows:
@@ -831,12 +833,13 @@ def _outbox_row(
 
 
 def _sms_to_consumers(session: Session, moves: list[dict[str, Any]], at: dt.datetime) -> int:
-    accounts = [m["account_id"] for m in moves if m["account_id"] is not None]
-    first = _first_mobiles(session, accounts)
-    quiet = _opted_out(session, accounts)
+    # The account's mobile is looked up only for those the complaint's own caller-ID mobile does not cover.
+    first = _first_mobiles(
+        session, [m["account_id"] for m in moves if m["account_id"] is not None and not m["quiet"] and not m["mobile"]]
+    )
     rows = []
     for m in moves:
-        if m["account_id"] in quiet:
+        if m["quiet"]:
             continue
         mobile = m["mobile"] or first.get(m["account_id"])
         if mobile is None:
