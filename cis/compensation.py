@@ -195,6 +195,19 @@ def ledger(uow: UnitOfWork, account_id: int) -> list[Entitlement]:
         return _entitlements(uow.session, account_id)
 
 
+def claimable_paise(uow: UnitOfWork, account_id: int) -> int:
+    """What the account could claim now: its compensation accrued and not yet claimed (one indexed query)."""
+    from sqlalchemy import func
+
+    with uow.reading():
+        total = uow.session.scalar(
+            select(func.coalesce(func.sum(Compensation.amount_paise), 0)).where(
+                Compensation.account_id == account_id, Compensation.status == "accrued"
+            )
+        )
+    return int(total or 0)
+
+
 def claim(uow: UnitOfWork, account_id: int, *, via: str, now: dt.datetime | None = None) -> int:
     """The consumer claims every compensation of the account still waiting for a claim (one conditional UPDATE:
     a claim sent twice claims once); returns the amount claimed in paise. Raises NothingToClaim."""

@@ -157,15 +157,34 @@ def _check_account_answer(s: State, result: Mapping[str, Any]) -> Transition:
     return Go("account_ready")
 
 
+def _claim_notice(s: State, result: Mapping[str, Any]) -> list[Item]:
+    """Compensation waiting for the caller's claim: said once, before the main menu, with the key to claim it."""
+    owed = int(result.get("claimable_paise") or 0)
+    if owed <= 0:
+        s["data"].pop("claimable", None)
+        return []
+    s["data"]["claimable"] = owed
+    return [Say("claim.notice"), Amount(owed), Say("claim.press")]
+
+
 def _outage_answer(s: State, result: Mapping[str, Any]) -> Transition:
     outage = result.get("outage")
+    claim = _claim_notice(s, result)
     # A caller known by caller ID meets the main menu first; on a screen it carries the title, unless an
     # outage notice heads it (a USSD screen has room for one headline).
     first = s["data"].get("identified_by_caller") and s["path"].count("account_ready") == 1
     if not outage:
-        return Go("main", _title(s) if first else [])
+        return Go("main", [*(_title(s) if first else []), *claim])
     _served(s, "outage")
-    return Go("main", _outage_notice(s, outage))
+    return Go("main", [*_outage_notice(s, outage), *claim])
+
+
+def _claim_answer(s: State, result: Mapping[str, Any]) -> Transition:
+    s["data"].pop("claimable", None)
+    if result.get("error"):
+        return Go("main", S("claim.nothing"))
+    _served(s, "claim")
+    return Go("main", S("claim.done"))
 
 
 # --- main menu ----------------------------------------------------------------------------------------------
@@ -180,6 +199,8 @@ def _main_choose(s: State, keys: str) -> Transition:
     if keys == "9":
         _toggle_language(s)
         return Go("main")
+    if keys == "6" and s["data"].get("claimable"):
+        return Go("claim")
     return Retry(S("common.invalid"))
 
 
@@ -454,6 +475,7 @@ INBOUND = Flow(
         "complaint_done": Menu(_complaint_done_say, _common),
         "status_enter": Menu(lambda s: S("status.enter"), _status_choose, ENTRY),
         "status_check": Fetch(lambda s: Query("status", {"number": s["data"]["status_number"]}), _status_answer),
+        "claim": Fetch(lambda s: Query("claim", {"account_no": s["account"]}), _claim_answer),
         "status_info": Menu(_status_say, _common),
         "reading_enter": Menu(lambda s: S("reading.enter"), _reading_choose, InputSpec(7, 10000, "#")),
         "reading_submit": Fetch(_reading_query, _reading_answer),

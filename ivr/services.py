@@ -14,7 +14,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from cis import accounts, bill_explain, calls, complaints, escalation, interruptions, payment_info, readings
+from cis import (
+    accounts,
+    bill_explain,
+    calls,
+    compensation,
+    complaints,
+    escalation,
+    interruptions,
+    payment_info,
+    readings,
+)
 from cis.db import UnitOfWork
 from cis.errors import (
     AccountClosed,
@@ -108,7 +118,17 @@ class CisBackend:
     def _q_outage(self, state: State, account_no: str) -> Mapping[str, Any]:
         now = self.now()
         notice = interruptions.active_interruption(self._uow(), account_no, now)
-        return {"outage": _outage(notice, now)}
+        ref = accounts.find_account(self._uow(), account_no)
+        # Compensation waiting for a claim is offered before the main menu (press 6).
+        return {"outage": _outage(notice, now), "claimable_paise": compensation.claimable_paise(self._uow(), ref.id)}
+
+    def _q_claim(self, state: State, account_no: str) -> Mapping[str, Any]:
+        ref = accounts.find_account(self._uow(), account_no)
+        try:
+            total = compensation.claim(self._uow(), ref.id, via="ivr", now=self.now())
+        except compensation.NothingToClaim:
+            return {"error": "nothing"}
+        return {"amount_paise": total}
 
     def _q_bill(self, state: State, account_no: str) -> Mapping[str, Any]:
         summary = accounts.account_summary(self._uow(), account_no)

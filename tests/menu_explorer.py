@@ -35,6 +35,8 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
     "check_account": [{"account_no": "7100000001"}, {"error": "unknown"}, {"error": "closed"}],
     "outage": [
         {"outage": None},
+        {"outage": None, "claimable_paise": 25_000},
+        {"outage": OUTAGE, "claimable_paise": 15_000},
         {"outage": OUTAGE},
         {"outage": {**OUTAGE, "kind": "shutdown", "restore_by": None}},
         {"outage": {**OUTAGE, "kind": "roster"}},
@@ -58,6 +60,7 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"number": "10000017", "created": False, "already_open": True, "due": "2026-11-20T18:30:00"},
     ],
     "closure": [{"closed": True}, {"closed": False}, {"error": "not_waiting"}],
+    "claim": [{"amount_paise": 25_000}, {"error": "nothing"}],
     "status": [
         {"status": {"number": "10000017", "status": "open", "sla_due_at": "2026-11-20T18:00:00", "escalated": True}},
         {"status": {"number": "10000017", "status": "resolved", "sla_due_at": "2026-11-20T18:00:00"}},

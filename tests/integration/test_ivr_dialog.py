@@ -349,3 +349,36 @@ def test_on_an_alert_call_the_record_names_the_consumer_called(
     dialog.finish(c, hung_up=False)
     record = _record(session_factory, "out-caller")
     assert (record.caller, record.direction) == (world.single_mobile, "outbound")
+
+
+def test_compensation_waiting_is_offered_and_6_claims_it(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    from cis.models import Account, Compensation
+
+    with session_factory() as s:
+        account_id = s.scalar(select(Account.id).where(Account.account_no == world.single))
+        complaint = Complaint(
+            number="10999990", account_id=account_id, category="meter", channel="ivr", status="closed",
+            escalation_level=0, sla_due_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+            created_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
+        )  # fmt: skip
+        s.add(complaint)
+        s.flush()
+        s.add(
+            Compensation(
+                account_id=account_id, complaint_id=complaint.id, standard="defective_meter", days=5,
+                amount_paise=25_000, status="accrued", accrued_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+            )
+        )  # fmt: skip
+        s.commit()
+
+    _, turns = call(dialog, "09876543210", "", "6")
+
+    menu = said(turns[1])
+    assert "आपके खाते पर देरी के लिए क्षतिपूर्ति की राशि दो सौ पचास रुपये देय है" in menu
+    assert "इसका दावा करने के लिए 6 दबाएँ" in menu
+    assert "आपका दावा दर्ज हो गया है" in said(turns[2])
+    with session_factory() as s:
+        claimed = s.scalars(select(Compensation).where(Compensation.account_id == account_id)).one()
+    assert (claimed.status, claimed.claimed_via) == ("claimed", "ivr")
