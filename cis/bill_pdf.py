@@ -43,6 +43,7 @@ LINES = {
     "rounding": "Rounded off to the whole rupee",
     "arrears": "Arrears",
     "lps": "Late payment surcharge",
+    "compensation": "Compensation credited (Standards of Performance)",
 }
 
 

@@ -168,6 +168,8 @@ class BillDocument:
     schedule_code: str | None
     supersedes_id: int | None
     revision_reason: str | None
+    # Compensation (Standards of Performance) credited on this bill, already taken off `amount_paise`.
+    compensation_paise: int = 0
 
     @property
     def bill_no(self) -> str:
@@ -195,6 +197,7 @@ class BillDocument:
             ("rounding", self.rounding_paise),
             ("arrears", self.arrears_paise),
             ("lps", self.lps_paise),
+            ("compensation", -self.compensation_paise),
         )
         lines.extend((name, paise) for name, paise in optional if paise or name == "duty")
         lines.append(("total", self.amount_paise))
@@ -565,6 +568,7 @@ def _document(
         schedule_code=schedule.code if schedule is not None else None,
         supersedes_id=bill.supersedes_id,
         revision_reason=bill.revision_reason,
+        compensation_paise=int(getattr(bill, "compensation_paise", 0) or 0),
     )
 
 

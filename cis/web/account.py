@@ -56,6 +56,7 @@ LINES = {
     "rounding": N_("Rounded off to the whole rupee"),
     "arrears": N_("Arrears"),
     "lps": N_("Late payment surcharge"),
+    "compensation": N_("Compensation credited (Standards of Performance)"),
     "total": N_("Total payable"),
 }
 BASES = {"actual": N_("Meter read"), "estimated": N_("Estimated"), "assessed": N_("Assessed")}

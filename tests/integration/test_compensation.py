@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cis import compensation
+from cis import compensation, my_account
 from cis.billing import bill_run
 from cis.complaints import RegisterComplaint, register_complaint
 from cis.db import UnitOfWork, make_session_factory
@@ -113,6 +113,11 @@ def test_claimed_by_sms_approved_by_the_sdo_and_credited_on_the_next_bill(engine
             select(AuditLog.action).where(AuditLog.entity == "compensation").order_by(AuditLog.id)
         ).all()
     assert actions == ["compensation.accrued", "compensation.claimed", "compensation.approved"]
+    # The bill shows the credit as a line of its own, and its lines still add up to the total.
+    document = my_account.bill_document(UnitOfWork(factory), account_id, bill.id)
+    lines = dict(document.charge_lines())
+    assert lines["compensation"] == -25_000
+    assert sum(p for name, p in document.charge_lines() if name != "total") == lines["total"]
 
 
 def test_a_credit_bigger_than_the_bill_waits_for_the_next_one() -> None:
