@@ -401,4 +401,5 @@ def test_the_to_do_lists_the_areas_theft_reports_in_the_page_not_its_title(clien
     title = html[html.index("<title>") : html.index("</title>")]
     assert "Theft" not in title
     main = html[html.index("<main") :]
-    assert 'id="thefts-title"' in main
+    assert main.count('id="thefts-title"') == 1
+    assert main.count('id="claims-title"') == 1
