@@ -4,7 +4,8 @@ Run through bench/smoke, which finds (or starts) PostgreSQL and Redis. The steps
 the order an operator would use it: seed it (bench.seed_bench --database), load the public pages through the
 production web server for a few seconds (bench.portal_bench --quick), publish a breakdown on every feeder
 (bench.outage_bench --database), call the IVR (bench.ivr_bench --url, which asks about the seeded complaints
-the outage benchmark must have left alone), bill the next cycle (bench.bill_run_bench --database); then
+the outage benchmark must have left alone), bill the next cycle (bench.bill_run_bench --database), search and
+open consumers on the 1912 console and sweep 10,000 overdue complaints (bench.console_bench --database); then
 bench.sms_bench on a scratch database of its own. Each prints its full report as it goes; the summary takes
 each one's headline figures (bench/_summary.py). The database is dropped at the end.
 """
@@ -38,6 +39,11 @@ def _steps(args: argparse.Namespace, database: str) -> list[tuple[str, list[str]
         ("outage fan-out", ["bench.outage_bench", "--database", database, "--redis", args.redis]),
         ("IVR", ["bench.ivr_bench", *ivr.split()]),
         ("bill run", ["bench.bill_run_bench", "--database", database]),
+        # Last on the shared database: it adds overdue complaints of its own and moves them up the matrix.
+        (
+            "console",
+            ["bench.console_bench", "--database", database, "--duration", "8", "--warmup", "2", "--overdue", "10000"],
+        ),
         ("SMS dispatch", ["bench.sms_bench", *sms.split()]),
     ]
 
