@@ -445,6 +445,19 @@ def consumer_360(uow: UnitOfWork, raw_account_no: str, *, staff_id: int, now: dt
     return Consumer360(bill=bill, supply=supply, **view)  # type: ignore[arg-type]
 
 
+def _visible_account(session: Session, account_no: str, staff_id: int) -> int:
+    """The id of the account if the staff member may see it (agents: any; officers: their area's), else
+    UnknownAccount, as for an account nobody has."""
+    covered = _covered(session, staff_id)
+    query = select(Account.id).where(Account.account_no == account_no)
+    if covered is not None:
+        query = query.where(Account.id.in_(_account_place().where(Substation.sub_division_id.in_(covered or [-1]))))
+    account_id = session.scalar(query)
+    if account_id is None:
+        raise UnknownAccount(account_no)
+    return int(account_id)
+
+
 def add_note(uow: UnitOfWork, raw_account_no: str, text: str, *, staff_id: int, now: dt.datetime | None = None) -> None:
     """Keep a staff member's remark on an account (shown on its 360 to everyone who may see it). Raises
     UnknownAccount (also for one the staff member may not see), MissingDetails, TextTooLong."""
@@ -457,13 +470,7 @@ def add_note(uow: UnitOfWork, raw_account_no: str, text: str, *, staff_id: int, 
     account_no = parse_account_no(raw_account_no)
     with uow:
         session = uow.session
-        covered = _covered(session, staff_id)
-        query = select(Account.id).where(Account.account_no == account_no)
-        if covered is not None:
-            query = query.where(Account.id.in_(_account_place().where(Substation.sub_division_id.in_(covered or [-1]))))
-        account_id = session.scalar(query)
-        if account_id is None:
-            raise UnknownAccount(account_no)
+        account_id = _visible_account(session, account_no, staff_id)
         session.add(AccountNote(account_id=account_id, staff_id=staff_id, text=words, at=at))
         uow.commit()
 
@@ -490,13 +497,7 @@ def resend_bill_sms(
     account_no = parse_account_no(raw_account_no)
     with uow:
         session = uow.session
-        covered = _covered(session, staff_id)
-        query = select(Account.id).where(Account.account_no == account_no)
-        if covered is not None:
-            query = query.where(Account.id.in_(_account_place().where(Substation.sub_division_id.in_(covered or [-1]))))
-        account_id = session.scalar(query)
-        if account_id is None:
-            raise UnknownAccount(account_no)
+        account_id = _visible_account(session, account_no, staff_id)
         bill = session.scalars(
             select(Bill)
             .where(Bill.account_id == account_id, Bill.status != "superseded")

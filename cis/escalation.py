@@ -509,11 +509,19 @@ def answer_by_sms(uow: UnitOfWork, mobile: str, answer: int, *, now: dt.datetime
         ).first()
     if row is None or row.account_id is None or row.number is None:
         return None
+    return _answer(uow, row.account_id, row.number, answer, channel="sms", rejected=SMS_REJECTED, at=at)
+
+
+def _answer(
+    uow: UnitOfWork, account_id: int, number: str, answer: int, *, channel: str, rejected: str, at: dt.datetime
+) -> ClosureAnswer | None:
+    """1 confirms the resolution (closed), anything else rejects it (reopened one level up); None when it no
+    longer waits for an answer."""
     try:
         if answer == 1:
-            done = confirm_resolution(uow, row.account_id, row.number, channel="sms", now=at)
+            done = confirm_resolution(uow, account_id, number, channel=channel, now=at)
         else:
-            done = reject_resolution(uow, row.account_id, row.number, SMS_REJECTED, channel="sms", now=at)
+            done = reject_resolution(uow, account_id, number, rejected, channel=channel, now=at)
     except (ResolutionNotPending, ConfirmationWindowClosed):
         return None
     return ClosureAnswer(done.number, done.status == "closed", OFFICER_TITLES[done.escalation_level], done.sla_due_at)
@@ -537,14 +545,7 @@ def answer_by_call(
         ).first()
     if row is None or row.account_id is None or row.number is None:
         return None
-    try:
-        if answer == 1:
-            done = confirm_resolution(uow, row.account_id, row.number, channel="ivr", now=at)
-        else:
-            done = reject_resolution(uow, row.account_id, row.number, CALL_REJECTED, channel="ivr", now=at)
-    except (ResolutionNotPending, ConfirmationWindowClosed):
-        return None
-    return ClosureAnswer(done.number, done.status == "closed", OFFICER_TITLES[done.escalation_level], done.sla_due_at)
+    return _answer(uow, row.account_id, row.number, answer, channel="ivr", rejected=CALL_REJECTED, at=at)
 
 
 # --- the sweep ------------------------------------------------------------------------------------------------
