@@ -24,7 +24,6 @@ from typing import Any
 from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -277,12 +276,8 @@ def todo_blueprint(session_factory: Callable[[], Session], *, clock: Callable[[]
     @login_required(*OFFICERS)
     def request_page(number: str) -> ResponseReturnValue:
         t = timeline(number)
-        with session_factory() as s:
-            from cis.models import ServiceRequest
-            from cis.numbers import request_id_for_no
-
-            payload = s.scalar(select(ServiceRequest.payload).where(ServiceRequest.id == request_id_for_no(number)))
-        next_step = service_requests.next_application_step(payload) if t.kind != "bill_revision" else None
+        # The timeline's details are the request's payload, which keeps the step an application has reached.
+        next_step = service_requests.next_application_step(t.details) if t.kind != "bill_revision" else None
         return page("todo/request.html", t=t, next_step=next_step, notice=notice())
 
     def request_act(number: str, action: Callable[[], str]) -> Response:
