@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -126,6 +129,9 @@ def build_world(engine: Engine, *, tag: str = "") -> World:
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
+    # No prompt audio unless a test gives a folder: the working directory's var/prompts (which `bin/up` builds in a
+    # clone) must not turn the spoken <Say> the tests read into <Play>.
+    overrides.setdefault("prompts_dir", str(Path(tempfile.gettempdir()) / f"urja-no-audio-{uuid.uuid4().hex}"))
     settings = Settings(
         database_url=database_url,
         secret_key="edge-secret",
