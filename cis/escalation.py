@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import BigInteger, Connection, Engine, and_, any_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from cis import audit, compensation, notify
@@ -59,6 +60,7 @@ MAX_NOTE = 500
 SITE_CODE_DIGITS = 6
 SITE_CODE_TRIES = 5  # wrong codes for one resolution before only the consumer's own answer can close it
 SWEEP_BATCH = 2_000
+ESCALATION_ACTOR = "system:escalation"  # the audit rows' actor for the sweep's moves
 SMS_REJECTED = "Replied 2 by SMS: the problem is still there"
 CALL_REJECTED = "Pressed 2 on the closure call: the problem is still there"
 
@@ -576,10 +578,19 @@ def sweep(
     report = SweepReport()
     officers: dict[tuple[int, int | None], int | None] = {}
     lock = threading.Lock()
+    # The overdue ones are listed once and taken in batches of ids: a batch that searched for "overdue" afresh
+    # would pass over the rows every earlier batch had moved (on a sequential scan) or their dead index entries.
+    ids = _overdue_ids(factory, at)
+    batches = iter([ids[start : start + batch] for start in range(0, len(ids), batch)])
+    taking = threading.Lock()
 
     def escalate_all() -> None:
-        while _escalate_batch(factory, at, table, batch, report, officers, lock) == batch:
-            pass
+        while True:
+            with taking:
+                chunk = next(batches, None)
+            if chunk is None:
+                return
+            _escalate_batch(factory, at, table, chunk, report, officers, lock)
 
     if workers > 1:
         # Batches on several connections at once: each claims its own rows (SKIP LOCKED), so none waits for another.
@@ -600,11 +611,28 @@ def _factory(engine_or_factory: Engine | Callable[[], Session]) -> Callable[[], 
     return engine_or_factory
 
 
+def _overdue(at: dt.datetime) -> Any:
+    return and_(Complaint.status.in_(OPEN_STATUSES), Complaint.sla_due_at <= at, Complaint.escalation_level < TOP)
+
+
+def _id_in(session: Session, ids: list[int]) -> Any:
+    """`complaint.id` among `ids`: one array parameter on PostgreSQL, an IN list elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Complaint.id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(BigInteger)))
+    return Complaint.id.in_(ids)
+
+
+def _overdue_ids(factory: Callable[[], Session], at: dt.datetime) -> list[int]:
+    """The open complaints past their level's time, in id order (one read of `ix_complaint_status_sla_due_at`)."""
+    with factory() as session:
+        return sorted(session.scalars(select(Complaint.id).where(_overdue(at))))
+
+
 def _escalate_batch(
     factory: Callable[[], Session],
     at: dt.datetime,
     table: Matrix,
-    batch: int,
+    ids: list[int],
     report: SweepReport,
     officers: dict[tuple[int, int | None], int | None],
     lock: threading.Lock | None = None,
@@ -630,14 +658,8 @@ def _escalate_batch(
             )
             .outerjoin(Feeder, Feeder.id == Complaint.feeder_id)
             .outerjoin(Account, Account.id == Complaint.account_id)
-            .where(
-                Complaint.status.in_(OPEN_STATUSES),
-                Complaint.sla_due_at <= at,
-                Complaint.escalation_level < TOP,
-            )
-            # No ORDER BY: sorting every overdue complaint (two status ranges of the index) for each batch cost
-            # more than the moves; every overdue one is moved in this sweep anyway.
-            .limit(batch)
+            # Still overdue when claimed: another sweep may have moved it since the ids were read.
+            .where(_overdue(at), _id_in(session, ids))
             .with_for_update(of=Complaint, skip_locked=True)
         ).all()
         if not rows:
@@ -667,42 +689,45 @@ def _escalate_batch(
                 }
             )
         conn = session.connection()
-        _move(conn, moves)
-        _insert_rows(
-            conn,
-            insert(ComplaintEvent.__table__),
-            [
-                {
-                    "complaint_id": m["cid"],
-                    "step": "escalated",
-                    "level": m["lvl"],
-                    "actor": SYSTEM_ACTOR,
-                    "note": None,
-                    "at": at,
-                }
-                for m in moves
-            ],
-        )
-        _insert_rows(
-            conn,
-            insert(AuditLog.__table__),
-            [
-                {
-                    "at": at,
-                    "actor": "system:escalation",
-                    "action": "complaint.escalated",
-                    "entity": "complaint",
-                    "entity_id": str(m["number"]),
-                    "detail": {
-                        "level_was": LEVELS[m["was"]],
-                        "level": LEVELS[m["lvl"]],
-                        "sla_due_at": m["due"].isoformat(),
-                    },
-                }
-                for m in moves
-            ],
-        )
-        told = _sms_to_consumers(session, moves, at)
+        if conn.dialect.name == "postgresql":
+            told = _apply_moves_pg(conn, moves, at)
+        else:
+            _move(conn, moves)
+            _insert_rows(
+                conn,
+                insert(ComplaintEvent.__table__),
+                [
+                    {
+                        "complaint_id": m["cid"],
+                        "step": "escalated",
+                        "level": m["lvl"],
+                        "actor": SYSTEM_ACTOR,
+                        "note": None,
+                        "at": at,
+                    }
+                    for m in moves
+                ],
+            )
+            _insert_rows(
+                conn,
+                insert(AuditLog.__table__),
+                [
+                    {
+                        "at": at,
+                        "actor": ESCALATION_ACTOR,
+                        "action": "complaint.escalated",
+                        "entity": "complaint",
+                        "entity_id": str(m["number"]),
+                        "detail": {
+                            "level_was": LEVELS[m["was"]],
+                            "level": LEVELS[m["lvl"]],
+                            "sla_due_at": m["due"].isoformat(),
+                        },
+                    }
+                    for m in moves
+                ],
+            )
+            told = _sms_to_consumers(session, moves, at)
         officers_told = _sms_to_officers(session, moves, at)
         session.commit()
     with lock or threading.Lock():
@@ -784,6 +809,94 @@ def _move(conn: Connection, moves: list[dict[str, Any]]) -> None:
         .values(escalation_level=bindparam("lvl"), sla_due_at=bindparam("due"), assignee_id=bindparam("who")),
         [{k: m[k] for k in ("cid", "was", "lvl", "due", "who")} for m in moves],
     )
+
+
+# The batch's moves, as COPY writes them into a table of the transaction's own (dropped at its commit).
+_MOVE_COLUMNS = ("cid", "was", "lvl", "due", "due_text", "who", "number", "account_id", "mobile", "quiet")
+_MOVE_TABLE = (
+    "CREATE TEMPORARY TABLE sweep_move (cid bigint, was smallint, lvl smallint, due timestamptz, due_text text, "
+    "who bigint, number text, account_id bigint, mobile text, quiet boolean) ON COMMIT DROP"
+)
+# One statement moves the batch and writes what each move owes: only the complaints the UPDATE moved (still open,
+# still at the level read) get their history step, audit row and SMS. The consumer's mobile: the caller-ID one the
+# complaint came from, else the account's first registered mobile (verified first); none for an opted-out account.
+# The SMS's dedupe key makes a move told once however often the batch is retried.
+_APPLY_MOVES = text(
+    """
+WITH moved AS (
+    UPDATE complaint AS c SET escalation_level = v.lvl, sla_due_at = v.due, assignee_id = v.who
+    FROM sweep_move AS v
+    WHERE c.id = v.cid AND c.escalation_level = v.was AND c.status IN ('open', 'reopened')
+    RETURNING v.*
+), events AS (
+    INSERT INTO complaint_event (complaint_id, step, level, actor, note, at)
+    SELECT cid, 'escalated', lvl, :system, NULL, :at FROM moved
+), audited AS (
+    INSERT INTO audit_log (at, actor, action, entity, entity_id, detail)
+    SELECT :at, :actor, 'complaint.escalated', 'complaint', number,
+           jsonb_build_object('level_was', (CAST(:levels AS text[]))[was + 1],
+                              'level', (CAST(:levels AS text[]))[lvl + 1], 'sla_due_at', due_text)
+    FROM moved
+), reach AS (
+    SELECT m.*, COALESCE(m.mobile, (
+        SELECT am.e164 FROM account_mobile AS am WHERE am.account_id = m.account_id
+        ORDER BY am.verified DESC, am.id LIMIT 1
+    )) AS phone
+    FROM moved AS m WHERE NOT m.quiet
+), sent AS (
+    INSERT INTO outbox (channel, template, recipient, account_id, payload, dedupe_key, status, priority, attempts,
+                        created_at, updated_at)
+    SELECT 'sms', 'complaint.escalated', phone, account_id,
+           jsonb_build_object('number', number, 'officer', (CAST(:titles AS text[]))[lvl + 1], 'due', due_text),
+           'complaint.escalated:' || number || ':' || lvl || ':' || phone, 'pending', 5, 0, :at, :at
+    FROM reach WHERE phone IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM sent
+"""
+)
+
+
+def _apply_moves_pg(conn: Connection, moves: list[dict[str, Any]], at: dt.datetime) -> int:
+    """PostgreSQL: the batch's moves COPYed into a temporary table, then one statement for the UPDATE and its
+    three kinds of rows. Passing them as arrays instead cost more in the client than in the server (psycopg
+    quotes every element of a text array in Python); COPY's rows are written by psycopg's C code. Returns how
+    many consumers were sent an SMS."""
+    conn.exec_driver_sql(_MOVE_TABLE)
+    with (
+        conn.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY sweep_move ({', '.join(_MOVE_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for m in moves:
+            copy.write_row(
+                (
+                    m["cid"],
+                    m["was"],
+                    m["lvl"],
+                    m["due"],
+                    m["due"].isoformat(),
+                    m["who"],
+                    m["number"],
+                    m["account_id"],
+                    m["mobile"],
+                    m["quiet"],
+                )
+            )
+    told = conn.execute(
+        _APPLY_MOVES,
+        {
+            "at": at,
+            "system": SYSTEM_ACTOR,
+            "actor": ESCALATION_ACTOR,
+            "levels": list(LEVELS),
+            "titles": [OFFICER_TITLES[level] for level in LEVELS],
+        },
+    ).scalar_one()
+    # Dropped now, not only at the commit: under a caller's outer transaction (a savepoint per batch) the next
+    # batch makes it afresh.
+    conn.exec_driver_sql("DROP TABLE sweep_move")
+    return int(told)
 
 
 def _first_mobiles(session: Session, account_ids: Iterable[int]) -> dict[int, str]:

@@ -287,6 +287,44 @@ def test_the_sweep_moves_an_overdue_complaint_up_once_and_tells_the_consumer(
     assert (told.recipient, told.payload["number"]) == (CALLER, number)
 
 
+def test_the_sweep_tells_a_typed_in_complaint_on_the_accounts_mobile_and_nobody_who_opted_out(
+    uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
+) -> None:
+    # Lodged by an agent who typed a number the caller gave: not proven by the network, so the SMS goes to the
+    # account's registered mobile. An account that opted out of SMS is moved and audited all the same, untold.
+    registered = "+919876500077"
+    told_account, _ = _place(session, mobiles=(registered,))
+    quiet = factories.account(session, mobiles=("+919876500078",), opt_out=True)
+    session.commit()
+    numbers = [
+        register_complaint(
+            uow, RegisterComplaint(channel="console", category="voltage", account_no=no, mobile="+919800000001"),
+            now=NOW,
+        ).number
+        for no in (told_account, quiet.account_no)
+    ]  # fmt: skip
+
+    report = sweep(session_factory, now=NOW + dt.timedelta(days=1))
+
+    assert (report.escalated, report.consumers_told) == (2, 1)
+    [sms] = _sms(session, "complaint.escalated")
+    assert (sms.recipient, sms.payload["number"], sms.payload["officer"]) == (
+        registered,
+        numbers[0],
+        "sub-divisional officer",
+    )
+    assert sms.dedupe_key == f"complaint.escalated:{numbers[0]}:1:{registered}"
+    moved = _complaint(session, numbers[0])
+    assert dt.datetime.fromisoformat(sms.payload["due"]) == moved.sla_due_at
+    for number in numbers:
+        [detail] = session.scalars(
+            select(AuditLog.detail).where(AuditLog.entity_id == number, AuditLog.action == "complaint.escalated")
+        )
+        assert (detail["level_was"], detail["level"]) == ("je", "sdo")
+        assert dt.datetime.fromisoformat(detail["sla_due_at"]) == _complaint(session, number).sla_due_at
+        assert [s for s in _steps(session, number) if s[0] == "escalated"] == [("escalated", 1, "system")]
+
+
 def test_a_sweep_that_did_not_run_for_days_catches_up_to_the_se_and_no_further(
     uow: UnitOfWork, session: Session, session_factory: Callable[[], Session]
 ) -> None:
