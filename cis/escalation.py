@@ -60,6 +60,7 @@ MAX_NOTE = 500
 SITE_CODE_DIGITS = 6
 SITE_CODE_TRIES = 5  # wrong codes for one resolution before only the consumer's own answer can close it
 SWEEP_BATCH = 2_000
+SWEEP_WORKERS = 2  # connections an escalation sweep uses on PostgreSQL (docs/benchmarks.md: 1 -> 2 is 10 s -> 6 s)
 ESCALATION_ACTOR = "system:escalation"  # the audit rows' actor for the sweep's moves
 SMS_REJECTED = "Replied 2 by SMS: the problem is still there"
 CALL_REJECTED = "Pressed 2 on the closure call: the problem is still there"
@@ -559,7 +560,7 @@ def sweep(
     now: dt.datetime | None = None,
     rules: Matrix | None = None,
     batch: int = SWEEP_BATCH,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> SweepReport:
     """Move every open complaint whose level's time has run out up the matrix, and close every resolution whose
     closure wait passed unanswered ("closed, not confirmed").
@@ -567,11 +568,21 @@ def sweep(
     A complaint overdue at the JE goes to the SDO with the SDO's hours counted from when the JE's ran out, and on
     up while those have run out too (a sweep that did not run for a day catches up in one step), never past the
     SE. Each one moved gets a history step, an audit row and an SMS to the consumer; each officer it moved to
-    gets one SMS for the batch. Set-based, in batches of `batch` committed one by one, so a million overdue
-    complaints never hold one transaction. Idempotent: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL
+    gets one SMS for the batch. Set-based: the overdue ones are listed once, then taken in batches of `batch`
+    committed one by one, so a million overdue complaints never hold one transaction. Idempotent: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL
     (the write lock on SQLite) and each update is conditional on the level it read, so two sweeps at once, or
     one run twice, move a complaint once.
+
+    `workers`: connections the batches run on at once; by default two when given an engine of PostgreSQL (its
+    writes, not Python, are the time: two backends on two cores), one otherwise (SQLite writes one at a time; a
+    session factory may share one connection).
     """
+    if workers is None:
+        workers = (
+            SWEEP_WORKERS
+            if isinstance(engine_or_factory, Engine) and engine_or_factory.dialect.name == "postgresql"
+            else 1
+        )
     at = now or audit.utcnow()
     table = rules or matrix()
     factory = _factory(engine_or_factory)
@@ -837,7 +848,7 @@ WITH moved AS (
            jsonb_build_object('level_was', (CAST(:levels AS text[]))[was + 1],
                               'level', (CAST(:levels AS text[]))[lvl + 1], 'sla_due_at', due_text)
     FROM moved
-), reach AS (
+), reach AS MATERIALIZED (  -- its mobile looked up once a row, not once for each use below
     SELECT m.*, COALESCE(m.mobile, (
         SELECT am.e164 FROM account_mobile AS am WHERE am.account_id = m.account_id
         ORDER BY am.verified DESC, am.id LIMIT 1
