@@ -363,3 +363,29 @@ class NoNumberForCalls(CisError):
 
     def __init__(self) -> None:
         super().__init__("Voice alerts need a registered mobile or a landline to call. Please add a mobile first.")
+
+
+class UnknownPaymentLink(CisError):
+    """No payment intent has this token (a mistyped or made-up link)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("This payment link is not one of ours. Please ask for a new one (SMS PAY).")
+        self.token = token
+
+
+class PaymentLinkClosed(CisError):
+    """The payment intent was paid already, has expired or was cancelled: it takes no more payments."""
+
+    def __init__(self, token: str, status: str) -> None:
+        words = {"paid": "was paid already", "expired": "has expired", "cancelled": "was cancelled"}
+        super().__init__(f"This payment link {words.get(status, 'is closed')}. Please ask for a new one (SMS PAY).")
+        self.token = token
+        self.status = status
+
+
+class AmountOutOfRange(CisError):
+    """An amount to pay below the smallest accepted or above what may be paid in one go."""
+
+    def __init__(self, paise: int, low: int, high: int) -> None:
+        super().__init__(f"An amount from Rs {low // 100} to Rs {high // 100} can be paid this way.")
+        self.paise, self.low, self.high = paise, low, high

@@ -101,3 +101,25 @@ def _id_for_no(raw: str, offset: int, ceiling: int) -> int | None:
     if luhn_digit(body) != check or not offset < int(body) < ceiling:
         return None
     return int(body) - offset
+
+
+# Receipt numbers: the payment row id plus this offset and a Luhn digit, 11 digits (an account number has 10, a
+# bill number 12), so a receipt can be read out on the phone and told from either.
+RECEIPT_NO_OFFSET = 9_000_000_000
+
+
+def receipt_no_for_id(payment_id: int) -> str:
+    """The receipt number of a payment row id."""
+    body = str(payment_id + RECEIPT_NO_OFFSET)
+    return body + luhn_digit(body)
+
+
+def payment_id_for_receipt_no(raw: str) -> int | None:
+    """The payment row id behind a receipt number (spaces and dashes allowed), or None if it cannot be one."""
+    text = (raw or "").strip().replace(" ", "").replace("-", "")
+    if not text.isascii() or not text.isdigit() or len(text) != 11:
+        return None
+    body, check = text[:-1], text[-1]
+    if luhn_digit(body) != check or int(body) <= RECEIPT_NO_OFFSET:
+        return None
+    return int(body) - RECEIPT_NO_OFFSET

@@ -32,6 +32,7 @@ from cis.models.outages import (
     RosterSchedule,
     RosterSubscription,
 )
+from cis.models.payments import GatewayEvent, PaymentIntent
 from cis.models.portal import ConsumerLogin, ConsumerSession
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
 from cis.models.staff import LoginAttempt, LoginThrottle, Staff, StaffSession
@@ -58,6 +59,7 @@ __all__ = [
     "Feedback",
     "Feeder",
     "FeederInterruption",
+    "GatewayEvent",
     "IvrCall",
     "LoginAttempt",
     "LoginThrottle",
@@ -70,6 +72,7 @@ __all__ = [
     "OutageRevision",
     "Outbox",
     "Payment",
+    "PaymentIntent",
     "Reading",
     "RosterFeeder",
     "RosterSchedule",

@@ -14,7 +14,8 @@ from cis.models.base import Base, BigId, Code, Json, UtcDateTime
 BILL_BASES = ("actual", "estimated", "assessed")
 BILL_STATUSES = ("issued", "part_paid", "paid", "superseded")
 PAYMENT_CHANNELS = ("counter", "portal", "ivr", "sms", "upi", "app", "bank")
-PAYMENT_STATUSES = ("initiated", "success", "failed", "refunded")
+PAYMENT_STATUSES = ("initiated", "success", "failed", "refunded", "reversed")
+PAYMENT_METHODS = ("upi", "card", "netbanking", "wallet", "emi", "cash", "cheque", "dd", "bank")
 
 
 class TariffSchedule(Base):
@@ -78,7 +79,10 @@ class Payment(Base):
     """Money received; `gateway_ref` is unique so a gateway's retry can never post twice."""
 
     __tablename__ = "payment"
-    __table_args__ = (Index("ix_payment_account_id_paid_at", "account_id", "paid_at"),)
+    __table_args__ = (
+        Index("ix_payment_account_id_paid_at", "account_id", "paid_at"),
+        Index("ix_payment_intent_id", "intent_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
@@ -90,3 +94,8 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(10))
     paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # The intent it paid (a link, a UPI intent); none for a counter receipt or a payment from elsewhere.
+    intent_id: Mapped[int | None] = mapped_column(ForeignKey("payment_intent.id"))
+    method: Mapped[str | None] = mapped_column(String(12))
+    # A refund, chargeback or bounced cheque: the payment stops counting, its row stays.
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,18 @@
+"""Payments: intents (what a consumer is asked to pay, at our short URL), posting what gateways report exactly
+once, reversals; the gateways themselves are adapters at the web edge (`cis.web.pay`)."""
+
+from cis.payments.intents import Due, Intent, account_due, intent_by_token, open_intent
+from cis.payments.posting import GatewayPayment, Posted, post_gateway_payment, record_failed_attempt, reverse_payment
+
+__all__ = [
+    "Due",
+    "GatewayPayment",
+    "Intent",
+    "Posted",
+    "account_due",
+    "intent_by_token",
+    "open_intent",
+    "post_gateway_payment",
+    "record_failed_attempt",
+    "reverse_payment",
+]

@@ -1,0 +1,276 @@
+"""Posting what a gateway says was paid, exactly once, and undoing it when the money goes back.
+
+A gateway tells us of a payment at least once, perhaps many times, perhaps out of order (a "failed" for an earlier
+attempt after the "paid"). The payment's gateway id is a unique key: the INSERT that would post it a second time
+does nothing, so retries, replays and two workers at once post it once, and everything a posting owes (the bill's
+status, the intent closed, the receipt SMS, the audit row) is written in that same transaction or not at all.
+
+The amount is checked against what is owed: less is posted as a part payment, more leaves an advance. It pays the
+oldest dues first: the bill's arrears and surcharge, then its current charges. A bill paid in full has nothing
+carried to the next run, so no late payment surcharge is charged on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from cis import audit, notify
+from cis.db import UnitOfWork, insert_ignore
+from cis.errors import UnknownPaymentLink
+from cis.models import Account, Bill, Payment, PaymentIntent
+from cis.numbers import receipt_no_for_id
+from cis.payments.intents import Due, account_due, normalise_token
+
+RECEIPT_TEMPLATE = "payment.receipt"
+_IST = dt.timezone(dt.timedelta(hours=5, minutes=30), "IST")
+REVERSED_TEMPLATE = "payment.reversed"
+
+
+@dataclass(frozen=True)
+class GatewayPayment:
+    """A captured payment as a gateway reports it."""
+
+    gateway: str
+    payment_ref: str  # the gateway's payment id (Razorpay: pay_...)
+    reference: str | None  # our intent's token, as the link's reference_id or the UPI intent's tr
+    link_id: str | None  # the gateway's link id (plink_...), when it names one
+    amount_paise: int
+    method: str | None
+    paid_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Allocation:
+    arrears_paise: int
+    current_paise: int
+    advance_paise: int
+
+
+@dataclass(frozen=True)
+class Posted:
+    receipt_no: str
+    account_no: str
+    amount_paise: int
+    paid_at: dt.datetime
+    kind: str  # full | partial | advance
+    allocation: Allocation
+    duplicate: bool  # True: this payment was posted before; nothing was written now
+
+
+def allocate(amount: int, due: Due) -> Allocation:
+    """Oldest dues first: the bill's arrears and surcharge still unpaid, then its current charges, then advance."""
+    arrears_left = max(0, due.arrears_paise - due.paid_paise)
+    current_left = max(0, due.outstanding_paise - arrears_left)
+    to_arrears = min(amount, arrears_left)
+    to_current = min(amount - to_arrears, current_left)
+    return Allocation(to_arrears, to_current, amount - to_arrears - to_current)
+
+
+def post_gateway_payment(uow: UnitOfWork, paid: GatewayPayment, *, now: dt.datetime | None = None) -> Posted:
+    """Post `paid` against its intent once, whatever the retries; returns what was (or had been) posted.
+
+    Raises UnknownPaymentLink when neither its reference nor its link id is one of our intents (the event is
+    kept by the caller for reconciliation)."""
+    at = now or audit.utcnow()
+    with uow:
+        session = uow.session
+        intent = _intent(session, paid)
+        if intent is None:
+            raise UnknownPaymentLink(paid.reference or paid.link_id or "")
+        account = session.execute(select(Account.id, Account.account_no).where(Account.id == intent.account_id)).one()
+        if session.get_bind().dialect.name == "postgresql":
+            # One posting at a time per account (two payments at once must not both read the same dues).
+            session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+        due = account_due(session, account.id)
+        inserted = session.execute(
+            insert_ignore(session.get_bind().dialect.name, Payment.__table__, ["gateway_ref"])
+            .values(
+                account_id=account.id,
+                bill_id=due.bill_id,
+                amount_paise=paid.amount_paise,
+                channel=intent.channel,
+                gateway=paid.gateway,
+                gateway_ref=paid.payment_ref,
+                status="success",
+                paid_at=paid.paid_at,
+                created_at=at,
+                intent_id=intent.id,
+                method=paid.method,
+            )
+            .returning(Payment.__table__.c.id)
+        ).scalar()
+        if inserted is None:
+            session.rollback()
+            return _already_posted(session, paid.payment_ref)
+        payment_id = int(inserted)
+        allocation = allocate(paid.amount_paise, due)
+        kind = (
+            "advance"
+            if due.outstanding_paise <= 0
+            else "partial"
+            if paid.amount_paise < due.outstanding_paise
+            else "full"
+        )
+        if due.bill_id is not None and allocation.arrears_paise + allocation.current_paise > 0:
+            settled = due.paid_paise + paid.amount_paise >= due.bill_amount_paise
+            session.execute(
+                update(Bill)
+                .where(Bill.id == due.bill_id, Bill.status.in_(("issued", "part_paid")))
+                .values(status="paid" if settled else "part_paid")
+            )
+        # A late or repeated event never moves an intent backwards: only an open (or lapsed) one becomes paid.
+        session.execute(
+            update(PaymentIntent)
+            .where(PaymentIntent.id == intent.id, PaymentIntent.status.in_(("open", "expired")))
+            .values(status="paid", paid_at=paid.paid_at)
+        )
+        receipt = receipt_no_for_id(payment_id)
+        audit.record(
+            session,
+            actor=f"gateway:{paid.gateway}",
+            action="payment.posted",
+            entity="payment",
+            entity_id=receipt,
+            at=at,
+            account_no=account.account_no,
+            amount_paise=paid.amount_paise,
+            gateway_ref=paid.payment_ref,
+            intent=intent.token,
+            kind=kind,
+            to_arrears_paise=allocation.arrears_paise,
+            to_current_paise=allocation.current_paise,
+            advance_paise=allocation.advance_paise,
+        )
+        mobile = intent.mobile or next(iter(notify.account_mobiles(session, account.id)), None)
+        if mobile is not None:
+            notify.enqueue(
+                session,
+                channel="sms",
+                template=RECEIPT_TEMPLATE,
+                recipient=mobile,
+                dedupe_key=f"{RECEIPT_TEMPLATE}:{receipt}",
+                payload={
+                    "account_no": account.account_no,
+                    "amount_paise": paid.amount_paise,
+                    "date": paid.paid_at.astimezone(_IST).date().isoformat(),
+                    "receipt": receipt,
+                },
+                at=at,
+                account_id=account.id,
+                priority=1,
+            )
+        uow.commit()
+        return Posted(receipt, account.account_no, paid.amount_paise, paid.paid_at, kind, allocation, False)
+
+
+def record_failed_attempt(uow: UnitOfWork, reference: str | None, link_id: str | None, reason: str) -> bool:
+    """A payer's attempt failed: counted on the intent while it is open (a paid one is never touched). True when
+    an open intent took note."""
+    with uow:
+        session = uow.session
+        changed = session.execute(
+            update(PaymentIntent)
+            .where(_names_intent(reference, link_id), PaymentIntent.status == "open")
+            .values(failed_attempts=PaymentIntent.failed_attempts + 1, last_failure=reason[:200])
+        ).rowcount
+        uow.commit()
+        return bool(changed)
+
+
+def reverse_payment(
+    uow: UnitOfWork,
+    payment_ref: str,
+    *,
+    reason: str,
+    actor: str,
+    status: str = "refunded",
+    now: dt.datetime | None = None,
+) -> str | None:
+    """The money went back (a refund, a chargeback, a bounced cheque): the payment stops counting, the bill is
+    unpaid again as far as it is, an audit row and an SMS say so. Once: a payment already reversed is left as it
+    is. Returns the receipt number reversed, or None when there was nothing to reverse."""
+    at = now or audit.utcnow()
+    with uow:
+        session = uow.session
+        row = session.execute(
+            select(Payment.id, Payment.account_id, Payment.amount_paise, Payment.bill_id, Payment.intent_id).where(
+                Payment.gateway_ref == payment_ref
+            )
+        ).first()
+        if row is None:
+            return None
+        changed = session.execute(
+            update(Payment)
+            .where(Payment.id == row.id, Payment.status == "success")
+            .values(status=status, reversed_at=at)
+        ).rowcount
+        if not changed:
+            return None
+        due = account_due(session, row.account_id)
+        if row.bill_id is not None and row.bill_id == due.bill_id:
+            session.execute(
+                update(Bill)
+                .where(Bill.id == row.bill_id, Bill.status.in_(("paid", "part_paid")))
+                .values(status="issued" if due.paid_paise <= 0 else "part_paid" if due.outstanding_paise else "paid")
+            )
+        receipt = receipt_no_for_id(row.id)
+        account_no = session.scalar(select(Account.account_no).where(Account.id == row.account_id))
+        audit.record(
+            session,
+            actor=actor,
+            action=f"payment.{status}",
+            entity="payment",
+            entity_id=receipt,
+            at=at,
+            account_no=account_no,
+            amount_paise=row.amount_paise,
+            gateway_ref=payment_ref,
+            reason=reason,
+        )
+        mobile = next(iter(notify.account_mobiles(session, row.account_id)), None)
+        if mobile is not None:
+            notify.enqueue(
+                session,
+                channel="sms",
+                template=REVERSED_TEMPLATE,
+                recipient=mobile,
+                dedupe_key=f"{REVERSED_TEMPLATE}:{receipt}",
+                payload={"account_no": account_no, "amount_paise": row.amount_paise, "receipt": receipt},
+                at=at,
+                account_id=row.account_id,
+                priority=1,
+            )
+        uow.commit()
+        return receipt
+
+
+def _intent(session: Session, paid: GatewayPayment) -> PaymentIntent | None:
+    if paid.reference is None and paid.link_id is None:
+        return None
+    return session.scalar(select(PaymentIntent).where(_names_intent(paid.reference, paid.link_id)).limit(1))
+
+
+def _names_intent(reference: str | None, link_id: str | None):  # type: ignore[no-untyped-def]
+    token = normalise_token(reference) if reference else None
+    conditions = []
+    if token is not None:
+        conditions.append(PaymentIntent.token == token)
+    if link_id:
+        conditions.append(PaymentIntent.gateway_link_id == link_id)
+    return or_(*conditions) if conditions else PaymentIntent.id.is_(None)
+
+
+def _already_posted(session: Session, payment_ref: str) -> Posted:
+    row = session.execute(
+        select(Payment.id, Account.account_no, Payment.amount_paise, Payment.paid_at)
+        .join(Account, Account.id == Payment.account_id)
+        .where(Payment.gateway_ref == payment_ref)
+    ).one()
+    paid_at = row.paid_at or audit.utcnow()
+    return Posted(
+        receipt_no_for_id(row.id), row.account_no, row.amount_paise, paid_at, "duplicate", Allocation(0, 0, 0), True
+    )
