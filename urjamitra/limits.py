@@ -49,6 +49,8 @@ ADDRESS_LIMITS: dict[str, tuple[str, ...]] = {
     # Anonymous reports: whoever sends them needs no account, so only their address can be counted.
     "limit_theft": ("tips.theft_post",),
     "limit_feedback": ("tips.feedback_post",),
+    # The pay link's pages: anyone holding a link may open it, and a guessed token is a 404 that still counts.
+    "limit_pay": ("pay.show", "pay.go", "pay.done"),
 }
 # SMS REG is counted per mobile under the same `otp` setting (MobileLimits), the portal's OTP pages per address.
 

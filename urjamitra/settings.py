@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +109,7 @@ LIMITS = {
     "limit_feedback": "URJA_LIMIT_FEEDBACK",
     "limit_sms": "URJA_LIMIT_SMS",
     "limit_ussd": "URJA_LIMIT_USSD",
+    "limit_pay": "URJA_LIMIT_PAY",
 }
 MAX_SMS_LINK = 30  # a DLT template variable holds at most 30 characters (sms.templates.MAX_VARIABLE_LENGTH)
 
@@ -121,7 +125,16 @@ def _portal_url(value: str | None) -> str | None:
     return url
 
 
-_SECRETS = ("secret_key", "twilio_auth_token", "demo_password", "ussd_secret", "sms_gateway_key", "sms_gateway_secret")
+_SECRETS = (
+    "secret_key",
+    "twilio_auth_token",
+    "demo_password",
+    "ussd_secret",
+    "sms_gateway_key",
+    "sms_gateway_secret",
+    "razorpay_key_secret",
+    "razorpay_webhook_secret",
+)
 
 
 @dataclass(frozen=True)
@@ -204,6 +217,16 @@ class Settings:
     # Where uploaded documents are kept (never a served folder); unset: "uploads" beside the SQLite database file,
     # or in the working directory for another database.
     upload_dir: str | None = None
+    # Payments: "sandbox" (a local gateway speaking Razorpay's contract, under /sandbox/razorpay; no money moves)
+    # or "razorpay" (its API with these keys; the webhook secret is the one set on Razorpay's dashboard).
+    pay_gateway: str = "sandbox"
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: str | None = None
+    razorpay_webhook_secret: str | None = None
+    razorpay_api_url: str | None = None  # another address for Razorpay's API (a proxy, a test double)
+    upi_vpa: str = "urjamitra.bills@sbi"  # the discom's collection VPA that UPI intents pay
+    upi_payee: str = "Urja Mitra Discom"  # the payee name UPI apps show
+    limit_pay: str = "30 per minute; 300 per hour"  # the pay link's pages, per client address
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -313,6 +336,21 @@ class Settings:
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
                 raise SettingsError(f"{var} must be a whole number from {low} to {high}, got {raw!r}")
             serving[name] = int(raw)
+        gateway = env.get("URJA_PAY_GATEWAY") or defaults.pay_gateway
+        if gateway not in ("sandbox", "razorpay"):
+            raise SettingsError(f"URJA_PAY_GATEWAY must be sandbox or razorpay, got {gateway!r}")
+        razorpay_keys = {
+            "razorpay_key_id": env.get("RAZORPAY_KEY_ID") or None,
+            "razorpay_key_secret": env.get("RAZORPAY_KEY_SECRET") or None,
+            "razorpay_webhook_secret": env.get("RAZORPAY_WEBHOOK_SECRET") or None,
+        }
+        if gateway == "razorpay" and not all(razorpay_keys.values()):
+            raise SettingsError(
+                "URJA_PAY_GATEWAY=razorpay needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET"
+            )
+        upi_vpa = env.get("URJA_UPI_VPA") or defaults.upi_vpa
+        if not re.fullmatch(r"[A-Za-z0-9.\-_]{2,64}@[A-Za-z0-9.\-]{2,64}", upi_vpa):
+            raise SettingsError(f"URJA_UPI_VPA must be a UPI address like discom.bills@sbi, got {upi_vpa!r}")
         access_log = env.get("URJA_WEB_ACCESS_LOG") or defaults.web_access_log
         if any(c.isspace() and c != " " for c in access_log) or "\x00" in access_log:
             raise SettingsError(f"URJA_WEB_ACCESS_LOG must be -, off or a file path, got {access_log!r}")
@@ -361,6 +399,11 @@ class Settings:
             staff_idle_minutes=int(idle),
             portal_idle_minutes=int(portal_idle),
             upload_dir=env.get("URJA_UPLOAD_DIR") or None,
+            pay_gateway=gateway,
+            **razorpay_keys,
+            razorpay_api_url=(env.get("URJA_RAZORPAY_API_URL") or "").rstrip("/") or None,
+            upi_vpa=upi_vpa,
+            upi_payee=(env.get("URJA_UPI_PAYEE") or defaults.upi_payee)[:50],
             **outage_numbers,
             **limits,
             **edge_numbers,
@@ -370,6 +413,33 @@ class Settings:
     def portal_link(self) -> str:
         """The link SMS carry to the consumers' portal: URJA_PORTAL_URL, else the public URL."""
         return (self.portal_url or self.public_url).rstrip("/")
+
+    def gateway_keys(self) -> tuple[str, str, str, str]:
+        """(API address, key id, key secret, webhook secret) of the payment gateway. The sandbox's keys are derived
+        from the secret key (none is kept anywhere), its address is this web app's own."""
+        if self.pay_gateway == "razorpay":
+            keys = (self.razorpay_key_id, self.razorpay_key_secret, self.razorpay_webhook_secret)
+            if not all(keys):
+                raise SettingsError("the razorpay gateway needs its key id, key secret and webhook secret")
+            return (self.razorpay_api_url or "https://api.razorpay.com", *(str(k) for k in keys))  # type: ignore[return-value]
+
+        def derived(purpose: str) -> str:
+            return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()[:32]
+
+        return (
+            self.razorpay_api_url or f"{self.public_url}/sandbox/razorpay",
+            "rzp_test_sandbox",
+            derived("sandbox gateway key"),
+            derived("sandbox gateway webhook"),
+        )
+
+    @property
+    def sandbox_state_path(self) -> Path:
+        """The sandbox gateway's own SQLite file: beside the SQLite database, or in var/ of the working directory."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).resolve().parent / "sandbox_gateway.sqlite"
+        return Path.cwd() / "var" / "sandbox_gateway.sqlite"
 
     @property
     def uploads_path(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask import Flask, Response, jsonify, make_response, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from cis.bill_pdf import Issuer
@@ -27,6 +29,9 @@ from cis.web.console import console_blueprint as agent_console_blueprint
 from cis.web.console import mis_blueprint, todo_blueprint
 from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
+from cis.web.pay.razorpay import GatewayConfig, Razorpay
+from cis.web.pay.sandbox import SandboxConfig, SandboxGateway
+from cis.web.pay.views import Upi, pay_blueprint
 from cis.web.portal import portal_blueprint
 from cis.web.portal.preferences import preferences_blueprint
 from cis.web.portal_complaints import complaints_blueprint
@@ -182,6 +187,28 @@ def twilio_screen_pop(session_factory: Any) -> Any:
     return answered
 
 
+def install_payments(app: Flask, settings: Settings, sessions: Callable[[], Session]) -> None:
+    """The pay link, the gateway's webhooks and, with the sandbox gateway, the sandbox itself (same contract)."""
+    api_url, key_id, key_secret, webhook_secret = settings.gateway_keys()
+    gateway = Razorpay(GatewayConfig(settings.pay_gateway, api_url, key_id, key_secret, webhook_secret))
+    app.extensions["urja.gateway"] = gateway
+    upi = Upi(settings.upi_vpa, settings.upi_payee)
+    app.register_blueprint(pay_blueprint(sessions, gateway=gateway, upi=upi, clock=_utc_now))
+    if settings.pay_gateway == "sandbox":
+        sandbox = SandboxGateway(
+            SandboxConfig(
+                key_id=key_id,
+                key_secret=key_secret,
+                webhook_secret=webhook_secret,
+                webhook_url=f"{settings.public_url}/webhooks/razorpay",
+                state_path=settings.sandbox_state_path,
+                public_url=settings.public_url,
+            )
+        )
+        app.extensions["urja.sandbox_gateway"] = sandbox
+        app.register_blueprint(sandbox.blueprint())
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -268,6 +295,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.register_blueprint(todo_blueprint(sessions, clock=_utc_now))
     app.register_blueprint(mis_blueprint(sessions, clock=_utc_now))
+    install_payments(app, settings, sessions)
     try:
         prepare_fonts()  # the bill PDFs' fonts cut and parsed now, in each worker, not for the first consumer
     except FontsMissing as exc:

@@ -2,7 +2,15 @@
 once, reversals; the gateways themselves are adapters at the web edge (`cis.web.pay`)."""
 
 from cis.payments.intents import Due, Intent, account_due, intent_by_token, open_intent
-from cis.payments.posting import GatewayPayment, Posted, post_gateway_payment, record_failed_attempt, reverse_payment
+from cis.payments.posting import (
+    GatewayPayment,
+    Posted,
+    gateway_event_seen,
+    post_gateway_payment,
+    record_failed_attempt,
+    record_gateway_event,
+    reverse_payment,
+)
 
 __all__ = [
     "Due",
@@ -10,9 +18,11 @@ __all__ = [
     "Intent",
     "Posted",
     "account_due",
+    "gateway_event_seen",
     "intent_by_token",
     "open_intent",
     "post_gateway_payment",
     "record_failed_attempt",
+    "record_gateway_event",
     "reverse_payment",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cis import audit, notify
 from cis.db import UnitOfWork, insert_ignore
 from cis.errors import UnknownPaymentLink
-from cis.models import Account, Bill, Payment, PaymentIntent
+from cis.models import Account, Bill, GatewayEvent, Payment, PaymentIntent
 from cis.numbers import receipt_no_for_id
 from cis.payments.intents import Due, account_due, normalise_token
 
@@ -274,3 +274,51 @@ def _already_posted(session: Session, payment_ref: str) -> Posted:
     return Posted(
         receipt_no_for_id(row.id), row.account_no, row.amount_paise, paid_at, "duplicate", Allocation(0, 0, 0), True
     )
+
+
+def gateway_event_seen(uow: UnitOfWork, gateway: str, event_id: str) -> bool:
+    """True when this gateway event was received and acted on before (its retry needs nothing done)."""
+    with uow.reading():
+        found = uow.session.scalar(
+            select(GatewayEvent.id).where(GatewayEvent.gateway == gateway, GatewayEvent.event_id == event_id)
+        )
+        return found is not None
+
+
+def record_gateway_event(
+    uow: UnitOfWork, gateway: str, event_id: str, kind: str, outcome: str, payment_ref: str | None, *, at: dt.datetime
+) -> None:
+    """Note a gateway event as acted on (after it was: a crash in between only means it is acted on again, which
+    posting's own unique key makes harmless)."""
+    with uow:
+        session = uow.session
+        session.execute(
+            insert_ignore(session.get_bind().dialect.name, GatewayEvent.__table__, ["gateway", "event_id"]).values(
+                gateway=gateway, event_id=event_id, kind=kind[:40], outcome=outcome, payment_ref=payment_ref,
+                received_at=at,
+            )
+        )  # fmt: skip
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    receipt_no: str
+    amount_paise: int
+    paid_at: dt.datetime
+    status: str
+
+
+def paid_receipt(uow: UnitOfWork, token: str) -> Receipt | None:
+    """The payment that paid this intent (the first, if a link was paid twice), for the page the payer returns to."""
+    with uow.reading():
+        row = uow.session.execute(
+            select(Payment.id, Payment.amount_paise, Payment.paid_at, Payment.created_at, Payment.status)
+            .join(PaymentIntent, PaymentIntent.id == Payment.intent_id)
+            .where(PaymentIntent.token == token)
+            .order_by(Payment.id)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Receipt(receipt_no_for_id(row.id), row.amount_paise, row.paid_at or row.created_at, row.status)
