@@ -7,6 +7,7 @@ import hmac
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -435,11 +436,13 @@ class Settings:
 
     @property
     def sandbox_state_path(self) -> Path:
-        """The sandbox gateway's own SQLite file: beside the SQLite database, or in var/ of the working directory."""
+        """The sandbox gateway's own SQLite file: beside the SQLite database; for a server database (a staging
+        site on the sandbox), in the temporary folder, one file per database."""
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).resolve().parent / "sandbox_gateway.sqlite"
-        return Path.cwd() / "var" / "sandbox_gateway.sqlite"
+        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / "urjamitra-sandbox-gateway" / f"{digest}.sqlite"
 
     @property
     def uploads_path(self) -> Path:
