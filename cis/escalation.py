@@ -569,9 +569,9 @@ def sweep(
     up while those have run out too (a sweep that did not run for a day catches up in one step), never past the
     SE. Each one moved gets a history step, an audit row and an SMS to the consumer; each officer it moved to
     gets one SMS for the batch. Set-based: the overdue ones are listed once, then taken in batches of `batch`
-    committed one by one, so a million overdue complaints never hold one transaction. Idempotent: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL
-    (the write lock on SQLite) and each update is conditional on the level it read, so two sweeps at once, or
-    one run twice, move a complaint once.
+    committed one by one, so a million overdue complaints never hold one transaction. Idempotent: rows are
+    claimed with FOR UPDATE SKIP LOCKED on PostgreSQL (the write lock on SQLite) and each update is conditional
+    on the level it read, so two sweeps at once, or one run twice, move a complaint once.
 
     `workers`: connections the batches run on at once; by default two when given an engine of PostgreSQL (its
     writes, not Python, are the time: two backends on two cores), one otherwise (SQLite writes one at a time; a

@@ -127,6 +127,13 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     yield from _serve(url, tmp_path)
 
 
+def _sandbox_post(browser: requests.Session, url: str, data: dict[str, str]) -> requests.Response:
+    """Choose on the sandbox's page as a payer does: the page's form token with the choice."""
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(url).text)
+    assert csrf is not None
+    return browser.post(url, data={"csrf_token": csrf.group(1), **data}, allow_redirects=False)
+
+
 def _paid_event(token: str, account_no: str, amount: int, payment_id: str = "pay_TestPaid000001") -> bytes:
     payment = {
         "id": payment_id, "entity": "payment", "amount": amount, "currency": "INR", "status": "captured",
@@ -173,7 +180,7 @@ def test_a_link_is_paid_through_the_sandbox_and_the_page_shows_the_receipt(live:
     assert gateway_page.startswith(f"{live.url}/sandbox/razorpay/pay/plink_")
     assert "₹1,727.00" in browser.get(gateway_page).text
 
-    back = browser.post(gateway_page, data={"method": "upi", "outcome": "pay"}, allow_redirects=False)
+    back = _sandbox_post(browser, gateway_page, {"method": "upi", "outcome": "pay"})
     assert back.status_code == 303
     assert back.headers["Location"].startswith(f"{live.url}/p/{token}/done?razorpay_payment_id=pay_")
     assert live.wait_for(Payment) == 1
@@ -208,9 +215,13 @@ def test_a_failed_attempt_then_a_payment_with_every_webhook_twice_and_reversed_p
         f"{live.url}/p/{token}", data={"csrf_token": csrf.group(1)}, allow_redirects=False
     ).headers["Location"]
 
-    failed = browser.post(gateway_page, data={"method": "card", "outcome": "fail"})
+    # Without the page's form token the sandbox does nothing (another site cannot make a browser pay).
+    forged = browser.post(gateway_page, data={"method": "upi", "outcome": "pay"}, allow_redirects=False)
+    assert forged.status_code == 400
+    assert "The page had expired" in forged.text
+    failed = _sandbox_post(browser, gateway_page, {"method": "card", "outcome": "fail"})
     assert "The payment failed" in failed.text
-    browser.post(gateway_page, data={"method": "upi", "outcome": "pay", "twice": "1", "reverse": "1"})
+    _sandbox_post(browser, gateway_page, {"method": "upi", "outcome": "pay", "twice": "1", "reverse": "1"})
 
     assert live.wait_for(GatewayEvent, count=3) == 3  # the failure, then the two payment events (each sent twice)
     time.sleep(0.5)
@@ -378,8 +389,10 @@ def test_the_gateway_refusing_a_link_leaves_the_payer_a_clear_page(tmp_path: Pat
         assert answer.status_code == 503
         assert "The payment gateway is not answering just now" in answer.text
         assert "upi://pay" in answer.text  # UPI still offered
-        expired = browser.post(f"{live.url}/p/{token}", data={"csrf_token": "stale"}, allow_redirects=False)
-        assert expired.status_code == 400
+        for form in ({"csrf_token": "stale"}, {}):
+            refused = browser.post(f"{live.url}/p/{token}", data=form, allow_redirects=False)
+            assert refused.status_code == 400
+            assert "The page had expired" in refused.text
         assert browser.get(f"{live.url}/p/abcdefghjk").status_code == 404
     finally:
         server.shutdown()

@@ -68,6 +68,8 @@ PLAUSIBLE = {
     "kind": "a permanent disconnection",
     "what": "meter tested and found correct",
     "code": "482913",
+    "token": "ab3kq7xz9m",
+    "until": "15 Aug 2025, 11:59 PM",
 }
 
 TEMPLATES = load_templates()
@@ -199,7 +201,7 @@ def test_outage_alerts_and_otps_expire_and_go_at_once() -> None:
 
 
 def test_what_the_consumer_asked_for_reaches_a_mobile_that_sent_stop() -> None:
-    acks = {"complaint.ack", "complaint.ack_outage", "complaint.ack_outage_no_etr", "bill.pay_info"}
+    acks = {"complaint.ack", "complaint.ack_outage", "complaint.ack_outage_no_etr", "bill.pay_info", "payment.link"}
     acks |= {"request.bill_revision", "request.application", "bill.revised_on_request"}
     # What becomes of the consumer's own complaint (asked to confirm it, moved up, closed) and the officers' notices.
     acks |= {"complaint.resolved", "complaint.escalated", "complaint.closed_unconfirmed", "complaint.officer_escalated"}

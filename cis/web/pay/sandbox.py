@@ -36,6 +36,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from cis.logs import get_logger
+from cis.web.auth import csrf_token, csrf_valid
 from cis.web.pay.razorpay import NOTE_KEY
 
 log = get_logger(__name__)
@@ -424,6 +425,10 @@ class SandboxGateway:
             if not entity:
                 abort(404)
             failed = False
+            if request.method == "POST" and not csrf_valid():
+                return render_template(
+                    "pay/sandbox.html", link=entity, failed=False, methods=METHODS, csrf=csrf_token(), expired=True
+                ), 400
             if request.method == "POST" and entity["status"] == "created":
                 method = request.form.get("method", "upi")
                 succeed = request.form.get("outcome") == "pay"
@@ -438,7 +443,7 @@ class SandboxGateway:
                     return redirect(back, code=303)
                 failed = not succeed
                 entity = self.link_entity(link_id)
-            return render_template("pay/sandbox.html", link=entity, failed=failed, methods=METHODS)
+            return render_template("pay/sandbox.html", link=entity, failed=failed, methods=METHODS, csrf=csrf_token())
 
         return bp
 

@@ -39,13 +39,14 @@ from cis.payments import (
 from cis.payments.intents import attach_gateway_link
 from cis.payments.posting import paid_receipt
 from cis.web.auth import csrf_token, csrf_valid
+from cis.web.i18n import N_
 from cis.web.i18n import gettext as _
 from cis.web.pay.razorpay import GatewayUnavailable, MalformedEvent, Razorpay
 
 log = get_logger(__name__)
 
 EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
-PURPOSES = {"due": "The amount due", "partial": "Part of the amount due", "advance": "An advance payment"}
+PURPOSES = {"due": N_("The amount due"), "partial": N_("Part of the amount due"), "advance": N_("An advance payment")}
 
 
 @dataclass(frozen=True)
