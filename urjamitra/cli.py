@@ -126,19 +126,29 @@ def _demo_portal_consumer(engine: Engine, settings: Settings, *, seeded: bool) -
     the first active account with a verified mobile, its password set when `up` has just seeded the demo (and
     again when the setting changed). Never on a database `up` did not seed: a real consumer's account gets no
     known password. A sentence saying why not when the password is refused; None when no account fits."""
+    from sqlalchemy.orm import aliased
+
     from cis import consumer_auth
     from cis.db import UnitOfWork, make_session_factory
     from cis.errors import WeakPassword
-    from cis.models import AuditLog, ConsumerLogin
+    from cis.models import AuditLog, Bill, ConsumerLogin
     from cis.passwords import HASHER
 
+    newest = aliased(Bill)
+    latest = select(func.max(newest.cycle)).where(newest.account_id == Account.id).scalar_subquery()
+    unpaid = (
+        select(Bill.id)
+        .where(Bill.account_id == Account.id, Bill.cycle == latest, Bill.status.in_(("issued", "part_paid")))
+        .exists()
+    )
     with engine.connect() as conn:
         row = conn.execute(
             select(Account.account_no, AccountMobile.e164, ConsumerLogin.password_hash)
             .join(AccountMobile, AccountMobile.account_id == Account.id)
             .outerjoin(ConsumerLogin, ConsumerLogin.account_id == Account.id)
             .where(Account.status == "active", AccountMobile.verified)
-            .order_by(Account.account_no, AccountMobile.id)
+            # One with a bill to pay, so the demo can pay it through the sandbox gateway.
+            .order_by(unpaid.desc(), Account.account_no, AccountMobile.id)
             .limit(1)
         ).first()
     if row is None:

@@ -13,19 +13,21 @@ account's bill, like a missing one, is a 404. Pages and PDFs are never kept by a
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Blueprint, abort, make_response, render_template
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from cis import my_account
+from cis import my_account, payments
 from cis.bill_explain import BillExplanation
 from cis.bill_pdf import Issuer, bill_pdf
 from cis.db import UnitOfWork
+from cis.errors import AmountOutOfRange
 from cis.models.accounts import CATEGORIES
 from cis.my_account import AccountNotFound, BillNotFound, ConsumptionRow
 from cis.web.charts import consumption_svg, consumption_table, summary
@@ -59,6 +61,7 @@ LINES = {
     "compensation": N_("Compensation credited (Standards of Performance)"),
     "total": N_("Total payable"),
 }
+RUPEES = re.compile(r"\d{1,7}(\.\d{1,2})?")
 BASES = {"actual": N_("Meter read"), "estimated": N_("Estimated"), "assessed": N_("Assessed")}
 BILL_STATUSES = {
     "issued": N_("Unpaid"),
@@ -326,6 +329,15 @@ def payment_rows(
     return Markup("".join(parts))
 
 
+def rupees_to_paise(text: str) -> int | None:
+    """ "1727", "1,727.50", "₹ 1727.5" as paise; None for anything else."""
+    cleaned = text.replace(",", "").replace("₹", "").replace("Rs", "").strip()
+    if not RUPEES.fullmatch(cleaned):
+        return None
+    whole, _dot, fraction = cleaned.partition(".")
+    return int(whole) * 100 + int((fraction + "00")[:2])
+
+
 def pdf_filename(doc: my_account.BillDocument) -> str:
     """bill-1000007920-2026-10.pdf (and -v2 for a revision): plain ASCII, what the bill is at a glance."""
     version = f"-v{doc.version}" if doc.version > 1 else ""
@@ -342,9 +354,7 @@ def account_blueprint(
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    @bp.get("")
-    @consumer_required
-    def bills() -> ResponseReturnValue:
+    def bills_page(pay_error: str | None = None, amount: str | None = None, status: int = 200) -> ResponseReturnValue:
         signed_in = me()
         try:
             page = my_account.my_account(uow(), signed_in.account_id)
@@ -353,7 +363,8 @@ def account_blueprint(
         description = chart_description(page.consumption)
         chart, table = _chart(page.consumption, description) if page.consumption else (None, [])
         why = why_sentences(page.explanation, helpline=helpline) if page.explanation is not None else []
-        return render_template(
+        due = page.current_bill.outstanding_paise if page.current_bill is not None else 0
+        html = render_template(
             "account/bills.html",
             page=page,
             doc=page.current_bill,
@@ -364,8 +375,31 @@ def account_blueprint(
             helpline=helpline,
             bill_rows=bill_rows,
             payment_rows=payment_rows,
+            pay_amount=amount if amount is not None else (f"{due // 100}.{due % 100:02d}" if due else ""),
+            pay_error=pay_error,
             **_labels(),
         )
+        return make_response(html, status)
+
+    @bp.get("")
+    @consumer_required
+    def bills() -> ResponseReturnValue:
+        return bills_page()
+
+    @bp.post("/pay")
+    @consumer_required
+    def pay() -> ResponseReturnValue:
+        """Pay now: an intent for the amount typed (what is due, part of it, or an advance), then its pay page."""
+        raw = (request.form.get("amount") or "").strip()[:20]
+        paise = rupees_to_paise(raw)
+        if paise is None:
+            return bills_page(_("Please enter an amount in rupees, like 1727 or 1727.50."), raw, 400)
+        try:
+            intent = payments.open_intent(uow(), me().account_no, channel="portal", amount_paise=paise)
+        except AmountOutOfRange as exc:
+            message = _("An amount from %(low)s to %(high)s can be paid online.", low=inr(exc.low), high=inr(exc.high))
+            return bills_page(message, raw, 400)
+        return redirect(url_for("pay.show", token=intent.token), code=303)
 
     @bp.get("/<int:bill_id>")
     @consumer_required
