@@ -1,4 +1,5 @@
-"""Payment information by SMS: the amount due and the ways to pay, sent when a caller chooses to pay."""
+"""The payment link by SMS: the amount due and our short pay link (/p/<token>: the gateway, UPI), sent when a caller
+chooses to pay on the IVR, texts PAY, or an agent sends it."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from cis.db import UnitOfWork
 from cis.errors import NoMobileForAccount, NothingDue, UnknownAccount, UnknownChannel
 from cis.models import Account, Outbox
 from cis.numbers import parse_account_no
+from cis.payments import open_intent
 from cis.phones import mask_mobile, mobile_or_none
 
-TEMPLATE = "bill.pay_info"
-WAYS = ("portal", "upi", "counter")
+TEMPLATE = "payment.link"
 # An amount due read out days later may be wrong (paid meanwhile, a new bill): drop the SMS if it is that late.
 VALID_FOR = dt.timedelta(hours=24)
 MAX_REQUEST_ID = 100
@@ -31,6 +32,8 @@ class PaymentInfoReceipt:
     amount_due_paise: int
     due_date: dt.date
     mobile_masked: str
+    token: str = ""  # the pay link's token: <portal>/p/<token>
+    until: dt.datetime | None = None  # when the link stops working
 
 
 def send_payment_info(
@@ -43,7 +46,8 @@ def send_payment_info(
     now: dt.datetime | None = None,
     portal_url: str,
 ) -> PaymentInfoReceipt:
-    """Queue one SMS (template 'bill.pay_info') with the amount due, its due date and the ways to pay.
+    """Queue one SMS (template 'payment.link') with the amount due and the link that pays it: a payment intent
+    (cis.payments) for all that is due, reused if one is open, so asking twice sends the same link.
 
     The SMS goes to `mobile` when it is a valid Indian mobile, else to the account's first registered
     mobile (verified first); it is sent on the consumer's request, so it goes even to an account that
@@ -78,7 +82,10 @@ def send_payment_info(
         recipient = given or next(iter(notify.account_mobiles(session, account_id)), None)
         if recipient is None:
             raise NoMobileForAccount(number)
-        notify.enqueue(
+    intent = open_intent(uow, number, channel=channel, mobile=recipient, now=at)
+    with uow:
+        session = uow.session
+        queued = notify.enqueue(
             session,
             channel="sms",
             template=TEMPLATE,
@@ -90,10 +97,11 @@ def send_payment_info(
             expires_at=at + VALID_FOR,
             payload={
                 "account_no": number,
-                "amount_paise": summary.amount_due_paise,
+                "amount_paise": intent.amount_paise,
                 "due_date": due_date.isoformat(),
                 "portal_url": portal_url,
-                "ways": list(WAYS),
+                "token": intent.token,
+                "until": intent.expires_at.isoformat(),
             },
         )
         try:
@@ -101,13 +109,15 @@ def send_payment_info(
         except IntegrityError:
             uow.rollback()
             raced = True
+        # A retry that found the first request's row already there gets that request's receipt (its link).
+        raced = raced or not queued
     if raced:
         # The same request's retry committed its row first: that one SMS is enough.
         first = _already_sent(uow, key)
         if first is None:
             raise RuntimeError(f"the outbox row {key} clashed but cannot be found")
         return first
-    return PaymentInfoReceipt(summary.amount_due_paise, due_date, mask_mobile(recipient))
+    return PaymentInfoReceipt(intent.amount_paise, due_date, mask_mobile(recipient), intent.token, intent.expires_at)
 
 
 def _already_sent(uow: UnitOfWork, key: str) -> PaymentInfoReceipt | None:
@@ -117,6 +127,11 @@ def _already_sent(uow: UnitOfWork, key: str) -> PaymentInfoReceipt | None:
         if row is None:
             return None
         payload = row.payload
+        until = payload.get("until")
         return PaymentInfoReceipt(
-            int(payload["amount_paise"]), dt.date.fromisoformat(payload["due_date"]), mask_mobile(row.recipient)
+            int(payload["amount_paise"]),
+            dt.date.fromisoformat(payload["due_date"]),
+            mask_mobile(row.recipient),
+            str(payload.get("token") or ""),
+            dt.datetime.fromisoformat(until) if until else None,
         )

@@ -167,9 +167,15 @@ def _claim_notice(s: State, result: Mapping[str, Any]) -> list[Item]:
     return [Say("claim.notice"), Amount(owed), Say("claim.press")]
 
 
+def _paid_notice(result: Mapping[str, Any]) -> list[Item]:
+    """A payment received in the last hour, said before the menu: the caller need not ask whether it arrived."""
+    paid = int(result.get("paid_recently_paise") or 0)
+    return [Say("pay.received"), Amount(paid), Say("pay.received_end")] if paid > 0 else []
+
+
 def _outage_answer(s: State, result: Mapping[str, Any]) -> Transition:
     outage = result.get("outage")
-    claim = _claim_notice(s, result)
+    claim = [*_paid_notice(result), *_claim_notice(s, result)]
     # A caller known by caller ID meets the main menu first; on a screen it carries the title, unless an
     # outage notice heads it (a USSD screen has room for one headline).
     first = s["data"].get("identified_by_caller") and s["path"].count("account_ready") == 1
@@ -291,6 +297,33 @@ def _explain_say(s: State) -> list[Item]:
 # --- pay ------------------------------------------------------------------------------------------------
 
 
+def _pay_due_answer(s: State, result: Mapping[str, Any]) -> Transition:
+    if result.get("amount_due_paise", 0) <= 0:
+        _served(s, "pay")
+        return Go("main", S("bill.nothing_due"))
+    s["data"]["pay"] = {"amount_due_paise": result["amount_due_paise"], "due_date": result["due_date"]}
+    return Go("pay_offer")
+
+
+def _pay_offer_say(s: State) -> list[Item]:
+    """The amount and its due date, then the offer of a payment link by SMS."""
+    pay = s["data"]["pay"]
+    due: Item = Amount(pay["amount_due_paise"])
+    by: Item = Date(dt.date.fromisoformat(pay["due_date"]))
+    items: list[Item]
+    if _hi(s):
+        items = [Say("bill.amount_due"), due, Say("common.is"), Say("bill.due_date"), by, Say("common.is")]
+    else:
+        items = [Say("bill.amount_due"), due, Say("bill.due_date"), by]
+    return [*items, Say("pay.offer")]
+
+
+def _pay_offer_choose(s: State, keys: str) -> Transition:
+    if keys == "1":
+        return Go("pay_link")
+    return _common(s, keys)
+
+
 def _pay_query(s: State) -> Query:
     return Query("pay", {"account_no": s["account"], "mobile": s["caller"], "request_id": _request_id(s, "p")})
 
@@ -301,8 +334,7 @@ def _pay_answer(s: State, result: Mapping[str, Any]) -> Transition:
         return Go("main", S("pay.no_mobile"))
     if result.get("amount_due_paise", 0) <= 0:
         return Go("main", S("bill.nothing_due"))
-    told: list[Item] = [Say("pay.sent"), Amount(result["amount_due_paise"])]
-    return Go("main", [*told, Say("common.is")] if _hi(s) else told)
+    return Go("main", S("pay.sent"))
 
 
 # --- complaints -----------------------------------------------------------------------------------------------
@@ -469,7 +501,9 @@ INBOUND = Flow(
         "bill_info": Menu(_bill_say, _bill_choose),
         "explain": Fetch(_account_query("explain"), _explain_answer),
         "explain_info": Menu(_explain_say, _common),
-        "pay": Fetch(_pay_query, _pay_answer),
+        "pay": Fetch(_account_query("pay_due"), _pay_due_answer),
+        "pay_offer": Menu(_pay_offer_say, _pay_offer_choose),
+        "pay_link": Fetch(_pay_query, _pay_answer),
         "complaint": Menu(lambda s: S("complaint.choose"), _complaint_choose),
         "complaint_register": Fetch(_complaint_query, _complaint_answer),
         "complaint_done": Menu(_complaint_done_say, _common),

@@ -23,6 +23,7 @@ from cis import (
     escalation,
     interruptions,
     payment_info,
+    payments,
     readings,
 )
 from cis.db import UnitOfWork
@@ -68,6 +69,9 @@ def _outage(notice: interruptions.InterruptionNotice | None, now: dt.datetime) -
         # A restoration time already past is not promised again.
         "delayed": restore_by is not None and restore_by < now,
     }
+
+
+PAID_RECENTLY = dt.timedelta(hours=1)  # a payment this recent is acknowledged before the main menu
 
 
 class CisBackend:
@@ -119,8 +123,19 @@ class CisBackend:
         now = self.now()
         notice = interruptions.active_interruption(self._uow(), account_no, now)
         ref = accounts.find_account(self._uow(), account_no)
-        # Compensation waiting for a claim is offered before the main menu (press 6).
-        return {"outage": _outage(notice, now), "claimable_paise": compensation.claimable_paise(self._uow(), ref.id)}
+        # Compensation waiting for a claim is offered before the main menu (press 6), and a payment received in the
+        # last hour is acknowledged there.
+        return {
+            "outage": _outage(notice, now),
+            "claimable_paise": compensation.claimable_paise(self._uow(), ref.id),
+            "paid_recently_paise": payments.paid_since(self._uow(), ref.id, now - PAID_RECENTLY),
+        }
+
+    def _q_pay_due(self, state: State, account_no: str) -> Mapping[str, Any]:
+        summary = accounts.account_summary(self._uow(), account_no)
+        if summary.latest_bill is None or summary.amount_due_paise <= 0:
+            return {"amount_due_paise": 0}
+        return {"amount_due_paise": summary.amount_due_paise, "due_date": summary.latest_bill.due_date.isoformat()}
 
     def _q_claim(self, state: State, account_no: str) -> Mapping[str, Any]:
         ref = accounts.find_account(self._uow(), account_no)

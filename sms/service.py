@@ -274,10 +274,11 @@ def _pay(request: _Request, account_no: str) -> tuple[str, Mapping[str, str | in
     variables = {
         "account": account_no,
         "amount": rupees(receipt.amount_due_paise),
-        "due": date_text(receipt.due_date),
         "portal_url": request.portal_url,
+        "token": receipt.token,
+        "until": moment_text(receipt.until) if receipt.until else "",
     }
-    return "bill.pay_info", variables, True
+    return "payment.link", variables, True
 
 
 def _complaint(request: _Request, command: commands.Complaint) -> tuple[str, Mapping[str, str | int], bool]:

@@ -36,6 +36,7 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
     "outage": [
         {"outage": None},
         {"outage": None, "claimable_paise": 25_000},
+        {"outage": None, "paid_recently_paise": 172_750},
         {"outage": OUTAGE, "claimable_paise": 15_000},
         {"outage": OUTAGE},
         {"outage": {**OUTAGE, "kind": "shutdown", "restore_by": None}},
@@ -53,6 +54,7 @@ ANSWERS: dict[str, list[dict[str, Any]]] = {
         {"explanation": {**EXPLANATION, "basis": "actual", "slab": None}},
         {"explanation": {**EXPLANATION, "basis": "assessed"}},
     ],
+    "pay_due": [{"amount_due_paise": 172_750, "due_date": "2026-11-20"}, {"amount_due_paise": 0}],
     "pay": [{"amount_due_paise": 172_750}, {"amount_due_paise": 0}, {"error": "no_mobile"}],
     "complaint": [
         {"number": "10000017", "created": True, "due": "2026-11-20T18:30:00"},

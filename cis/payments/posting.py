@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cis import audit, notify
@@ -322,3 +322,14 @@ def paid_receipt(uow: UnitOfWork, token: str) -> Receipt | None:
         if row is None:
             return None
         return Receipt(receipt_no_for_id(row.id), row.amount_paise, row.paid_at or row.created_at, row.status)
+
+
+def paid_since(uow: UnitOfWork, account_id: int, since: dt.datetime) -> int:
+    """What the account paid (and still counts) since `since`, in paise: one read of ix_payment_account_id_paid_at."""
+    with uow.reading():
+        total = uow.session.scalar(
+            select(func.coalesce(func.sum(Payment.amount_paise), 0)).where(
+                Payment.account_id == account_id, Payment.status == "success", Payment.paid_at >= since
+            )
+        )
+        return int(total or 0)

@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cis.models import AuditLog, Complaint, IvrCall, Outbox, Reading
+from cis.db import UnitOfWork
+from cis.models import AuditLog, Complaint, IvrCall, Outbox, PaymentIntent, Reading
+from cis.payments import GatewayPayment, open_intent, post_gateway_payment
 from ivr.dialog import Call, Dialog
 from ivr.speech import spoken_text
 from ivr.turns import Hangup, Transfer, Turn
 from prompts.catalog import catalog
-from tests.ivr_support import World, build_world, dialog_on
+from tests.ivr_support import NOW, World, build_world, dialog_on
 
 
 @pytest.fixture
@@ -140,13 +142,33 @@ def test_an_unknown_complaint_number_is_asked_again(dialog: Dialog, world: World
     assert said(turns[-1]).startswith("क्षमा करें, यह शिकायत संख्या हमारे रिकॉर्ड में नहीं मिली")
 
 
-def test_pay_sends_an_sms_with_the_amount(dialog: Dialog, world: World, session_factory: Callable[[], Session]) -> None:
+def test_pay_reads_the_amount_then_sends_the_link_on_1(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
     _, turns = call(dialog, world.single_mobile, "", "2")
-    assert "भुगतान के तरीकों के साथ एक एसएमएस" in said(turns[-1])
+    assert "आपके खाते पर बकाया राशि" in said(turns[-1])
+    assert "एसएमएस पर भुगतान का लिंक पाने के लिए 1 दबाएँ" in said(turns[-1])
+    _, turns = call(dialog, world.single_mobile, "", "2", "1", ref="call-pay")
+    assert "भुगतान का लिंक आपके मोबाइल नंबर पर एसएमएस से भेज दिया गया है" in said(turns[-1])
     with session_factory() as s:
-        sms = s.scalars(select(Outbox).where(Outbox.template == "bill.pay_info")).one()
+        sms = s.scalars(select(Outbox).where(Outbox.template == "payment.link")).one()
+        intent = s.scalars(select(PaymentIntent)).one()
     assert sms.recipient == world.single_mobile
-    assert sms.payload["amount_paise"] > 0
+    assert sms.payload["amount_paise"] == intent.amount_paise > 0
+    assert (sms.payload["token"], intent.channel, intent.mobile) == (intent.token, "ivr", world.single_mobile)
+
+
+def test_a_caller_who_paid_in_the_last_hour_hears_it_before_the_menu(
+    dialog: Dialog, world: World, session_factory: Callable[[], Session]
+) -> None:
+    token = open_intent(UnitOfWork(session_factory), world.single, channel="sms", now=NOW).token
+    paid = GatewayPayment("sandbox", "pay_IvrHeard0001", token, None, 50_000, "upi", NOW - dt.timedelta(minutes=20))
+    post_gateway_payment(UnitOfWork(session_factory), paid, now=paid.paid_at)
+    _, turns = call(dialog, world.single_mobile, "")
+    assert "आपका पाँच सौ रुपये का भुगतान प्राप्त हो गया है। धन्यवाद।" in said(turns[-1])
+    # Two hours later it is old news.
+    _, turns = call(dialog_on(session_factory, now=NOW + dt.timedelta(hours=2)), world.single_mobile, "", ref="c-2")
+    assert "भुगतान प्राप्त हो गया है" not in said(turns[-1])
 
 
 def test_a_meter_reading_is_stored_as_the_consumers(

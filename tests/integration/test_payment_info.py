@@ -18,7 +18,7 @@ from cis.errors import (
     UnknownAccount,
     UnknownChannel,
 )
-from cis.models import Account, AccountMobile, Outbox
+from cis.models import Account, AccountMobile, Outbox, PaymentIntent
 from cis.payment_info import PaymentInfoReceipt, send_payment_info
 from tests import factories
 
@@ -53,17 +53,24 @@ def test_the_amount_due_and_the_ways_to_pay_go_by_sms_to_the_callers_mobile(
 
     receipt = _send(uow, "4920000001", "9811122233")
 
+    intent = session.scalars(select(PaymentIntent)).one()
     assert receipt == PaymentInfoReceipt(
-        amount_due_paise=100_000, due_date=dt.date(2026, 11, 15), mobile_masked="+91*******233"
+        amount_due_paise=100_000,
+        due_date=dt.date(2026, 11, 15),
+        mobile_masked="+91*******233",
+        token=intent.token,
+        until=intent.expires_at,
     )
+    assert (intent.amount_paise, intent.channel, intent.mobile, intent.purpose) == (100_000, "ivr", CALLER, "due")
     [sms] = _sms(session_factory, acc.id)
-    assert (sms.channel, sms.template, sms.recipient, sms.status) == ("sms", "bill.pay_info", CALLER, "pending")
+    assert (sms.channel, sms.template, sms.recipient, sms.status) == ("sms", "payment.link", CALLER, "pending")
     assert sms.payload == {
         "account_no": "4920000001",
         "amount_paise": 100_000,
         "due_date": "2026-11-15",
         "portal_url": PORTAL,
-        "ways": ["portal", "upi", "counter"],
+        "token": intent.token,
+        "until": intent.expires_at.isoformat(),
     }
     assert "CA-1" in sms.dedupe_key
     assert sms.created_at == NOW

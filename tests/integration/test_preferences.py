@@ -396,5 +396,5 @@ def test_each_alert_template_belongs_to_its_switch_and_the_rest_are_always_sent(
     ] * 4
     assert alert_kind("outage.roster") == "roster"
     assert [alert_kind(t) for t in ("bill.issued", "bill.revised", "bill.reminder")] == ["bill"] * 3
-    for always in ("outage.check", "otp.register", "bill.pay_info", "complaint.ack", "reply.outage", "payment.receipt"):
+    for always in ("outage.check", "otp.register", "payment.link", "complaint.ack", "reply.outage", "payment.receipt"):
         assert alert_kind(always) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_bill_and_garbage_from_the_terminal(
     ("text", "template"),
     [
         ("BILL", "reply.bill"),
-        ("PAY", "bill.pay_info"),
+        ("PAY", "payment.link"),
         ("COMP NOSUPPLY", "complaint.ack"),
         ("STATUS 99999999", "reply.unknown_complaint"),
         ("OUTAGE", "reply.no_outage"),
@@ -94,6 +95,6 @@ def test_the_pay_sms_links_to_the_portal_url_or_else_the_public_landing_page(
     assert main(["outbox", "drain"], settings) == 0
     out = capsys.readouterr().out
     link = portal or "https://urjamitra.example.in"  # the public URL: its / is the consumers' landing page
-    assert f"[sms URJAMT -> +91*******{mobile[-3:]}] A/c {account}: Rs " in out  # the log masks the mobile
-    assert f"Pay online at {link}, by UPI, or at any cash counter." in out
+    assert f"[sms URJAMT -> +91*******{mobile[-3:]}] A/c {account}: pay Rs " in out  # the log masks the mobile
+    assert re.search(rf" at {re.escape(link)}/p/[a-z2-9]{{10}} by UPI, card or net banking, till ", out)
     assert "delivered 1" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -167,15 +168,16 @@ def test_calc_estimates_a_bill(world: World, sms: Callable[..., Reply]) -> None:
     assert reply.segments == 1
 
 
-def test_pay_queues_the_pay_info_sms_once(
+def test_pay_queues_the_payment_link_sms_once(
     world: World, sms: Callable[..., Reply], session_factory: Callable[[], Session]
 ) -> None:
     first = sms(world.single_mobile, "PAY", message_id="SMpay1")
     sms(world.single_mobile, "PAY", message_id="SMpay1")
-    assert first.template_key == "bill.pay_info"
+    assert first.template_key == "payment.link"
     assert first.already_queued
+    assert re.search(r"/p/[a-z2-9]{10} by UPI, card or net banking", first.text)
     with session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "bill.pay_info")) == 1
+        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "payment.link")) == 1
 
 
 @pytest.mark.parametrize("text", ["", "hello there", "x" * 2000, "🙂🙂", "बिल", "'; DROP TABLE account;--", "HELP"])
@@ -402,7 +404,7 @@ def test_pay_with_nothing_due_says_nothing_is_due_instead_of_asking_to_send_pay(
         )
         assert "PAY" not in reply.text
     with session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "bill.pay_info")) == 0
+        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.template == "payment.link")) == 0
 
 
 @pytest.mark.parametrize(

@@ -362,15 +362,23 @@ def test_bill_inquiry_and_why(caller: Caller, world: World) -> None:
     assert text(caller, "menu.main") in caller.press("8")
 
 
-def test_pay_sends_the_sms_with_the_amount(caller: Caller, world: World, sessions: sessionmaker[Session]) -> None:
+def test_pay_reads_the_amount_and_1_sends_the_payment_link(
+    caller: Caller, world: World, sessions: sessionmaker[Session]
+) -> None:
     with sessions() as s:
-        before = len(s.scalars(select(Outbox).where(Outbox.template == "bill.pay_info")).all())
+        before = len(s.scalars(select(Outbox).where(Outbox.template == "payment.link")).all())
     caller.dial(world.single_mobile)
-    assert text(caller, "pay.sent") in caller.press("2")
+    offer = caller.press("2")
+    assert text(caller, "bill.amount_due") in offer
+    assert text(caller, "pay.offer") in offer
+    with sessions() as s:  # nothing is sent before the caller asks for it
+        assert len(s.scalars(select(Outbox).where(Outbox.template == "payment.link")).all()) == before
+    assert text(caller, "pay.sent") in caller.press("1")
     with sessions() as s:
-        rows = s.scalars(select(Outbox).where(Outbox.template == "bill.pay_info")).all()
+        rows = s.scalars(select(Outbox).where(Outbox.template == "payment.link")).all()
     assert len(rows) == before + 1
     assert rows[-1].recipient == world.single_mobile
+    assert len(rows[-1].payload["token"]) == 10
 
 
 def test_complaint_is_registered_and_its_number_told(

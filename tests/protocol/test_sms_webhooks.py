@@ -114,7 +114,7 @@ def delivered(engine: Engine) -> list[ConsoleSms]:
     ("text", "template"),
     [
         ("BILL", "reply.bill"),
-        ("pay", "bill.pay_info"),
+        ("pay", "payment.link"),
         ("COMP NOSUPPLY no light since morning", "complaint.ack"),
         ("OUTAGE", "reply.no_outage"),
         ("CALC LMV-1U 2 250", "reply.calc"),

@@ -158,6 +158,7 @@ WORST: dict[str, list[dict[str, object]]] = {
         {"outage": {**LONG_OUTAGE, "delayed": True}},
         {"outage": {**LONG_OUTAGE, "restore_by": None}},
         {"outage": {**LONG_OUTAGE, "today": "2026-10-30"}},  # today's times, without the date
+        {"outage": None, "paid_recently_paise": 99_99_999_99, "claimable_paise": 99_99_999_99},
     ],
     "bill": [{"bill": LONG_BILL}],
     "explain": [
@@ -173,6 +174,7 @@ WORST: dict[str, list[dict[str, object]]] = {
             }
         }
     ],
+    "pay_due": [{"amount_due_paise": 99_99_999_99, "due_date": "2026-10-30"}],
     "pay": [{"amount_due_paise": 99_99_999_99}, {"error": "no_mobile"}],
     "complaint": [
         {"number": "1234567897", "created": True, "due": "2026-10-30T12:45:00"},
