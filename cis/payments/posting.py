@@ -333,3 +333,66 @@ def paid_since(uow: UnitOfWork, account_id: int, since: dt.datetime) -> int:
             )
         )
         return int(total or 0)
+
+
+@dataclass(frozen=True)
+class ReceiptDocument:
+    """A payment as its receipt prints it."""
+
+    receipt_no: str
+    account_no: str
+    name: str
+    amount_paise: int
+    paid_at: dt.datetime
+    channel: str
+    method: str | None
+    gateway_ref: str | None
+    bill_no: str | None
+    cycle: str | None
+    status: str  # success | refunded | reversed
+    reversed_at: dt.datetime | None
+
+
+def receipt_document(uow: UnitOfWork, account_id: int, payment_id: int) -> ReceiptDocument | None:
+    """The receipt of one of the account's own payments; None for a payment of another account, or none."""
+    from cis.models import Consumer
+    from cis.numbers import bill_no_for_id
+
+    with uow.reading():
+        row = uow.session.execute(
+            select(
+                Payment.id,
+                Account.account_no,
+                Consumer.name,
+                Payment.amount_paise,
+                Payment.paid_at,
+                Payment.created_at,
+                Payment.channel,
+                Payment.method,
+                Payment.gateway_ref,
+                Payment.bill_id,
+                Bill.cycle,
+                Payment.status,
+                Payment.reversed_at,
+            )
+            .join(Account, Account.id == Payment.account_id)
+            .join(Consumer, Consumer.id == Account.consumer_id)
+            .outerjoin(Bill, Bill.id == Payment.bill_id)
+            .where(Payment.id == payment_id, Payment.account_id == account_id, Payment.status != "failed")
+        ).first()
+    if row is None:
+        return None
+    return ReceiptDocument(
+        receipt_no=receipt_no_for_id(row.id),
+        account_no=row.account_no,
+        name=row.name,
+        amount_paise=row.amount_paise,
+        paid_at=row.paid_at or row.created_at,
+        channel=row.channel,
+        method=row.method,
+        gateway_ref=row.gateway_ref,
+        bill_no=bill_no_for_id(row.bill_id) if row.bill_id is not None else None,
+        cycle=row.cycle,
+        status=row.status,
+        reversed_at=row.reversed_at,
+    )

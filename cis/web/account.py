@@ -30,6 +30,9 @@ from cis.db import UnitOfWork
 from cis.errors import AmountOutOfRange
 from cis.models.accounts import CATEGORIES
 from cis.my_account import AccountNotFound, BillNotFound, ConsumptionRow
+from cis.numbers import receipt_no_for_id
+from cis.payments.posting import receipt_document
+from cis.receipt_pdf import receipt_pdf
 from cis.web.charts import consumption_svg, consumption_table, summary
 from cis.web.i18n import N_, inr, number, page_text
 from cis.web.i18n import gettext as _
@@ -322,7 +325,8 @@ def payment_rows(
             <td class="num" data-label="{t["amount"]}">{escape(inr(row.amount_paise))}</td>
             <td data-label="{t["by"]}">{escape(payment_channels.get(row.channel, row.channel))}</td>
             <td data-label="{t["for"]}">{cycle}</td>
-            <td data-label="{t["receipt"]}">{escape(row.receipt or "–")}</td>
+            <td data-label="{t["receipt"]}"><a href="/portal/bills/receipts/{row.payment_id}.pdf" download>"""
+            f"""{escape(receipt_no_for_id(row.payment_id))}</a></td>
             <td data-label="{t["status"]}">{escape(payment_statuses.get(row.status, row.status))}</td>
           </tr>"""
         )
@@ -423,6 +427,19 @@ def account_blueprint(
         response = make_response(bill_pdf(doc, issuer=printed_by))
         response.mimetype = "application/pdf"
         response.headers["Content-Disposition"] = f'attachment; filename="{pdf_filename(doc)}"'
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    @bp.get("/receipts/<int:payment_id>.pdf")
+    @consumer_required
+    def receipt_pdf_file(payment_id: int) -> ResponseReturnValue:
+        """A receipt of the signed-in account's own payment; any other is a 404."""
+        doc = receipt_document(uow(), me().account_id, payment_id)
+        if doc is None:
+            abort(404)
+        response = make_response(receipt_pdf(doc, issuer=printed_by))
+        response.mimetype = "application/pdf"
+        response.headers["Content-Disposition"] = f'attachment; filename="receipt-{doc.receipt_no}.pdf"'
         response.headers["Cache-Control"] = "private, no-store"
         return response
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from cis.db import UnitOfWork, make_session_factory
 from cis.models import Account, AccountMobile, Bill, Payment
 from cis.passwords import WerkzeugHasher
 from tests.e2e.support import LiveApp, console_errors, every_field_labelled, forget, no_horizontal_scroll, shot
+from tests.pdf_support import Extracted
 
 PASSWORD = "Govind Nagar 208006"
 SKIP = 3  # among the unpaid: accounts of our own, apart from those other journeys take
@@ -61,7 +63,7 @@ def _looks_right(page: Any, name: str) -> None:
 
 
 def test_a_consumer_pays_the_bill_from_the_portal_through_the_gateway(
-    page: Any, browser: Any, payer: tuple[str, str], live_app: LiveApp
+    page: Any, browser: Any, payer: tuple[str, str], live_app: LiveApp, tmp_path: Path
 ) -> None:
     account_no, mobile = payer
     after = live_app.last_sms_id()
@@ -118,6 +120,13 @@ def test_a_consumer_pays_the_bill_from_the_portal_through_the_gateway(
 
     page.goto("/portal/bills")
     expect(page.locator("#bill")).to_contain_text("This bill is paid")
+    # The receipt, as a PDF from the payments table.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=receipt).click()
+    printed = Extracted(Path(download_info.value.path()).read_bytes(), tmp_path)
+    assert printed.pages == 1
+    for text in (receipt, account_no, due, "भुगतान रसीद", "Payment receipt", "UPI"):
+        assert printed.has(text), text
     told = live_app.sms_to(mobile, after_id=after, template="payment.receipt")
     assert f"Receipt no {receipt}" in told.text
     with live_app.engine.connect() as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -240,8 +241,27 @@ def test_bill_history_marks_the_revised_bill_and_links_each_pdf(client: FlaskCli
 def test_payments_are_listed_newest_first(client: FlaskClient) -> None:
     payments = _text(page_section(_html(client, "/portal/bills"), "payments"))
 
-    assert re.search(r"20 Sept 2026 ₹1,500.02 UPI – UTR\d+2 Received", payments)
+    assert re.search(r"20 Sept 2026 ₹1,500.02 UPI – \d{11} Received", payments)
     assert payments.index("20 Sept 2026") < payments.index("20 Aug 2026") < payments.index("20 Jul 2026")
+
+
+def test_each_payment_has_its_receipt_as_a_pdf_and_nobody_elses_is_found(app: Flask, people: People) -> None:
+    with running(app) as client:
+        portal_sign_in(client, people.mine)
+        page = _html(client, "/portal/bills")
+        links = re.findall(r'href="/portal/bills/receipts/(\d+)\.pdf" download>(\d{11})<', page)
+        assert len(links) == 3
+        payment_id, receipt_no = links[0]
+        pdf = client.get(f"/portal/bills/receipts/{payment_id}.pdf")
+        assert pdf.status_code == 200
+        assert pdf.mimetype == "application/pdf"
+        assert pdf.headers["Content-Disposition"] == f'attachment; filename="receipt-{receipt_no}.pdf"'
+        printed = Extracted(pdf.get_data(), Path(tempfile.mkdtemp()))
+        for text in (receipt_no, people.mine, "₹1,500.02", "भुगतान रसीद / Payment receipt", "यूपीआई / UPI"):
+            assert printed.has(text), text
+    with running(app) as other:
+        portal_sign_in(other, people.theirs)
+        assert other.get(f"/portal/bills/receipts/{payment_id}.pdf").status_code == 404
 
 
 def test_a_revised_bill_shows_the_version_it_replaced_and_the_old_one_says_so(
