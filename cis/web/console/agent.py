@@ -196,14 +196,14 @@ def console_blueprint(
                 sent = payment_info.send_payment_info(
                     uow(), view.account_no, None, channel=CHANNEL, request_id=ref, now=clock(), portal_url=portal_url
                 )
-                said(_("Payment SMS sent to %(m)s.", m=sent.mobile_masked))
+                said(_("Payment link sent by SMS to %(m)s.", m=sent.mobile_masked))
             elif what == "bill":
                 to = consumer360.resend_bill_sms(uow(), view.account_no, staff_id=me().id, request_id=ref, now=clock())
                 said(_("Bill SMS sent to %(m)s.", m=to))
             else:
                 abort(400)
         except NothingDue:
-            said(_("Nothing is due on this account: no payment SMS was sent."), "warning")
+            said(_("Nothing is due on this account: no payment link was sent."), "warning")
         except NoMobileForAccount:
             said(_("No mobile is registered on this account: start a registration first."), "warning")
         except consumer360.NoBill:
