@@ -209,13 +209,22 @@ SignIn = Callable[[Client, str, str], None]
 class ServerProcess:
     """`urjamitra serve` on a free port; its access log and its own log in temporary files."""
 
-    def __init__(self, url: str, *, workers: int | None, threads: int | None, redis: str | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        workers: int | None,
+        threads: int | None,
+        redis: str | None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="portal_bench_"))
         self.log = self.folder / "serve.log"
         self.access_log = self.folder / "access.log"
         from urjamitra.settings import LIMITS
 
         port = _free_port()
+        extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("URJA_")}
         env.update(
             {
@@ -232,6 +241,7 @@ class ServerProcess:
             env["URJA_WEB_THREADS"] = str(threads)
         if redis:
             env["URJA_REDIS_URL"] = redis
+        env.update(extra)
         command = [str(Path(sys.executable).parent / "urjamitra"), "serve"]
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=log, text=True)

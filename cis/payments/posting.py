@@ -13,15 +13,17 @@ carried to the next run, so no late payment surcharge is charged on it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cis import audit, notify
 from cis.db import UnitOfWork, insert_ignore
 from cis.errors import UnknownPaymentLink
-from cis.models import Account, Bill, GatewayEvent, Payment, PaymentIntent
+from cis.models import Account, AuditLog, Bill, GatewayEvent, Outbox, Payment, PaymentIntent
 from cis.numbers import receipt_no_for_id
 from cis.payments.intents import Due, account_due, normalise_token
 
@@ -70,41 +72,63 @@ def allocate(amount: int, due: Due) -> Allocation:
     return Allocation(to_arrears, to_current, amount - to_arrears - to_current)
 
 
-def post_gateway_payment(uow: UnitOfWork, paid: GatewayPayment, *, now: dt.datetime | None = None) -> Posted:
+def post_gateway_payment(
+    uow: UnitOfWork,
+    paid: GatewayPayment,
+    *,
+    now: dt.datetime | None = None,
+    event: tuple[str, str] | None = None,
+) -> Posted:
     """Post `paid` against its intent once, whatever the retries; returns what was (or had been) posted.
 
-    Raises UnknownPaymentLink when neither its reference nor its link id is one of our intents (the event is
-    kept by the caller for reconciliation)."""
+    `event` (the gateway's event id and kind) is recorded in the same transaction, first: a delivery of an event
+    already acted on writes nothing and comes back `duplicate` (with `receipt_no` empty if that event posted
+    nothing). Raises UnknownPaymentLink when neither its reference nor its link id is one of our intents (the
+    event is then kept by the caller for reconciliation).
+
+    One transaction of at most nine statements, written at the level of the tables: a gateway's busiest hour
+    arrives here (docs/benchmarks.md, payments)."""
     at = now or audit.utcnow()
     with uow:
         session = uow.session
-        intent = _intent(session, paid)
+        conn = session.connection()
+        sql = _statements(conn.dialect.name)
+        if event is not None:
+            fresh = conn.execute(
+                sql.event,
+                {"g": paid.gateway, "e": event[0], "k": event[1][:40], "o": "posted", "r": paid.payment_ref, "at": at},
+            ).scalar()
+            if fresh is None:
+                session.rollback()
+                return _already_posted(session, paid.payment_ref, event_seen=True)
+        token = normalise_token(paid.reference) if paid.reference else None
+        intent = conn.execute(sql.intent, {"token": token, "link": paid.link_id or None}).first()
         if intent is None:
+            session.rollback()
             raise UnknownPaymentLink(paid.reference or paid.link_id or "")
-        account = session.execute(select(Account.id, Account.account_no).where(Account.id == intent.account_id)).one()
-        if session.get_bind().dialect.name == "postgresql":
-            # One posting at a time per account (two payments at once must not both read the same dues).
-            session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
-        due = account_due(session, account.id)
-        inserted = session.execute(
-            insert_ignore(session.get_bind().dialect.name, Payment.__table__, ["gateway_ref"])
-            .values(
-                account_id=account.id,
-                bill_id=due.bill_id,
-                amount_paise=paid.amount_paise,
-                channel=intent.channel,
-                gateway=paid.gateway,
-                gateway_ref=paid.payment_ref,
-                status="success",
-                paid_at=paid.paid_at,
-                created_at=at,
-                intent_id=intent.id,
-                method=paid.method,
-            )
-            .returning(Payment.__table__.c.id)
+        due = _due_of(conn.execute(sql.due, {"a": intent.account_id}).first())
+        inserted = conn.execute(
+            sql.payment,
+            {
+                "account_id": intent.account_id,
+                "bill_id": due.bill_id,
+                "amount": paid.amount_paise,
+                "channel": intent.channel,
+                "gateway": paid.gateway,
+                "ref": paid.payment_ref,
+                "paid_at": paid.paid_at,
+                "at": at,
+                "intent_id": intent.id,
+                "method": paid.method,
+            },
         ).scalar()
         if inserted is None:
-            session.rollback()
+            # Another event of the same payment (payment.captured, then payment_link.paid) posted it already.
+            if event is not None:
+                conn.execute(sql.event_outcome, {"g": paid.gateway, "e": event[0], "o": "already_posted"})
+                session.commit()
+            else:
+                session.rollback()
             return _already_posted(session, paid.payment_ref)
         payment_id = int(inserted)
         allocation = allocate(paid.amount_paise, due)
@@ -117,54 +141,167 @@ def post_gateway_payment(uow: UnitOfWork, paid: GatewayPayment, *, now: dt.datet
         )
         if due.bill_id is not None and allocation.arrears_paise + allocation.current_paise > 0:
             settled = due.paid_paise + paid.amount_paise >= due.bill_amount_paise
-            session.execute(
-                update(Bill)
-                .where(Bill.id == due.bill_id, Bill.status.in_(("issued", "part_paid")))
-                .values(status="paid" if settled else "part_paid")
-            )
+            conn.execute(sql.bill, {"bill": due.bill_id, "status": "paid" if settled else "part_paid"})
         # A late or repeated event never moves an intent backwards: only an open (or lapsed) one becomes paid.
-        session.execute(
-            update(PaymentIntent)
-            .where(PaymentIntent.id == intent.id, PaymentIntent.status.in_(("open", "expired")))
-            .values(status="paid", paid_at=paid.paid_at)
-        )
+        conn.execute(sql.close_intent, {"intent": intent.id, "paid_at": paid.paid_at})
         receipt = receipt_no_for_id(payment_id)
-        audit.record(
-            session,
-            actor=f"gateway:{paid.gateway}",
-            action="payment.posted",
-            entity="payment",
-            entity_id=receipt,
-            at=at,
-            account_no=account.account_no,
-            amount_paise=paid.amount_paise,
-            gateway_ref=paid.payment_ref,
-            intent=intent.token,
-            kind=kind,
-            to_arrears_paise=allocation.arrears_paise,
-            to_current_paise=allocation.current_paise,
-            advance_paise=allocation.advance_paise,
-        )
-        mobile = intent.mobile or next(iter(notify.account_mobiles(session, account.id)), None)
+        detail = {
+            "account_no": intent.account_no,
+            "amount_paise": paid.amount_paise,
+            "gateway_ref": paid.payment_ref,
+            "intent": intent.token,
+            "kind": kind,
+            "to_arrears_paise": allocation.arrears_paise,
+            "to_current_paise": allocation.current_paise,
+            "advance_paise": allocation.advance_paise,
+        }
+        conn.execute(sql.audit, {"at": at, "actor": f"gateway:{paid.gateway}", "receipt": receipt, "detail": detail})
+        mobile = intent.mobile or next(iter(notify.account_mobiles(session, intent.account_id)), None)
         if mobile is not None:
-            notify.enqueue(
-                session,
-                channel="sms",
-                template=RECEIPT_TEMPLATE,
-                recipient=mobile,
-                dedupe_key=f"{RECEIPT_TEMPLATE}:{receipt}",
-                payload={
-                    "account_no": account.account_no,
-                    "amount_paise": paid.amount_paise,
-                    "date": paid.paid_at.astimezone(_IST).date().isoformat(),
-                    "receipt": receipt,
+            payload = {
+                "account_no": intent.account_no,
+                "amount_paise": paid.amount_paise,
+                "date": paid.paid_at.astimezone(_IST).date().isoformat(),
+                "receipt": receipt,
+            }
+            conn.execute(
+                sql.receipt_sms,
+                {
+                    "to": mobile,
+                    "account_id": intent.account_id,
+                    "payload": payload,
+                    "key": f"{RECEIPT_TEMPLATE}:{receipt}",
+                    "at": at,
                 },
-                at=at,
-                account_id=account.id,
-                priority=1,
             )
         uow.commit()
-        return Posted(receipt, account.account_no, paid.amount_paise, paid.paid_at, kind, allocation, False)
+        return Posted(receipt, intent.account_no, paid.amount_paise, paid.paid_at, kind, allocation, False)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The posting's statements, built once per dialect with named parameters: SQLAlchemy then neither builds nor
+    compiles them again for each webhook (a third of its time when they were built per call)."""
+
+    event: Any
+    event_outcome: Any
+    intent: Any
+    due: Any
+    payment: Any
+    bill: Any
+    close_intent: Any
+    audit: Any
+    receipt_sms: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    intent = (
+        select(
+            PaymentIntent.id,
+            PaymentIntent.token,
+            PaymentIntent.channel,
+            PaymentIntent.mobile,
+            Account.id.label("account_id"),
+            Account.account_no,
+        )
+        .join(Account, Account.id == PaymentIntent.account_id)
+        .where(or_(PaymentIntent.token == bindparam("token"), PaymentIntent.gateway_link_id == bindparam("link")))
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        # One posting at a time per account (two payments at once must not both read the same dues).
+        intent = intent.with_for_update(of=Account.__table__)
+    account = bindparam("a")
+    first_issue = (
+        select(func.min(_ISSUED.c.issued_at))
+        .where(_ISSUED.c.account_id == account, _ISSUED.c.cycle == Bill.cycle)
+        .correlate(Bill.__table__)  # the bill of the outermost query, two levels up
+        .scalar_subquery()
+    )
+    paid_since = (
+        select(func.coalesce(func.sum(Payment.amount_paise), 0))
+        .where(Payment.account_id == account, Payment.status == "success", Payment.paid_at >= first_issue)
+        .correlate(Bill.__table__)
+        .scalar_subquery()
+    )
+    events = GatewayEvent.__table__
+    return _Statements(
+        event=insert_ignore(dialect, events, ["gateway", "event_id"])
+        .values(
+            gateway=bindparam("g"),
+            event_id=bindparam("e"),
+            kind=bindparam("k"),
+            outcome=bindparam("o"),
+            payment_ref=bindparam("r"),
+            received_at=bindparam("at"),
+        )
+        .returning(events.c.id),
+        event_outcome=update(events)
+        .where(events.c.gateway == bindparam("g"), events.c.event_id == bindparam("e"))
+        .values(outcome=bindparam("o")),
+        intent=intent,
+        due=select(
+            Bill.id, Bill.cycle, Bill.amount_paise, Bill.arrears_paise, Bill.lps_paise, Bill.due_date, paid_since
+        )
+        .where(Bill.account_id == account, Bill.status != "superseded")
+        .order_by(Bill.cycle.desc(), Bill.version.desc())
+        .limit(1),
+        payment=insert_ignore(dialect, Payment.__table__, ["gateway_ref"])
+        .values(
+            account_id=bindparam("account_id"),
+            bill_id=bindparam("bill_id"),
+            amount_paise=bindparam("amount"),
+            channel=bindparam("channel"),
+            gateway=bindparam("gateway"),
+            gateway_ref=bindparam("ref"),
+            status="success",
+            paid_at=bindparam("paid_at"),
+            created_at=bindparam("at"),
+            intent_id=bindparam("intent_id"),
+            method=bindparam("method"),
+        )
+        .returning(Payment.__table__.c.id),
+        bill=update(Bill.__table__)
+        .where(Bill.id == bindparam("bill"), Bill.status.in_(("issued", "part_paid")))
+        .values(status=bindparam("status")),
+        close_intent=update(PaymentIntent.__table__)
+        .where(PaymentIntent.id == bindparam("intent"), PaymentIntent.status.in_(("open", "expired")))
+        .values(status="paid", paid_at=bindparam("paid_at")),
+        audit=insert(AuditLog.__table__).values(
+            at=bindparam("at"),
+            actor=bindparam("actor"),
+            action="payment.posted",
+            entity="payment",
+            entity_id=bindparam("receipt"),
+            detail=bindparam("detail"),
+        ),
+        receipt_sms=insert_ignore(dialect, Outbox.__table__, ["dedupe_key"]).values(
+            channel="sms",
+            template=RECEIPT_TEMPLATE,
+            recipient=bindparam("to"),
+            account_id=bindparam("account_id"),
+            payload=bindparam("payload"),
+            dedupe_key=bindparam("key"),
+            status="pending",
+            priority=1,
+            attempts=0,
+            created_at=bindparam("at"),
+            updated_at=bindparam("at"),
+        ),
+    )
+
+
+def _due_of(bill: Any) -> Due:
+    if bill is None:
+        return Due(None, None, 0, 0, None, 0, 0)
+    paid = int(bill[6] or 0)
+    arrears = max(0, int(bill.arrears_paise) + int(bill.lps_paise))
+    amount = int(bill.amount_paise)
+    return Due(bill.id, bill.cycle, amount, arrears, bill.due_date, paid, max(0, amount - paid))
+
+
+_ISSUED = Bill.__table__.alias("first_issue")
 
 
 def record_failed_attempt(uow: UnitOfWork, reference: str | None, link_id: str | None, reason: str) -> bool:
@@ -248,12 +385,6 @@ def reverse_payment(
         return receipt
 
 
-def _intent(session: Session, paid: GatewayPayment) -> PaymentIntent | None:
-    if paid.reference is None and paid.link_id is None:
-        return None
-    return session.scalar(select(PaymentIntent).where(_names_intent(paid.reference, paid.link_id)).limit(1))
-
-
 def _names_intent(reference: str | None, link_id: str | None):  # type: ignore[no-untyped-def]
     token = normalise_token(reference) if reference else None
     conditions = []
@@ -264,16 +395,17 @@ def _names_intent(reference: str | None, link_id: str | None):  # type: ignore[n
     return or_(*conditions) if conditions else PaymentIntent.id.is_(None)
 
 
-def _already_posted(session: Session, payment_ref: str) -> Posted:
+def _already_posted(session: Session, payment_ref: str, *, event_seen: bool = False) -> Posted:
     row = session.execute(
         select(Payment.id, Account.account_no, Payment.amount_paise, Payment.paid_at)
         .join(Account, Account.id == Payment.account_id)
         .where(Payment.gateway_ref == payment_ref)
-    ).one()
+    ).first()
+    kind = "duplicate" if event_seen else "already_posted"
+    if row is None:  # an event seen before that posted nothing (it named no intent of ours)
+        return Posted("", "", 0, audit.utcnow(), kind, Allocation(0, 0, 0), True)
     paid_at = row.paid_at or audit.utcnow()
-    return Posted(
-        receipt_no_for_id(row.id), row.account_no, row.amount_paise, paid_at, "duplicate", Allocation(0, 0, 0), True
-    )
+    return Posted(receipt_no_for_id(row.id), row.account_no, row.amount_paise, paid_at, kind, Allocation(0, 0, 0), True)
 
 
 def gateway_event_seen(uow: UnitOfWork, gateway: str, event_id: str) -> bool:

@@ -162,24 +162,25 @@ def receive_webhook(
     event_id = get("X-Razorpay-Event-Id") or ""
     if not EVENT_ID.fullmatch(event_id):
         return 400, {"error": "event_id", "message": "The X-Razorpay-Event-Id header is missing or malformed."}
-    if gateway_event_seen(uow(), gateway.name, event_id):
-        return 200, {"status": "duplicate"}
     try:
         event = gateway.read_event(raw)
     except MalformedEvent as exc:
         return 400, {"error": "payload", "message": str(exc)}
+    if event.paid is not None and (event.paid.reference is not None or event.paid.link_id is not None):
+        # The busy path: the event recorded and the payment posted in one transaction.
+        try:
+            posted = post_gateway_payment(uow(), event.paid, now=now, event=(event_id, event.kind))
+        except UnknownPaymentLink:
+            log.warning("%s payment %s names no intent of ours", gateway.name, event.paid.payment_ref)
+            record_gateway_event(uow(), gateway.name, event_id, event.kind, "unmatched", event.paid.payment_ref, at=now)
+            return 200, {"status": "unmatched"}
+        return 200, {"status": "posted" if not posted.duplicate else posted.kind}
+    if gateway_event_seen(uow(), gateway.name, event_id):
+        return 200, {"status": "duplicate"}
     payment_ref = None
     if event.paid is not None:
         payment_ref = event.paid.payment_ref
-        if event.paid.reference is None and event.paid.link_id is None:
-            outcome = "no_reference"
-        else:
-            try:
-                posted = post_gateway_payment(uow(), event.paid, now=now)
-                outcome = "already_posted" if posted.duplicate else "posted"
-            except UnknownPaymentLink:
-                log.warning("%s payment %s names no intent of ours", gateway.name, payment_ref)
-                outcome = "unmatched"
+        outcome = "no_reference"
     elif event.failure is not None:
         noted = record_failed_attempt(uow(), event.failure.reference, event.failure.link_id, event.failure.reason)
         outcome = "failure_noted" if noted else "ignored"
