@@ -44,6 +44,8 @@ def make_celery(settings: Settings) -> Celery:
                 "kwargs": {"ahead": 1},
             },
             "roster-today": {"task": "outage.roster_day", "schedule": crontab(hour=0, minute=5)},
+            # Yesterday's settlement report against the payments posted, once the gateway has written it (IST).
+            "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(hour=7, minute=0)},
         },
     )
     if settings.redis_url:

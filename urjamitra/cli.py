@@ -910,6 +910,49 @@ def cmd_screen_pop(settings: Settings, _args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def cmd_payments_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    """A day's settlement report (the gateway's API, or a file in its columns) against the payments posted."""
+    from cis.db import UnitOfWork, make_session_factory
+    from cis.payments.reconcile import reconcile
+    from cis.web.pay.razorpay import GatewayUnavailable
+    from urjamitra.payments import gateway_of, settlement_items
+
+    india = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    day = args.date or (dt.datetime.now(dt.UTC).astimezone(india).date() - dt.timedelta(days=1))
+    gateway = gateway_of(settings)
+    try:
+        items = settlement_items(gateway, day, args.file)
+    except (OSError, ValueError, GatewayUnavailable) as exc:
+        raise CliError(f"cannot read the settlement report: {exc}") from exc
+    engine = _engine(settings)
+    try:
+        report = reconcile(UnitOfWork(make_session_factory(engine)), gateway.name, day, items)
+    finally:
+        engine.dispose()
+    print(
+        f"{gateway.name} {day.isoformat()}: {report.settled} payments settled, {report.matched} matched; "
+        f"posted now {len(report.posted_now)}, unmatched {len(report.unmatched)}, amounts differ "
+        f"{len(report.mismatched)}, not settled after T+2 {len(report.not_settled)}"
+    )
+    rows = (
+        [("posted_now", ref, "", "") for ref in report.posted_now]
+        + [("unmatched", ref, "", "") for ref in report.unmatched]
+        + [("amount_mismatch", ref, str(o), str(t)) for ref, o, t in report.mismatched]
+        + [("not_settled", ref, str(o), "") for ref, o, _ in report.not_settled]
+    )
+    for kind, ref, ours, theirs in rows:
+        print(f"  {kind:16} {ref:24} ours {ours or '-':>10}  theirs {theirs or '-':>10}")
+    if args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["gateway", "day", "kind", "gateway_ref", "ours_paise", "theirs_paise"])
+            writer.writerows([gateway.name, day.isoformat(), *row] for row in rows)
+        print(f"written to {args.csv}")
+    return 0
+
+
 def cmd_escalation_matrix(settings: Settings, _args: argparse.Namespace) -> int:
     """The 1912 matrix in force (cis/data/escalation.toml): hours at each level, urban and rural, with sources."""
     from cis.escalation_matrix import LEVELS, matrix
@@ -1168,6 +1211,15 @@ def build_parser() -> argparse.ArgumentParser:
     escalation_sub.add_parser("matrix", help="the hours each level holds a complaint, with sources").set_defaults(
         func=cmd_escalation_matrix
     )
+    payments = sub.add_parser("payments", help="payments: reconcile a day's settlement report (Celery beat runs it)")
+    payments_sub = payments.add_subparsers(dest="payments_command", required=True)
+    reconcile_parser = payments_sub.add_parser(
+        "reconcile", help="a day's settlement report against the payments posted: post what was missed, report the rest"
+    )
+    reconcile_parser.add_argument("--date", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: yesterday in India)")
+    reconcile_parser.add_argument("--file", help="the gateway's settlement report as a CSV file (default: its API)")
+    reconcile_parser.add_argument("--csv", help="also write the findings to this CSV file")
+    reconcile_parser.set_defaults(func=cmd_payments_reconcile)
     staff = sub.add_parser("staff", help="staff logins: set a password, deactivate, activate")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     password = staff_sub.add_parser(

@@ -142,6 +142,32 @@ def register_tasks(app: Celery) -> None:
         report = escalate(side.engine)
         return {"escalated": report.escalated, "closed_unconfirmed": report.closed_unconfirmed}
 
+    @app.task(name="payments.reconcile", bind=True)
+    def payments_reconcile(self: Task, day: str | None = None) -> dict[str, int]:
+        """A day's settlement report against the payments posted (default: yesterday in India)."""
+        from zoneinfo import ZoneInfo
+
+        from cis.db import UnitOfWork, make_session_factory
+        from cis.payments.reconcile import reconcile
+        from urjamitra.payments import gateway_of, settlement_items
+
+        side = _sms_side(self.app)
+        settings: Settings = self.app.conf.urja_settings
+        today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Asia/Kolkata")).date()
+        when = dt.date.fromisoformat(day) if day else today - dt.timedelta(days=1)
+        gateway = gateway_of(settings)
+        report = reconcile(
+            UnitOfWork(make_session_factory(side.engine)), gateway.name, when, settlement_items(gateway, when)
+        )
+        return {
+            "settled": report.settled,
+            "matched": report.matched,
+            "posted_now": len(report.posted_now),
+            "unmatched": len(report.unmatched),
+            "mismatched": len(report.mismatched),
+            "not_settled": len(report.not_settled),
+        }
+
     @app.task(name="outage.roster_day", bind=True)
     def outage_roster_day(self: Task, day: str | None = None, ahead: int = 0) -> dict[str, int]:
         """A day's roster slots and schedule SMS: `day` (YYYY-MM-DD), else India's today plus `ahead` days."""

@@ -32,7 +32,7 @@ from cis.models.outages import (
     RosterSchedule,
     RosterSubscription,
 )
-from cis.models.payments import GatewayEvent, PaymentIntent
+from cis.models.payments import GatewayEvent, PaymentIntent, PaymentReconIssue
 from cis.models.portal import ConsumerLogin, ConsumerSession
 from cis.models.requests import ServiceRequest, ServiceRequestEvent
 from cis.models.staff import LoginAttempt, LoginThrottle, Staff, StaffSession
@@ -73,6 +73,7 @@ __all__ = [
     "Outbox",
     "Payment",
     "PaymentIntent",
+    "PaymentReconIssue",
     "Reading",
     "RosterFeeder",
     "RosterSchedule",

@@ -99,3 +99,6 @@ class Payment(Base):
     method: Mapped[str | None] = mapped_column(String(12))
     # A refund, chargeback or bounced cheque: the payment stops counting, its row stays.
     reversed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The gateway's settlement that paid it out to the discom (reconciliation sets them).
+    settlement_id: Mapped[str | None] = mapped_column(Code(40))
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, Code, UtcDateTime
@@ -57,3 +57,23 @@ class GatewayEvent(Base):
     payment_ref: Mapped[str | None] = mapped_column(Code(64))
     outcome: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+RECON_KINDS = ("posted_now", "unmatched", "amount_mismatch", "not_settled")
+
+
+class PaymentReconIssue(Base):
+    """What a day's reconciliation against the gateway's settlement report found, once per kind and payment."""
+
+    __tablename__ = "payment_recon_issue"
+    __table_args__ = (UniqueConstraint("gateway", "day", "kind", "gateway_ref"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(20))
+    day: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    gateway_ref: Mapped[str] = mapped_column(Code(64))
+    ours_paise: Mapped[int | None] = mapped_column(BigInteger)
+    theirs_paise: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    found_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cis.payments import GatewayPayment, Intent
+from cis.payments.reconcile import Settled
 
 API_URL = "https://api.razorpay.com"
 NOTE_KEY = "urja_intent"  # the link's note naming our intent; Razorpay copies it onto the payment
@@ -245,3 +246,82 @@ def _paise(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 10**12:
         raise MalformedEvent(f"a {what} without a whole positive amount in paise")
     return value
+
+
+# --- the settlement report --------------------------------------------------------------------------------------
+
+
+def settlement_report(gateway: Razorpay, day: dt.date) -> list[Settled]:
+    """The day's settlement reconciliation items from the gateway's API (GET /v1/settlements/recon/combined)."""
+    import razorpay.errors
+    import requests
+
+    try:
+        found = gateway._client().settlement.report({"year": day.year, "month": day.month, "day": day.day})
+    except (razorpay.errors.BadRequestError, razorpay.errors.ServerError, requests.RequestException) as exc:
+        raise GatewayUnavailable(str(exc) or type(exc).__name__) from exc
+    items = found.get("items") if isinstance(found, dict) else None
+    if not isinstance(items, list):
+        raise GatewayUnavailable("the settlement report has no items")
+    return [settled_from(item) for item in items if isinstance(item, dict)]
+
+
+def read_settlement_csv(text: str) -> list[Settled]:
+    """Razorpay's settlement reconciliation report as a CSV file (its column names; amounts in paise, or in rupees
+    with a decimal point as the dashboard exports them; times as unix seconds or dd/mm/YYYY HH:MM:SS in IST)."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"entity_id", "type", "amount"} - set(reader.fieldnames or ())
+    if missing:
+        raise MalformedEvent(f"the settlement file lacks the column(s) {', '.join(sorted(missing))}")
+    return [settled_from(dict(row)) for row in reader]
+
+
+def settled_from(item: Mapping[str, Any]) -> Settled:
+    entity = str(item.get("entity_id") or "")
+    if not entity:
+        raise MalformedEvent("a settlement line without its entity_id")
+    return Settled(
+        entity_id=entity,
+        kind=str(item.get("type") or ""),
+        amount_paise=_report_paise(item.get("amount")),
+        fee_paise=_report_paise(item.get("fee") or 0),
+        created_at=_report_time(item.get("created_at")) or dt.datetime.now(dt.UTC),
+        settled_at=_report_time(item.get("settled_at")),
+        settlement_id=str(item.get("settlement_id") or "") or None,
+        order_receipt=str(item.get("order_receipt") or "") or None,
+        method=str(item.get("method") or "") or None,
+    )
+
+
+_IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+
+
+def _report_paise(value: Any) -> int:
+    if isinstance(value, bool):
+        raise MalformedEvent("an amount that is not a number")
+    if isinstance(value, int):
+        return value
+    text = str(value or "0").strip().replace(",", "")
+    try:
+        if "." in text:
+            rupees, _, fraction = text.partition(".")
+            return int(rupees or "0") * 100 + int((fraction + "00")[:2])
+        return int(text)
+    except ValueError as exc:
+        raise MalformedEvent(f"an amount that is not a number: {text[:20]!r}") from exc
+
+
+def _report_time(value: Any) -> dt.datetime | None:
+    if value in (None, "", 0, "0"):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    for form in ("%d/%m/%Y %H:%M:%S", "%d-%m-%Y %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(str(value), form).replace(tzinfo=_IST).astimezone(dt.UTC)
+        except ValueError:
+            continue
+    raise MalformedEvent(f"a time the settlement report should not hold: {str(value)[:30]!r}")
