@@ -5,7 +5,8 @@ the order an operator would use it: seed it (bench.seed_bench --database), load 
 production web server for a few seconds (bench.portal_bench --quick), publish a breakdown on every feeder
 (bench.outage_bench --database), call the IVR (bench.ivr_bench --url, which asks about the seeded complaints
 the outage benchmark must have left alone), bill the next cycle (bench.bill_run_bench --database), search and
-open consumers on the 1912 console and sweep 10,000 overdue complaints (bench.console_bench --database); then
+open consumers on the 1912 console and sweep 10,000 overdue complaints (bench.console_bench --database), post
+5,000 payments by signed webhooks (bench.payments_bench --database); then
 bench.sms_bench on a scratch database of its own. Each prints its full report as it goes; the summary takes
 each one's headline figures (bench/_summary.py). The database is dropped at the end.
 """
@@ -43,6 +44,11 @@ def _steps(args: argparse.Namespace, database: str) -> list[tuple[str, list[str]
         (
             "console",
             ["bench.console_bench", "--database", database, "--duration", "8", "--warmup", "2", "--overdue", "10000"],
+        ),
+        # Then payments: intents of its own on accounts spread over the table, each paid by a signed webhook.
+        (
+            "payments",
+            ["bench.payments_bench", "--database", database, "--redis", args.redis, "--webhooks", "5000"],
         ),
         ("SMS dispatch", ["bench.sms_bench", *sms.split()]),
     ]
