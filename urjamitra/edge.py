@@ -90,7 +90,9 @@ def channel_of(path: str) -> Channel:
         return "ussd_callback"
     if path == "/ussd" or path.startswith("/ussd/"):
         return "ussd"
-    if path.startswith(("/api/", "/sms/gateway/", "/webhooks/", "/sandbox/razorpay/v1/")) or path.endswith(".json"):
+    if path.startswith(("/api/", "/sms/gateway/", "/webhooks/", "/sandbox/razorpay/v1/", "/bbps/")):
+        return "json"
+    if path.endswith(".json"):
         return "json"
     if path in ("/api", "/healthz"):
         return "json"

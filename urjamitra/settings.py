@@ -135,6 +135,7 @@ _SECRETS = (
     "sms_gateway_secret",
     "razorpay_key_secret",
     "razorpay_webhook_secret",
+    "bbps_partners",
 )
 
 
@@ -228,6 +229,8 @@ class Settings:
     upi_vpa: str = "urjamitra.bills@sbi"  # the discom's collection VPA that UPI intents pay
     upi_payee: str = "Urja Mitra Discom"  # the payee name UPI apps show
     limit_pay: str = "30 per minute; 300 per hour"  # the pay link's pages, per client address
+    # The BBPS-style biller API's partners: "bank1:secret1,wallet2:secret2" (secrets of 16 characters or more).
+    bbps_partners: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -352,6 +355,12 @@ class Settings:
         upi_vpa = env.get("URJA_UPI_VPA") or defaults.upi_vpa
         if not re.fullmatch(r"[A-Za-z0-9.\-_]{2,64}@[A-Za-z0-9.\-]{2,64}", upi_vpa):
             raise SettingsError(f"URJA_UPI_VPA must be a UPI address like discom.bills@sbi, got {upi_vpa!r}")
+        bbps = env.get("URJA_BBPS_PARTNERS") or None
+        if bbps is not None:
+            for pair in bbps.split(","):
+                partner, _, secret = pair.strip().partition(":")
+                if not re.fullmatch(r"[A-Za-z0-9_-]{2,40}", partner) or len(secret) < 16:
+                    raise SettingsError("URJA_BBPS_PARTNERS is partner:secret,... (secrets of 16 characters or more)")
         access_log = env.get("URJA_WEB_ACCESS_LOG") or defaults.web_access_log
         if any(c.isspace() and c != " " for c in access_log) or "\x00" in access_log:
             raise SettingsError(f"URJA_WEB_ACCESS_LOG must be -, off or a file path, got {access_log!r}")
@@ -401,6 +410,7 @@ class Settings:
             portal_idle_minutes=int(portal_idle),
             upload_dir=env.get("URJA_UPLOAD_DIR") or None,
             pay_gateway=gateway,
+            bbps_partners=bbps,
             **razorpay_keys,
             razorpay_api_url=(env.get("URJA_RAZORPAY_API_URL") or "").rstrip("/") or None,
             upi_vpa=upi_vpa,
@@ -414,6 +424,11 @@ class Settings:
     def portal_link(self) -> str:
         """The link SMS carry to the consumers' portal: URJA_PORTAL_URL, else the public URL."""
         return (self.portal_url or self.public_url).rstrip("/")
+
+    def bbps_partner_secrets(self) -> dict[str, str]:
+        """The BBPS partners and their secrets (none: the biller API refuses every request)."""
+        pairs = (pair.strip().partition(":") for pair in (self.bbps_partners or "").split(",") if pair.strip())
+        return {partner: secret for partner, _, secret in pairs if partner and secret}
 
     def gateway_keys(self) -> tuple[str, str, str, str]:
         """(API address, key id, key secret, webhook secret) of the payment gateway. The sandbox's keys are derived

@@ -29,6 +29,7 @@ from cis.web.console import console_blueprint as agent_console_blueprint
 from cis.web.console import mis_blueprint, todo_blueprint
 from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
+from cis.web.pay.bbps import bbps_blueprint
 from cis.web.pay.razorpay import GatewayConfig, Razorpay
 from cis.web.pay.sandbox import SandboxConfig, SandboxGateway
 from cis.web.pay.views import Upi, pay_blueprint
@@ -194,6 +195,7 @@ def install_payments(app: Flask, settings: Settings, sessions: Callable[[], Sess
     app.extensions["urja.gateway"] = gateway
     upi = Upi(settings.upi_vpa, settings.upi_payee)
     app.register_blueprint(pay_blueprint(sessions, gateway=gateway, upi=upi, clock=_utc_now))
+    app.register_blueprint(bbps_blueprint(sessions, partners=settings.bbps_partner_secrets(), clock=_utc_now))
     if settings.pay_gateway == "sandbox":
         sandbox = SandboxGateway(
             SandboxConfig(

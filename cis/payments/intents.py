@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cis import audit
-from cis.complaints import CHANNELS
 from cis.consumer_auth import masked_name
 from cis.db import UnitOfWork
 from cis.errors import AmountOutOfRange, NothingDue, UnknownAccount, UnknownChannel, UnknownPaymentLink
@@ -34,7 +33,7 @@ MAX_PAISE = 50_000_000  # Rs 5,00,000 in one payment by link (an LT consumer's l
 # The short URL's token: no 0/o, 1/i/l, so it can be read from an SMS and typed; 31^10 (about 2^49) of them.
 TOKEN_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 TOKEN_LENGTH = 10
-INTENT_CHANNELS = ("ivr", "sms", "ussd", "portal", "console")
+INTENT_CHANNELS = ("ivr", "sms", "ussd", "portal", "console", "bank")  # bank: a BBPS operating unit
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def open_intent(
     pressing "pay" twice sends one link. Raises UnknownChannel, MalformedAccountNumber, UnknownAccount,
     NothingDue (no amount given and nothing owed) or AmountOutOfRange.
     """
-    if channel not in INTENT_CHANNELS or channel not in CHANNELS:
+    if channel not in INTENT_CHANNELS:
         raise UnknownChannel(channel)
     number = parse_account_no(account_no)
     at = now or audit.utcnow()
