@@ -28,12 +28,16 @@ from cis.models import (
     FeederInterruption,
     IvrCall,
     Outbox,
+    PaymentReconIssue,
     ServiceRequest,
     Staff,
     SubDivision,
     Substation,
 )
+from cis.models.payments import RECON_KINDS
 from cis.scopes import covered_sub_divisions
+
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 PERIODS = (7, 30, 90)
 AGE_BUCKETS = ((0, 7, "0-7"), (8, 15, "8-15"), (16, 30, "16-30"), (31, 100_000, "31+"))
@@ -71,6 +75,9 @@ class Mis:
     sms: list[tuple[str, int, int, int]] = field(default_factory=list)  # template, sent, delivered, failed
     outage_minutes: list[tuple[str, int, int]] = field(default_factory=list)  # sub-division, minutes, consumer-min
     revisions_pending: list[tuple[str, int]] = field(default_factory=list)  # age bucket (days), requests
+    # Payments reconciliation (the whole discom's viewers only): findings of the period, by kind, and the latest.
+    reconciliation: list[tuple[str, int]] = field(default_factory=list)  # kind, findings
+    reconciliation_latest: list[tuple[str, str, str, int | None, int | None]] = field(default_factory=list)
 
 
 def _scope_words(session: Session, staff: Staff | None) -> str:
@@ -254,6 +261,30 @@ def mis(uow: UnitOfWork, staff_id: int, *, days: int = 30, now: dt.datetime | No
         )
         counted = {str(label): int(n) for label, n in rows}
         out.revisions_pending = [(label, counted.get(label, 0)) for _, _, label in AGE_BUCKETS]
+
+        # Payments reconciliation: money is the discom's, not a sub-division's, so only the whole discom's viewers.
+        if covered is None:
+            first_day = since.astimezone(IST).date()
+            rows = session.execute(
+                select(PaymentReconIssue.kind, func.count())
+                .where(PaymentReconIssue.day >= first_day)
+                .group_by(PaymentReconIssue.kind)
+            )
+            found = {str(kind): int(n) for kind, n in rows}
+            out.reconciliation = [(kind, found.get(kind, 0)) for kind in RECON_KINDS]
+            latest = session.execute(
+                select(
+                    PaymentReconIssue.day,
+                    PaymentReconIssue.kind,
+                    PaymentReconIssue.gateway_ref,
+                    PaymentReconIssue.ours_paise,
+                    PaymentReconIssue.theirs_paise,
+                )
+                .where(PaymentReconIssue.day >= first_day)
+                .order_by(PaymentReconIssue.day.desc(), PaymentReconIssue.id.desc())
+                .limit(50)
+            )
+            out.reconciliation_latest = [(d.isoformat(), k, ref, o, t) for d, k, ref, o, t in latest]
     return out
 
 
@@ -278,6 +309,10 @@ def csv_rows(report: Mis, name: str) -> list[list[str | int | float | None]]:
         "sms": [["template", "queued", "delivered", "failed"], *[list(r) for r in report.sms]],
         "outage_minutes": [["sub_division", "minutes", "consumer_minutes"], *[list(r) for r in report.outage_minutes]],
         "revisions_pending": [["age_days", "requests"], *[list(r) for r in report.revisions_pending]],
+        "reconciliation": [
+            ["day", "kind", "gateway_ref", "ours_paise", "theirs_paise"],
+            *[list(r) for r in report.reconciliation_latest],
+        ],
     }
     return tables[name]
 
@@ -290,4 +325,5 @@ CSV_NAMES = (
     "sms",
     "outage_minutes",
     "revisions_pending",
+    "reconciliation",
 )

@@ -87,3 +87,31 @@ def test_the_mis_counts_a_sub_divisions_period_and_nothing_of_another(
     everyone = mis(uow, admin.id, days=7, now=NOW)
     assert (everyone.complaints, everyone.calls) == (4, 3)
     assert csv_rows(seen, "rates")[0] == ["figure", "part", "whole", "percent"]
+
+
+def test_the_reconciliation_findings_are_for_the_whole_discoms_viewers(uow: UnitOfWork, session: Session) -> None:
+    from cis.models import PaymentReconIssue
+
+    acc = factories.account(session)
+    sub = factories.sub_division_of(session, acc)
+    admin = add_staff(session, "admin.recon", role="admin")
+    session.add_all(
+        [
+            PaymentReconIssue(gateway="sandbox", day=NOW.date(), kind="unmatched", gateway_ref="pay_Stranger0001",
+                              found_at=NOW),
+            PaymentReconIssue(gateway="sandbox", day=NOW.date(), kind="amount_mismatch", gateway_ref="pay_Differs0001",
+                              ours_paise=172_700, theirs_paise=170_000, found_at=NOW),
+            PaymentReconIssue(gateway="sandbox", day=(NOW - dt.timedelta(days=40)).date(), kind="unmatched",
+                              gateway_ref="pay_LongAgo00001", found_at=NOW),
+        ]
+    )  # fmt: skip
+    session.commit()
+    je = _officer(session, sub, "je")
+    assert je != 0
+
+    everyone = mis(uow, admin.id, days=30, now=NOW)
+
+    assert everyone.reconciliation == [("posted_now", 0), ("unmatched", 1), ("amount_mismatch", 1), ("not_settled", 0)]
+    assert {row[2] for row in everyone.reconciliation_latest} == {"pay_Stranger0001", "pay_Differs0001"}
+    assert csv_rows(everyone, "reconciliation")[0] == ["day", "kind", "gateway_ref", "ours_paise", "theirs_paise"]
+    assert mis(uow, je, days=30, now=NOW).reconciliation == []  # a sub-division's officer sees no discom money

@@ -23,9 +23,17 @@ from cis.db import UnitOfWork
 from cis.web.auth import current_staff, login_required
 from cis.web.charts import hbar_chart_svg
 from cis.web.complaint_words import category_text, level_text
-from cis.web.i18n import moment_text
+from cis.web.i18n import N_, moment_text
 
 MIS_ROLES = ("je", "sdo", "ee", "se", "admin")
+
+
+RECON_KINDS = {
+    "posted_now": N_("Settled but not posted: posted now"),
+    "unmatched": N_("Settled, naming no payment link of ours"),
+    "amount_mismatch": N_("The amounts differ"),
+    "not_settled": N_("Posted, not settled after T+2"),
+}
 
 
 def _utc_now() -> dt.datetime:
@@ -108,6 +116,7 @@ def mis_blueprint(session_factory: Callable[[], Session], *, clock: Callable[[],
             category_text=category_text,
             level_text=level_text,
             moment=moment_text,
+            recon_kinds={kind: _(words) for kind, words in RECON_KINDS.items()},
         )
         response = make_response(html)
         response.headers["Cache-Control"] = "no-store"
