@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from cis.bill_pdf import Issuer
 from cis.db import Timeouts, make_engine, make_session_factory
+from cis.logs import get_logger
 from cis.migrate import current_revision
 from cis.models import Account, Complaint, Feeder
 from cis.printing import FontsMissing, prepare_fonts
@@ -118,6 +119,18 @@ PARTS: tuple[dict[str, Any], ...] = (
         "SMS delivery, outage minutes, revisions pending), charts with tables and CSV",
         "links": ["/console/", "/todo/", "/mis/"],
     },
+    {
+        "name": "Payments",
+        "what": "payment links (IVR 2 then 1, SMS PAY, the portal's Pay now, the console) to our pay page /p/<token> "
+        "with a UPI intent and QR; Razorpay or the sandbox gateway (URJA_PAY_GATEWAY) and its signed webhooks, each "
+        "payment posted once; receipts (SMS, PDF); refunds; the daily reconciliation; the BBPS-style biller API",
+        "links": [
+            "/portal/bills",
+            "POST /webhooks/razorpay",
+            "urjamitra payments reconcile --date YYYY-MM-DD",
+            "POST /bbps/fetch",
+        ],
+    },
     {"name": "Health", "what": "database, schema revision and Redis", "links": ["/healthz"]},
     {
         "name": "Bill calculator",
@@ -197,6 +210,10 @@ def install_payments(app: Flask, settings: Settings, sessions: Callable[[], Sess
     app.register_blueprint(pay_blueprint(sessions, gateway=gateway, upi=upi, clock=_utc_now))
     app.register_blueprint(bbps_blueprint(sessions, partners=settings.bbps_partner_secrets(), clock=_utc_now))
     if settings.pay_gateway == "sandbox":
+        get_logger("urjamitra.payments").warning(
+            "payments: the sandbox gateway is on (no money moves; anyone holding a pay link can mark it paid): "
+            "set URJA_PAY_GATEWAY=razorpay with its keys before taking real payments"
+        )
         sandbox = SandboxGateway(
             SandboxConfig(
                 key_id=key_id,
