@@ -102,3 +102,7 @@ class Payment(Base):
     # The gateway's settlement that paid it out to the discom (reconciliation sets them).
     settlement_id: Mapped[str | None] = mapped_column(Code(40))
     settled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # At the counter: the cheque or DD's number and bank, and the cashier (a staff id) who took it.
+    instrument_no: Mapped[str | None] = mapped_column(Code(20))
+    instrument_bank: Mapped[str | None] = mapped_column(String(60))
+    collected_by: Mapped[int | None] = mapped_column(BigInteger)

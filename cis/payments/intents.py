@@ -33,7 +33,7 @@ MAX_PAISE = 50_000_000  # Rs 5,00,000 in one payment by link (an LT consumer's l
 # The short URL's token: no 0/o, 1/i/l, so it can be read from an SMS and typed; 31^10 (about 2^49) of them.
 TOKEN_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 TOKEN_LENGTH = 10
-INTENT_CHANNELS = ("ivr", "sms", "ussd", "portal", "console", "bank")  # bank: a BBPS operating unit
+INTENT_CHANNELS = ("ivr", "sms", "ussd", "portal", "console", "bank", "counter")  # bank: a BBPS operating unit
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ class GatewayPayment:
     amount_paise: int
     method: str | None
     paid_at: dt.datetime
+    instrument_no: str | None = None  # a cheque's or DD's number (the counter)
+    instrument_bank: str | None = None
+    collected_by: int | None = None  # the cashier's staff id (the counter)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,9 @@ def post_gateway_payment(
                 "at": at,
                 "intent_id": intent.id,
                 "method": paid.method,
+                "instrument_no": paid.instrument_no,
+                "instrument_bank": paid.instrument_bank,
+                "collected_by": paid.collected_by,
             },
         ).scalar()
         if inserted is None:
@@ -260,6 +266,9 @@ def _statements(dialect: str) -> _Statements:
             created_at=bindparam("at"),
             intent_id=bindparam("intent_id"),
             method=bindparam("method"),
+            instrument_no=bindparam("instrument_no"),
+            instrument_bank=bindparam("instrument_bank"),
+            collected_by=bindparam("collected_by"),
         )
         .returning(Payment.__table__.c.id),
         bill=update(Bill.__table__)
