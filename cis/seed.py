@@ -1025,6 +1025,15 @@ def _staff(conn: Connection, password_hash: str | None) -> int:
                 "scope_id": sid,
             }
         )
+        rows.append(
+            {
+                "username": f"cashier.{code.lower()}",
+                "name": f"Cash counter, {name}",
+                "role": "cashier",
+                "scope_level": "sub_division",
+                "scope_id": sid,
+            }
+        )
     for n, row in enumerate(rows, start=1):
         # Officers get a demo mobile for the escalation SMS (the 70000 range: numbers no consumer of the seed has);
         # agents the extension their phone has in asterisk/queues.conf, for the screen-pop.

@@ -272,12 +272,14 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  an account       {url}/api/accounts/{demo[0][0]}")
         print("  demo accounts    " + "; ".join(f"{a} (mobile {m})" for a, m in demo))
     print(
-        f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01 (password {settings.demo_password!r})"
+        f"  demo logins      admin, agent1, je.sd01, sdo.sd01, ee.d01, desk.d01, cashier.sd01 "
+        f"(password {settings.demo_password!r})"
     )
     gateway = "the sandbox gateway: no money moves" if settings.pay_gateway == "sandbox" else "Razorpay"
     print(f"  pay a bill       {url}/portal/bills > Pay now ({gateway}); or SMS PAY; or the IVR: 2, then 1")
     print(f"  1912 console     {url}/console/   (sign in as agent1: find a consumer, the 360, log a complaint)")
     print(f"  officers' to-do  {url}/todo/   (je.sd01, sdo.sd01, ee.d01: complaints, bill revisions, applications)")
+    print(f"  cash counter     {url}/counter/   (cashier.sd01: cash, cheque or DD, the printed receipt, the cash book)")
     print(f"  MIS              {url}/mis/   (an officer's area, or the whole discom for admin; charts and CSV)")
     print(f"  outage desk      {url}/desk/   (sign in as desk.d01; the division's desk)")
     print(f"  live outages     {url}/outages   and reliability indices {url}/reliability")

@@ -27,7 +27,7 @@ from cis.web.api import bp as api_bp
 from cis.web.auth import auth_blueprint, login_required
 from cis.web.calculator import bp as calculator_bp
 from cis.web.console import console_blueprint as agent_console_blueprint
-from cis.web.console import mis_blueprint, todo_blueprint
+from cis.web.console import counter_blueprint, mis_blueprint, todo_blueprint
 from cis.web.forms import forms_blueprint
 from cis.web.landing import landing_blueprint
 from cis.web.pay.bbps import bbps_blueprint
@@ -290,6 +290,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "admin": "/admin/system",
                 "agent": "/console/",
                 **dict.fromkeys(("je", "sdo", "ee", "se"), "/todo/"),
+                "cashier": "/counter/",
             },
             idle=dt.timedelta(minutes=settings.staff_idle_minutes),
         )
@@ -314,6 +315,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.register_blueprint(todo_blueprint(sessions, clock=_utc_now))
     app.register_blueprint(mis_blueprint(sessions, clock=_utc_now))
+    app.register_blueprint(counter_blueprint(sessions, clock=_utc_now, issuer=Issuer(portal_url=settings.portal_link)))
     install_payments(app, settings, sessions)
     try:
         prepare_fonts()  # the bill PDFs' fonts cut and parsed now, in each worker, not for the first consumer

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cis.models.base import Base, BigId, UtcDateTime
 
-ROLES = ("agent", "je", "sdo", "ee", "se", "outage_desk", "admin")
+ROLES = ("agent", "je", "sdo", "ee", "se", "outage_desk", "cashier", "admin")
 # The part of the network a role's scope names; None means the whole discom.
 SCOPE_LEVELS = ("zone", "circle", "division", "sub_division")
 

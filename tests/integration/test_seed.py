@@ -97,7 +97,7 @@ def test_seed_builds_a_discom_with_a_year_of_history(seeded: Engine) -> None:
     assert statuses == {"active", "temp_disconnected", "perm_disconnected"}
     assert {"actual", "estimated", "assessed"} <= kinds
     assert {"open", "resolved", "closed"} <= complaint_states
-    assert {"agent", "je", "sdo", "ee", "se", "outage_desk", "admin"} == roles
+    assert {"agent", "je", "sdo", "ee", "se", "outage_desk", "cashier", "admin"} == roles
 
 
 def test_seed_bills_add_up_and_follow_the_readings(seeded: Engine) -> None:

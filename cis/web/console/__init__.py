@@ -4,7 +4,8 @@ sign-in of cis.web.auth; pages in Hindi and English on the site's layout.
 """
 
 from cis.web.console.agent import console_blueprint
+from cis.web.console.counter import counter_blueprint
 from cis.web.console.mis import mis_blueprint
 from cis.web.console.todo import todo_blueprint
 
-__all__ = ["console_blueprint", "mis_blueprint", "todo_blueprint"]
+__all__ = ["console_blueprint", "counter_blueprint", "mis_blueprint", "todo_blueprint"]
