@@ -235,6 +235,23 @@ def test_unpaid_amount_is_carried_as_arrears_with_the_late_payment_surcharge(eng
     )
 
 
+def test_a_bill_paid_by_link_before_its_due_date_carries_no_arrears_or_surcharge(engine: Engine) -> None:
+    from cis.payments import GatewayPayment, open_intent, post_gateway_payment
+
+    paid_on_time, account_no = _account(engine, mobiles=("+919876599001",))
+    _history(engine, paid_on_time, amount_paise=150_000, paid=False)
+    _reading(engine, paid_on_time, 5250)
+    uow = UnitOfWork(make_session_factory(engine))
+    before_due = dt.datetime(2026, 9, 25, 10, tzinfo=dt.UTC)  # the 2026-09 bill is due on 1 October
+    token = open_intent(uow, account_no, channel="sms", now=before_due).token
+    post_gateway_payment(uow, GatewayPayment("sandbox", "pay_OnTime000001", token, None, 150_000, "upi", before_due))
+
+    bill_run(engine, "2026-10", now=NOW)
+
+    (october,) = _bills(engine, paid_on_time)
+    assert (october.arrears_paise, october.lps_paise) == (0, 0)
+
+
 def test_a_reading_going_backwards_holds_that_account_and_bills_the_rest(engine: Engine) -> None:
     bad, _ = _account(engine)
     good, _ = _account(engine)
