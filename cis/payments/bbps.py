@@ -18,10 +18,10 @@ from cis import audit
 from cis.accounts import account_summary
 from cis.consumer_auth import masked_name
 from cis.db import UnitOfWork
-from cis.errors import AmountOutOfRange, CisError, UnknownAccount
-from cis.models import Account, Bill, Consumer, Payment
+from cis.errors import AmountOutOfRange, CisError
+from cis.models import Account, Bill, Payment
 from cis.numbers import bill_no_for_id, parse_account_no, receipt_no_for_id
-from cis.payments.intents import MAX_PAISE, MIN_PAISE, account_due, open_intent
+from cis.payments.intents import MAX_PAISE, MIN_PAISE, account_due, account_holder, open_intent
 from cis.payments.posting import GatewayPayment, post_gateway_payment
 
 GATEWAY = "bbps"
@@ -64,20 +64,14 @@ def fetch_bill(uow: UnitOfWork, raw_account_no: str) -> FetchedBill:
     number = parse_account_no(raw_account_no)
     with uow.reading():
         session = uow.session
-        row = session.execute(
-            select(Account.id, Consumer.name)
-            .join(Consumer, Consumer.id == Account.consumer_id)
-            .where(Account.account_no == number)
-        ).first()
-        if row is None:
-            raise UnknownAccount(number)
-        due = account_due(session, row.id)
+        account_id, name = account_holder(session, number)
+        due = account_due(session, account_id)
         issued = (
             session.scalar(select(Bill.issued_at).where(Bill.id == due.bill_id)) if due.bill_id is not None else None
         )
     return FetchedBill(
         account_no=number,
-        customer_name=masked_name(row.name),
+        customer_name=masked_name(name),
         amount_paise=due.outstanding_paise,
         bill_date=issued.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).date() if issued else None,
         due_date=due.due_date,

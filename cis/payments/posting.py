@@ -109,7 +109,7 @@ def post_gateway_payment(
         if intent is None:
             session.rollback()
             raise UnknownPaymentLink(paid.reference or paid.link_id or "")
-        due = _due_of(conn.execute(sql.due, {"a": intent.account_id}).first())
+        due = account_due(conn, intent.account_id)
         inserted = conn.execute(
             sql.payment,
             {
@@ -192,7 +192,6 @@ class _Statements:
     event: Any
     event_outcome: Any
     intent: Any
-    due: Any
     payment: Any
     bill: Any
     close_intent: Any
@@ -218,19 +217,6 @@ def _statements(dialect: str) -> _Statements:
     if dialect == "postgresql":
         # One posting at a time per account (two payments at once must not both read the same dues).
         intent = intent.with_for_update(of=Account.__table__)
-    account = bindparam("a")
-    first_issue = (
-        select(func.min(_ISSUED.c.issued_at))
-        .where(_ISSUED.c.account_id == account, _ISSUED.c.cycle == Bill.cycle)
-        .correlate(Bill.__table__)  # the bill of the outermost query, two levels up
-        .scalar_subquery()
-    )
-    paid_since = (
-        select(func.coalesce(func.sum(Payment.amount_paise), 0))
-        .where(Payment.account_id == account, Payment.status == "success", Payment.paid_at >= first_issue)
-        .correlate(Bill.__table__)
-        .scalar_subquery()
-    )
     events = GatewayEvent.__table__
     return _Statements(
         event=insert_ignore(dialect, events, ["gateway", "event_id"])
@@ -247,12 +233,6 @@ def _statements(dialect: str) -> _Statements:
         .where(events.c.gateway == bindparam("g"), events.c.event_id == bindparam("e"))
         .values(outcome=bindparam("o")),
         intent=intent,
-        due=select(
-            Bill.id, Bill.cycle, Bill.amount_paise, Bill.arrears_paise, Bill.lps_paise, Bill.due_date, paid_since
-        )
-        .where(Bill.account_id == account, Bill.status != "superseded")
-        .order_by(Bill.cycle.desc(), Bill.version.desc())
-        .limit(1),
         payment=insert_ignore(dialect, Payment.__table__, ["gateway_ref"])
         .values(
             account_id=bindparam("account_id"),
@@ -299,18 +279,6 @@ def _statements(dialect: str) -> _Statements:
             updated_at=bindparam("at"),
         ),
     )
-
-
-def _due_of(bill: Any) -> Due:
-    if bill is None:
-        return Due(None, None, 0, 0, None, 0, 0)
-    paid = int(bill[6] or 0)
-    arrears = max(0, int(bill.arrears_paise) + int(bill.lps_paise))
-    amount = int(bill.amount_paise)
-    return Due(bill.id, bill.cycle, amount, arrears, bill.due_date, paid, max(0, amount - paid))
-
-
-_ISSUED = Bill.__table__.alias("first_issue")
 
 
 def record_failed_attempt(uow: UnitOfWork, reference: str | None, link_id: str | None, reason: str) -> bool:

@@ -152,16 +152,3 @@ def reconcile(
         )
         uow.commit()
     return report
-
-
-def recon_issues(uow: UnitOfWork, *, since: dt.date, limit: int = 500) -> list[PaymentReconIssue]:
-    """The findings of reconciliations from `since` on, newest day first (the MIS and its CSV)."""
-    with uow.reading():
-        return list(
-            uow.session.scalars(
-                select(PaymentReconIssue)
-                .where(PaymentReconIssue.day >= since)
-                .order_by(PaymentReconIssue.day.desc(), PaymentReconIssue.kind, PaymentReconIssue.id)
-                .limit(limit)
-            )
-        )
